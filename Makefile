@@ -1,0 +1,59 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+# Every dependency comes from the pinned lock files in requirements/ and from infra/kafka/pom.xml.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+KAFKA_LIB := infra/kafka/lib
+
+.PHONY: demo test lint typecheck schemas kafka-jars lock clean help
+
+help:
+	@echo "make demo    - install the runtime and run the main job on the embedded broker"
+	@echo "make test    - install runtime+dev+export, fetch the Apache Kafka jars, run lint, types and tests"
+	@echo "make lock    - re-resolve requirements/*.lock from pyproject.toml"
+
+$(BIN)/uv:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+# Stamp files record which lock the venv was synced to, so a changed lock re-installs.
+$(VENV)/.runtime-installed: requirements/runtime.lock pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements/runtime.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	touch $@
+
+$(VENV)/.dev-installed: requirements/dev.lock pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements/dev.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	touch $(VENV)/.runtime-installed $@
+
+$(KAFKA_LIB)/.complete: infra/kafka/pom.xml
+	mvn -q -B -f infra/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime
+	touch $@
+
+kafka-jars: $(KAFKA_LIB)/.complete
+
+demo: $(VENV)/.runtime-installed
+	$(BIN)/engage-stream demo
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check engage_stream tests
+	$(BIN)/ruff format --check engage_stream tests
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy
+
+test: $(VENV)/.dev-installed $(KAFKA_LIB)/.complete lint typecheck
+	$(BIN)/pytest -q -ra
+
+schemas: $(VENV)/.runtime-installed
+	$(BIN)/engage-stream schemas export
+
+lock: | $(BIN)/uv
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 -q -o requirements/runtime.lock
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --extra dev --extra export -q -o requirements/dev.lock
+
+clean:
+	rm -rf $(VENV) $(KAFKA_LIB) .pytest_cache .mypy_cache .ruff_cache

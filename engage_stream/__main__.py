@@ -1,0 +1,3 @@
+from engage_stream.cli.app import main
+
+main()

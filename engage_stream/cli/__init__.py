@@ -1,0 +1,1 @@
+"""Command-line shell (typer + rich); the work itself lives in the other packages."""

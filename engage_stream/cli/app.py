@@ -1,0 +1,41 @@
+"""The `engage-stream` command: one entry point, a sub-command per job."""
+
+from __future__ import annotations
+
+import typer
+
+from engage_stream import __version__
+from engage_stream.cli import config, schemas, topics
+from engage_stream.cli.broker import broker
+from engage_stream.cli.demo import demo
+
+app = typer.Typer(
+    name="engage-stream",
+    help="Real-time customer engagement for Korean-language CRM on Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.command("broker")(broker)
+app.command("demo")(demo)
+app.add_typer(topics.app, name="topics")
+app.add_typer(schemas.app, name="schemas")
+app.add_typer(config.app, name="config")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Settings come from ENGAGE_* variables or the YAML file named by ENGAGE_CONFIG_FILE."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,172 @@
+"""Every setting the programs read, from `ENGAGE_*` variables or a YAML config file.
+
+Precedence: explicit arguments, then environment, then the file named by
+`ENGAGE_CONFIG_FILE`, then the defaults below. `load_settings` validates everything at
+start and raises `SettingsError` naming each bad setting the way the operator wrote it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ENV_PREFIX = "ENGAGE_"
+CONFIG_FILE_ENV = "ENGAGE_CONFIG_FILE"
+# Variables with the prefix that are read elsewhere, not settings.
+_NOT_SETTINGS = frozenset({CONFIG_FILE_ENV, "ENGAGE_KAFKA_JARS"})
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", validate_default=True, frozen=True
+    )
+
+    env: Literal["development", "production"] = "development"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "console", "json"] = Field(
+        "auto", description="auto: JSON lines in production, readable console in development."
+    )
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Comma-separated host:port list.")
+    kafka_client_id: str = "engage-stream"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+
+    topics_file: Path = Field(
+        PROJECT_ROOT / "infra" / "topics.yaml",
+        description="The one source of topic names, partitions, retention and compaction.",
+    )
+    model_dir: Path = PROJECT_ROOT / "models"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    batch_max_size: int = Field(32, ge=1, le=4096)
+    batch_max_wait_ms: float = Field(10.0, ge=0, le=10_000)
+    policy_file: Path = PROJECT_ROOT / "infra" / "policies.yaml"
+    web_port: int = Field(6066, ge=1, le=65535)
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap_is_host_port_list(cls, value: str) -> str:
+        servers = [s.strip() for s in value.split(",") if s.strip()]
+        if not servers:
+            raise ValueError("needs at least one host:port")
+        for server in servers:
+            host, sep, port = server.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{server!r} is not host:port")
+        return ",".join(servers)
+
+    @field_validator("topics_file", "kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
+    @classmethod
+    def _file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file {value} does not exist")
+        return value
+
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> Self:
+        if self.kafka_security_protocol.startswith("SASL_"):
+            if self.kafka_sasl_mechanism is None:
+                raise ValueError(
+                    f"ENGAGE_KAFKA_SASL_MECHANISM is required with {self.kafka_security_protocol}"
+                )
+            if not self.kafka_sasl_username or self.kafka_sasl_password is None:
+                raise ValueError(
+                    "ENGAGE_KAFKA_SASL_USERNAME and ENGAGE_KAFKA_SASL_PASSWORD are required "
+                    f"with {self.kafka_security_protocol}"
+                )
+        elif self.kafka_sasl_mechanism is not None:
+            raise ValueError(
+                "ENGAGE_KAFKA_SASL_MECHANISM is set but ENGAGE_KAFKA_SECURITY_PROTOCOL is "
+                f"{self.kafka_security_protocol}; use SASL_PLAINTEXT or SASL_SSL"
+            )
+        return self
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format == "json" or (self.log_format == "auto" and self.env == "production")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = os.environ.get(CONFIG_FILE_ENV)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)
+
+
+class SettingsError(Exception):
+    """Invalid configuration; `problems` are lines such as 'ENGAGE_X: what is wrong'."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _setting_name(field: str, from_file: bool) -> str:
+    env_name = f"{ENV_PREFIX}{field.upper()}"
+    return f"{env_name} ({field} in {os.environ[CONFIG_FILE_ENV]})" if from_file else env_name
+
+
+def _unknown_variables(environ: dict[str, str]) -> list[str]:
+    known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
+    problems = []
+    for name in sorted(environ):
+        if name.startswith(ENV_PREFIX) and name not in known | _NOT_SETTINGS:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            problems.append(f"{name}: not a setting{hint}")
+    return problems
+
+
+def _check_config_file() -> list[str]:
+    path = os.environ.get(CONFIG_FILE_ENV)
+    if path is None:
+        return []
+    if not Path(path).is_file():
+        return [f"{CONFIG_FILE_ENV}: file {path} does not exist"]
+    return []
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Validated settings, or `SettingsError` listing every problem found."""
+    problems = _unknown_variables(dict(os.environ)) + _check_config_file()
+    if problems:
+        raise SettingsError(problems)
+    from_file = bool(os.environ.get(CONFIG_FILE_ENV))
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = [str(part) for part in err["loc"]]
+            message = err["msg"].removeprefix("Value error, ")
+            if loc:
+                in_env = f"{ENV_PREFIX}{loc[0].upper()}" in os.environ
+                problems.append(f"{_setting_name(loc[0], from_file and not in_env)}: {message}")
+            else:
+                problems.append(message)
+        raise SettingsError(problems) from None
+    except Exception as exc:  # a YAML syntax error in the config file, for one
+        raise SettingsError([f"{CONFIG_FILE_ENV}: cannot read it: {exc}"]) from None

@@ -1,0 +1,1 @@
+"""Kafka plumbing shared by every command: topic declarations, client config, admin."""

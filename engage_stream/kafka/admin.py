@@ -1,0 +1,70 @@
+"""Apply `infra/topics.yaml` to a cluster: create what is missing, report what is there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from engage_stream.kafka.topics import TopicsFile, TopicSpec
+
+
+@dataclass(frozen=True)
+class TopicOutcome:
+    name: str
+    status: Literal["created", "exists", "differs"]
+    partitions: int
+    detail: str = ""
+
+
+def _partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
+    if not names:
+        return {}
+    return {d["topic"]: len(d["partitions"]) for d in admin.describe_topics(names)}
+
+
+def ensure_topics(
+    connection: dict[str, Any], topics: TopicsFile, replication_factor: int | None = None
+) -> list[TopicOutcome]:
+    """Create missing topics; never alter existing ones, but say where they differ."""
+    admin = KafkaAdminClient(**connection, request_timeout_ms=30_000)
+    try:
+        specs = list(topics.topics.values())
+        existing = set(admin.list_topics())
+        to_create = [spec for spec in specs if spec.name not in existing]
+        created: set[str] = set()
+        for spec in to_create:
+            new = NewTopic(
+                name=spec.name,
+                num_partitions=spec.partitions,
+                replication_factor=replication_factor or topics.replication_of(spec),
+                topic_configs=spec.kafka_configs(),
+            )
+            try:
+                admin.create_topics([new], timeout_ms=30_000)
+                created.add(spec.name)
+            except TopicAlreadyExistsError:
+                pass  # created by someone else since list_topics: report it as found
+        counts = _partition_counts(admin, [s.name for s in specs if s.name not in created])
+        return [_outcome(spec, spec.name in created, counts.get(spec.name)) for spec in specs]
+    except KafkaError as exc:
+        raise RuntimeError(f"topic creation failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        admin.close()
+
+
+def _outcome(spec: TopicSpec, created: bool, partitions: int | None) -> TopicOutcome:
+    if created:
+        return TopicOutcome(spec.name, "created", spec.partitions)
+    actual = partitions if partitions is not None else spec.partitions
+    if actual != spec.partitions:
+        return TopicOutcome(
+            spec.name,
+            "differs",
+            actual,
+            f"has {actual} partitions, topics file says {spec.partitions}; not changed",
+        )
+    return TopicOutcome(spec.name, "exists", actual)

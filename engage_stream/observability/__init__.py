@@ -1,0 +1,1 @@
+"""Logs (and, with the worker, metrics) for the person on call."""

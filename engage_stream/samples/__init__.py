@@ -1,0 +1,1 @@
+"""Sample CRM data for the demo, tests and load generation."""

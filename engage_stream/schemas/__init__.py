@@ -1,0 +1,1 @@
+"""Typed contracts for everything that crosses a process boundary (pydantic v2)."""

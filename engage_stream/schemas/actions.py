@@ -1,0 +1,113 @@
+"""CRM actions the worker publishes, and the suppressions it records instead.
+
+Every action carries a deterministic `action_id` (see `action_id_for`) so downstream
+senders can drop duplicates after a redelivery.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from engage_stream.schemas.common import Channel, Contract, Identifier
+from engage_stream.schemas.events import Sender
+
+_ACTION_NAMESPACE = uuid.UUID("7d0f3a52-3b8e-4c0e-9d1e-5e6b2a9c4f10")
+
+
+def action_id_for(source_event_id: str, action_kind: str) -> str:
+    """Same event and kind give the same id on every run, live or replayed."""
+    return str(uuid.uuid5(_ACTION_NAMESPACE, f"{action_kind}:{source_event_id}"))
+
+
+class ModelStamp(Contract):
+    """Which model files produced a prediction: traceable to the exact bytes."""
+
+    name: str = Field(min_length=1, max_length=100)
+    version: str = Field(min_length=1, max_length=100)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class _Action(Contract):
+    action_id: str = Field(description="uuid5 of action kind and source event id.")
+    source_event_id: Identifier
+    customer_id: Identifier
+    created_at: AwareDatetime
+    models: list[ModelStamp] = Field(default_factory=list)
+    policy_version: str = Field(min_length=1, max_length=100)
+
+
+class HandoffReason(StrEnum):
+    CUSTOMER_REQUESTED_HUMAN = "customer_requested_human"
+    ABUSIVE_LANGUAGE = "abusive_language"
+    NEGATIVE_STREAK = "negative_streak"
+    UNANSWERED_STREAK = "unanswered_streak"
+    VIP_COMPLAINT = "vip_complaint"
+    LOW_CONFIDENCE = "low_confidence"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class TranscriptTurn(Contract):
+    """One turn of a handoff transcript; `text` is already PII-masked."""
+
+    sender: Sender
+    text: str = Field(max_length=4_000)
+    at: AwareDatetime
+
+
+class HandoffAction(_Action):
+    action_kind: Literal["handoff"] = "handoff"
+    conversation_id: Identifier
+    priority: Priority
+    reasons: list[HandoffReason] = Field(min_length=1)
+    queue: str = Field(min_length=1, max_length=100)
+    transcript: list[TranscriptTurn] = Field(max_length=50)
+    draft_reply: str = Field(min_length=1, max_length=1_000)
+
+
+class ConsentBasis(StrEnum):
+    ADVERTISING_OPT_IN = "advertising_opt_in"
+    NIGHT_TIME_OPT_IN = "night_time_opt_in"
+    TRANSACTIONAL = "transactional"
+
+
+class NextBestAction(_Action):
+    """An outbound message on the chosen channel (`engage.actions.email`)."""
+
+    action_kind: Literal["next_best_action"] = "next_best_action"
+    channel: Channel
+    template_id: str = Field(min_length=1, max_length=100)
+    subject: str | None = Field(default=None, max_length=200)
+    body: str = Field(min_length=1, max_length=4_000)
+    advertising: bool
+    send_not_before: AwareDatetime
+    consent_basis: ConsentBasis
+
+
+class SuppressionReason(StrEnum):
+    NO_ADVERTISING_CONSENT = "no_advertising_consent"
+    NO_CONTACT_ADDRESS = "no_contact_address"
+    FREQUENCY_CAP = "frequency_cap"
+    DUPLICATE_EVENT = "duplicate_event"
+    RULE_DISABLED = "rule_disabled"
+
+
+class Suppression(Contract):
+    """An action the policy decided not to send, kept so nothing disappears silently."""
+
+    source_event_id: Identifier
+    customer_id: Identifier
+    suppressed_kind: Literal["handoff", "next_best_action"]
+    reason: SuppressionReason
+    detail: str = Field(max_length=500)
+    policy_version: str = Field(min_length=1, max_length=100)
+    created_at: AwareDatetime
