@@ -30,6 +30,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+        return False
+
+
 def tail(path: Path, lines: int = 15) -> str:
     if not path.exists():
         return "(no log written)"
@@ -81,6 +90,11 @@ class BrokerProcess(ABC):
     def start(self) -> Self:
         if self.running:
             return self
+        if port_in_use(self.host, self.port):
+            raise BrokerStartError(
+                f"{self.impl} broker cannot listen on {self.host}:{self.port}: the port is in use "
+                f"(another broker?). Pick another port, or 0 for a free one. Log: {self.log_path}"
+            )
         self.prepare()
         log_file = self.log_path.open("ab")
         try:

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engage_stream.cli.startup import startup, topics_of
-from engage_stream.kafka.admin import TopicOutcome, ensure_topics
+from engage_stream.kafka.admin import TopicAdminError, TopicOutcome, ensure_topics
 from engage_stream.kafka.clients import connection_config
 
 app = typer.Typer(
@@ -45,8 +45,8 @@ def create(
     topics = topics_of(settings)
     try:
         outcomes = ensure_topics(connection_config(settings), topics, replication_factor)
-    except RuntimeError as exc:
-        typer.echo(f"engage-stream: {exc} (bootstrap {settings.kafka_bootstrap})", err=True)
+    except TopicAdminError as exc:
+        typer.echo(f"engage-stream: {exc}", err=True)
         raise typer.Exit(1) from None
     print_outcomes(outcomes)
     for o in outcomes:

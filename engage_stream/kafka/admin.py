@@ -12,6 +12,10 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from engage_stream.kafka.topics import TopicsFile, TopicSpec
 
 
+class TopicAdminError(RuntimeError):
+    """The cluster could not be reached or refused the change; the message says which."""
+
+
 @dataclass(frozen=True)
 class TopicOutcome:
     name: str
@@ -23,14 +27,26 @@ class TopicOutcome:
 def _partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
     if not names:
         return {}
-    return {d["topic"]: len(d["partitions"]) for d in admin.describe_topics(names)}
+    return {d["name"]: len(d["partitions"]) for d in admin.describe_topics(names)}
 
 
 def ensure_topics(
-    connection: dict[str, Any], topics: TopicsFile, replication_factor: int | None = None
+    connection: dict[str, Any],
+    topics: TopicsFile,
+    replication_factor: int | None = None,
+    bootstrap_timeout_ms: int = 15_000,
 ) -> list[TopicOutcome]:
     """Create missing topics; never alter existing ones, but say where they differ."""
-    admin = KafkaAdminClient(**connection, request_timeout_ms=30_000)
+    servers = ",".join(connection["bootstrap_servers"])
+    try:
+        admin = KafkaAdminClient(
+            **connection, request_timeout_ms=30_000, bootstrap_timeout_ms=bootstrap_timeout_ms
+        )
+    except KafkaError as exc:
+        raise TopicAdminError(
+            f"cannot reach Kafka at {servers} ({type(exc).__name__}: {exc}); check "
+            "ENGAGE_KAFKA_BOOTSTRAP (or --bootstrap) and that the broker is up"
+        ) from None
     try:
         specs = list(topics.topics.values())
         existing = set(admin.list_topics())
@@ -51,7 +67,9 @@ def ensure_topics(
         counts = _partition_counts(admin, [s.name for s in specs if s.name not in created])
         return [_outcome(spec, spec.name in created, counts.get(spec.name)) for spec in specs]
     except KafkaError as exc:
-        raise RuntimeError(f"topic creation failed: {type(exc).__name__}: {exc}") from exc
+        raise TopicAdminError(
+            f"topic creation on {servers} failed: {type(exc).__name__}: {exc}"
+        ) from None
     finally:
         admin.close()
 
