@@ -30,7 +30,7 @@ def test_embedded_broker_answers_the_kafka_protocol_then_stops_cleanly() -> None
         assert broker.running
         assert broker_count(host, int(port)) == 1
     assert not broker.running
-    with pytest.raises(OSError):
+    with pytest.raises(ConnectionRefusedError):
         broker_count(host, int(port), timeout=1.0)
 
 

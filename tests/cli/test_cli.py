@@ -37,7 +37,9 @@ def _all_commands() -> list[list[str]]:
     return paths
 
 
-def _run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*EXE, *args],
         capture_output=True,
@@ -118,8 +120,12 @@ def test_schemas_validate_names_each_bad_field_per_line(tmp_path: Path) -> None:
 
 def test_topics_create_is_idempotent_and_reports_what_it_found(broker: BrokerProcess) -> None:
     names = [
-        "crm.events", "crm.customers", "engage.enriched",
-        "engage.actions.handoff", "engage.actions.email", "engage.dlq",
+        "crm.events",
+        "crm.customers",
+        "engage.enriched",
+        "engage.actions.handoff",
+        "engage.actions.email",
+        "engage.dlq",
     ]
     first = _run("topics", "create", "--bootstrap", broker.bootstrap)
     second = _run("topics", "create", "--bootstrap", broker.bootstrap)
@@ -161,7 +167,7 @@ def test_broker_command_serves_until_sigterm(impl: str, tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
-    with pytest.raises(OSError):
+    with pytest.raises(ConnectionRefusedError):
         broker_count(host, int(port), timeout=1.0)
     assert proc.stderr is not None
     assert "crm.events" in proc.stderr.read()

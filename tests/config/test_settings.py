@@ -39,7 +39,8 @@ def test_environment_variables_with_the_prefix_are_read(monkeypatch: pytest.Monk
 
 def test_a_bad_value_is_named_by_its_variable() -> None:
     assert _problems(ENGAGE_BATCH_MAX_SIZE="lots") == [
-        "ENGAGE_BATCH_MAX_SIZE: Input should be a valid integer, unable to parse string as an integer"
+        "ENGAGE_BATCH_MAX_SIZE: Input should be a valid integer, "
+        "unable to parse string as an integer"
     ]
     assert _problems(ENGAGE_DEVICE="tpu") == [
         "ENGAGE_DEVICE: Input should be 'auto', 'cpu' or 'cuda'"

@@ -36,8 +36,10 @@ def test_creates_every_topic_then_finds_them_all(
     assert {o.name: o.status for o in first} == {s.name: "created" for s in topics.topics.values()}
     assert {o.name: o.status for o in second} == {s.name: "exists" for s in topics.topics.values()}
     admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
-    described = {d["name"]: len(d["partitions"]) for d in admin.describe_topics(
-        [s.name for s in topics.topics.values()])}
+    described = {
+        d["name"]: len(d["partitions"])
+        for d in admin.describe_topics([s.name for s in topics.topics.values()])
+    }
     admin.close()
     assert described == {s.name: s.partitions for s in topics.topics.values()}
 
@@ -65,8 +67,10 @@ def test_compaction_and_retention_reach_apache_kafka(apache_kafka: ApacheKafkaBr
     customers = next(s.name for s in topics.topics.values() if s.name.startswith("crm.customers"))
     dlq = next(s.name for s in topics.topics.values() if s.name.startswith("engage.dlq"))
     response = admin.describe_configs(
-        [ConfigResource(ConfigResourceType.TOPIC, customers),
-         ConfigResource(ConfigResourceType.TOPIC, dlq)]
+        [
+            ConfigResource(ConfigResourceType.TOPIC, customers),
+            ConfigResource(ConfigResourceType.TOPIC, dlq),
+        ]
     )
     admin.close()
     configs = response["topic"]

@@ -69,7 +69,9 @@ def test_one_key_always_lands_on_one_partition(
     assert len({next(iter(p)) for p in partitions_of_key.values()}) > 1
 
 
-def test_an_empty_topic_reads_as_empty(connection: dict[str, object], broker: BrokerProcess, topic: str) -> None:
+def test_an_empty_topic_reads_as_empty(
+    connection: dict[str, object], broker: BrokerProcess, topic: str
+) -> None:
     _create(broker, topic, 2)
     assert list(read_to_end(connection, topic)) == []
 
@@ -142,6 +144,7 @@ async def test_two_aiokafka_members_of_one_group_split_the_partitions(
 
     assert sorted(seen) == sorted(sent)
     assert max(seen.values()) == 1
-    assert final[0] and final[1], "both members hold partitions"
+    assert final[0], "the first member holds partitions"
+    assert final[1], "the second member holds partitions"
     assert final[0].isdisjoint(final[1])
     assert final[0] | final[1] == {0, 1, 2, 3}

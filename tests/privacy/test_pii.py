@@ -39,14 +39,16 @@ def test_email_addresses_keep_only_the_first_letter_and_domain(text: str, masked
 
 
 @pytest.mark.parametrize(
-    "rrn", ["900101-1234567", "9001011234567", "010203-4123456", "851231 - 2345678", "880515-5123456"]
+    "rrn",
+    ["900101-1234567", "9001011234567", "010203-4123456", "851231 - 2345678", "880515-5123456"],
 )
 def test_resident_registration_numbers_are_masked_whole(rrn: str) -> None:
     assert mask_text(f"주민번호 {rrn} 확인") == "주민번호 ******-******* 확인"
 
 
 @pytest.mark.parametrize(
-    "card", ["4111 1111 1111 1111", "4111-1111-1111-1111", "5500000000000004", "9410-1234-5678-9010"]
+    "card",
+    ["4111 1111 1111 1111", "4111-1111-1111-1111", "5500000000000004", "9410-1234-5678-9010"],
 )
 def test_card_numbers_that_pass_luhn_keep_their_last_four(card: str) -> None:
     digits = card.replace(" ", "").replace("-", "")
@@ -70,7 +72,13 @@ def test_order_numbers_dates_and_amounts_are_left_alone(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "masked"),
-    [("홍길동", "홍*동"), ("김철", "김*"), ("남궁민수", "남**수"), ("Kim Minji", "K*******i"), ("", "")],
+    [
+        ("홍길동", "홍*동"),
+        ("김철", "김*"),
+        ("남궁민수", "남**수"),
+        ("Kim Minji", "K*******i"),
+        ("", ""),
+    ],
 )
 def test_names_follow_the_korean_convention(name: str, masked: str) -> None:
     assert mask_name(name) == masked
