@@ -71,8 +71,16 @@ class ApacheKafkaBroker(BrokerProcess):
     impl: ClassVar[str] = "kafka"
     heap: ClassVar[str] = "-Xmx768m"
 
-    def __init__(self, *args: object, controller_port: int | None = None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        advertised_host: str | None = None,
+        work_dir: Path | None = None,
+        start_timeout_s: float = 90.0,
+        controller_port: int | None = None,
+    ) -> None:
+        super().__init__(port, host, advertised_host, work_dir, start_timeout_s)
         self.controller_port = controller_port or free_port(self.host)
         self.config_path = self.work_dir / "server.properties"
         self.data_dir = self.work_dir / "data"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -155,8 +156,6 @@ class BrokerProcess(ABC):
     def close(self) -> None:
         self.stop()
         if self._owns_work_dir:
-            import shutil
-
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def __enter__(self) -> Self:

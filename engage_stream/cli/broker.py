@@ -72,4 +72,4 @@ def broker(
                 raise typer.Exit(1)
     finally:
         console.print("stopping broker ...")
-        node.close() if data_dir is None else node.stop()
+        node.close()  # removes the data only where it was a temporary folder

@@ -56,7 +56,10 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     batch_max_size: int = Field(32, ge=1, le=4096)
     batch_max_wait_ms: float = Field(10.0, ge=0, le=10_000)
-    policy_file: Path = PROJECT_ROOT / "infra" / "policies.yaml"
+    policy_file: Path = Field(
+        PROJECT_ROOT / "infra" / "policies.yaml",
+        description="Decision policy; the worker validates its content at start.",
+    )
     web_port: int = Field(6066, ge=1, le=65535)
 
     @field_validator("kafka_bootstrap")
@@ -125,9 +128,13 @@ class SettingsError(Exception):
         self.problems = problems
 
 
-def _setting_name(field: str, from_file: bool) -> str:
+def _setting_name(field: str, overrides: dict[str, Any]) -> str:
     env_name = f"{ENV_PREFIX}{field.upper()}"
-    return f"{env_name} ({field} in {os.environ[CONFIG_FILE_ENV]})" if from_file else env_name
+    if field in overrides:
+        return f"{env_name} (given on the command line)"
+    if env_name not in os.environ and os.environ.get(CONFIG_FILE_ENV):
+        return f"{env_name} ({field} in {os.environ[CONFIG_FILE_ENV]})"
+    return env_name
 
 
 def _unknown_variables(environ: dict[str, str]) -> list[str]:
@@ -155,7 +162,6 @@ def load_settings(**overrides: Any) -> Settings:
     problems = _unknown_variables(dict(os.environ)) + _check_config_file()
     if problems:
         raise SettingsError(problems)
-    from_file = bool(os.environ.get(CONFIG_FILE_ENV))
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -163,8 +169,7 @@ def load_settings(**overrides: Any) -> Settings:
             loc = [str(part) for part in err["loc"]]
             message = err["msg"].removeprefix("Value error, ")
             if loc:
-                in_env = f"{ENV_PREFIX}{loc[0].upper()}" in os.environ
-                problems.append(f"{_setting_name(loc[0], from_file and not in_env)}: {message}")
+                problems.append(f"{_setting_name(loc[0], overrides)}: {message}")
             else:
                 problems.append(message)
         raise SettingsError(problems) from None

@@ -79,6 +79,15 @@ def test_a_bad_topics_file_stops_at_start_naming_the_file(tmp_path: Path) -> Non
     assert "Traceback" not in result.stderr
 
 
+def test_a_bad_option_value_is_named_as_given_on_the_command_line() -> None:
+    result = _run("topics", "create", "--bootstrap", "kafka-without-port")
+    assert result.returncode == 2
+    assert (
+        "ENGAGE_KAFKA_BOOTSTRAP (given on the command line): 'kafka-without-port' is not host:port"
+        in result.stderr
+    )
+
+
 def test_config_show_prints_effective_settings_without_secrets(tmp_path: Path) -> None:
     env = {
         "ENGAGE_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
