@@ -51,9 +51,10 @@ test: $(VENV)/.dev-installed $(KAFKA_LIB)/.complete lint typecheck
 schemas: $(VENV)/.runtime-installed
 	$(BIN)/engage-stream schemas export
 
+# The runtime lock is resolved inside the dev lock, so demo and test environments agree.
 lock: | $(BIN)/uv
-	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 -q -o requirements/runtime.lock
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --extra dev --extra export -q -o requirements/dev.lock
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 -c requirements/dev.lock -q -o requirements/runtime.lock
 
 clean:
 	rm -rf $(VENV) $(KAFKA_LIB) .pytest_cache .mypy_cache .ruff_cache

@@ -48,3 +48,14 @@ def test_the_locks_pin_every_package_exactly() -> None:
         requirements = [line for line in lines if line and not line.startswith(("#", " "))]
         assert requirements
         assert all("==" in line for line in requirements), lock
+
+
+def _pins(lock: str) -> dict[str, str]:
+    lines = (PROJECT_ROOT / "requirements" / lock).read_text().splitlines()
+    pins = (line.split(";")[0].strip() for line in lines if "==" in line and line[0] != "#")
+    return dict(pin.split("==") for pin in pins)
+
+
+def test_the_demo_environment_is_a_subset_of_the_test_environment() -> None:
+    runtime, dev = _pins("runtime.lock"), _pins("dev.lock")
+    assert {name: dev.get(name) for name in runtime} == runtime
