@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 from engage_stream.schemas.actions import HandoffAction, NextBestAction, Suppression
 from engage_stream.schemas.customers import CustomerProfile
 from engage_stream.schemas.dlq import DlqRecord
-from engage_stream.schemas.events import CrmEvent, crm_event_adapter
+from engage_stream.schemas.events import crm_event_adapter
 
 
 @dataclass(frozen=True)
@@ -44,4 +44,4 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
     )
 }
 
-__all__ = ["DOCUMENT_KINDS", "CrmEvent", "DocumentKind"]
+__all__ = ["DOCUMENT_KINDS", "DocumentKind"]

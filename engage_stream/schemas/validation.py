@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from engage_stream.schemas.dlq import DlqErrorClass, FieldError
 from engage_stream.schemas.events import EVENT_TYPES, CrmEvent, crm_event_adapter
@@ -94,7 +94,3 @@ def parse_event(raw: bytes, max_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> CrmEve
                 ],
             )
     return validate_with(crm_event_adapter, document)
-
-
-def parse_model(model: type[BaseModel], raw: bytes) -> BaseModel:
-    return validate_with(TypeAdapter(model), decode_json(raw))
