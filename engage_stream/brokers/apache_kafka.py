@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import ClassVar
 
-from engage_stream.brokers.process import BrokerProcess, BrokerStartError, free_port
+from engage_stream.brokers.process import BrokerProcess, BrokerStartError, free_ports
 from engage_stream.config.settings import PROJECT_ROOT
 
 DEFAULT_JARS_DIR = PROJECT_ROOT / "infra" / "kafka" / "lib"
@@ -80,8 +80,12 @@ class ApacheKafkaBroker(BrokerProcess):
         start_timeout_s: float = 90.0,
         controller_port: int | None = None,
     ) -> None:
+        if port is None and controller_port is None:
+            port, controller_port = free_ports(2, host)
         super().__init__(port, host, advertised_host, work_dir, start_timeout_s)
-        self.controller_port = controller_port or free_port(self.host)
+        self.controller_port = controller_port or next(
+            p for p in free_ports(2, host) if p != self.port
+        )
         self.config_path = self.work_dir / "server.properties"
         self.data_dir = self.work_dir / "data"
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from engage_stream.brokers import BrokerStartError, make_broker
 from engage_stream.cli.startup import startup, topics_of
 from engage_stream.cli.topics import print_outcomes
-from engage_stream.kafka.admin import ensure_topics
+from engage_stream.kafka.admin import TopicAdminError, ensure_topics
 from engage_stream.kafka.clients import connection_config
 
 
@@ -64,7 +64,11 @@ def broker(
         console.print(f"[green]{impl} broker serving[/green] bootstrap={node.bootstrap}")
         if create_topics:
             config = connection_config(settings, bootstrap=node.bootstrap)
-            print_outcomes(ensure_topics(config, topics_of(settings)))
+            try:
+                print_outcomes(ensure_topics(config, topics_of(settings)))
+            except TopicAdminError as exc:
+                console.print(f"[red]error:[/red] {exc}")
+                raise typer.Exit(1) from None
         typer.echo(node.bootstrap)
         while not stop.wait(0.5):
             if not node.running:

@@ -9,7 +9,7 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from engage_stream.brokers import ApacheKafkaBroker, BrokerStartError, TansuBroker
-from engage_stream.brokers.process import free_port
+from engage_stream.brokers.process import free_port, free_ports
 from engage_stream.brokers.readiness import broker_count
 from engage_stream.kafka.reader import read_to_end
 from tests.conftest import require_apache_kafka
@@ -102,4 +102,13 @@ def test_apache_kafka_without_jars_says_what_to_run(
     broker = ApacheKafkaBroker(port=free_port())
     with pytest.raises(BrokerStartError, match=r"no Apache Kafka jars in .*make kafka-jars"):
         broker.start()
+    broker.close()
+
+
+def test_ports_picked_together_are_distinct() -> None:
+    for _ in range(200):
+        client, controller = free_ports(2)
+        assert client != controller
+    broker = ApacheKafkaBroker()
+    assert broker.port != broker.controller_port
     broker.close()

@@ -168,7 +168,10 @@ def test_broker_command_serves_until_sigterm(impl: str, tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
+        assert proc.stderr is not None
         bootstrap = proc.stdout.readline().strip()
+        if not bootstrap:
+            pytest.fail(f"broker command printed no bootstrap: {proc.stderr.read()[-3000:]}")
         host, port = bootstrap.split(":")
         assert broker_count(host, int(port)) == 1
         proc.send_signal(signal.SIGTERM)
@@ -178,7 +181,6 @@ def test_broker_command_serves_until_sigterm(impl: str, tmp_path: Path) -> None:
             proc.kill()
     with pytest.raises(ConnectionRefusedError):
         broker_count(host, int(port), timeout=1.0)
-    assert proc.stderr is not None
     assert "crm.events" in proc.stderr.read()
     if impl == "kafka":
         assert (tmp_path / "data" / "data" / "meta.properties").exists(), "--data-dir is kept"
