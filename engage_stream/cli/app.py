@@ -8,6 +8,7 @@ from engage_stream import __version__
 from engage_stream.cli import config, schemas, topics
 from engage_stream.cli.broker import broker
 from engage_stream.cli.demo import demo
+from engage_stream.cli.train import pretrain, train
 
 app = typer.Typer(
     name="engage-stream",
@@ -17,6 +18,8 @@ app = typer.Typer(
 )
 app.command("broker")(broker)
 app.command("demo")(demo)
+app.command("pretrain")(pretrain)
+app.command("train")(train)
 app.add_typer(topics.app, name="topics")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(config.app, name="config")

@@ -1,0 +1,155 @@
+"""`engage-stream pretrain` and `engage-stream train`: the project's own Korean models.
+
+Needs the training/export extra (torch, transformers, scikit-learn); the worker does not.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from engage_stream.cli.startup import startup
+from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.training.corpora import DEFAULT_DATA_DIR, CorpusError
+
+DataDir = Annotated[Path, typer.Option(help="The shared corpora (../shared/data).")]
+
+
+def _command_line(*words: object, **options: object) -> str:
+    """The command that reproduces a run, for the model card (options left at None omitted)."""
+    parts = ["engage-stream", *map(str, words)]
+    for option, value in options.items():
+        if value is not None:
+            parts += [f"--{option.replace('_', '-')}", str(value)]
+    return shlex.join(parts)
+
+
+def pretrain(
+    out: Annotated[Path, typer.Option(help="HF model folder to write.")] = PROJECT_ROOT
+    / "build"
+    / "pretrained-ko-small",
+    shape: Annotated[str, typer.Option(help="Encoder shape: small (default) or tiny.")] = "small",
+    epochs: Annotated[float, typer.Option(help="Passes over the text.")] = 3.0,
+    max_minutes: Annotated[float, typer.Option(help="Stop after this long.")] = 60.0,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Train the Korean tokenizer and a small BERT (masked LM) on all the shared text."""
+    from engage_stream.training.corpora import tokenizer_corpus
+    from engage_stream.training.encoder import SHAPES
+    from engage_stream.training.pretrain import PretrainConfig
+    from engage_stream.training.pretrain import pretrain as run_pretrain
+
+    startup()
+    if shape not in SHAPES:
+        raise typer.BadParameter(f"use one of {', '.join(SHAPES)}", param_hint="--shape")
+    try:
+        texts = tokenizer_corpus(data_dir)
+    except CorpusError as exc:
+        typer.echo(f"engage-stream: {exc}", err=True)
+        raise typer.Exit(1) from None
+    config = PretrainConfig(SHAPES[shape], epochs=epochs, max_minutes=max_minutes)
+    with Console(stderr=True).status(f"pre-training on {len(texts)} lines ..."):
+        report = run_pretrain(texts, out, config)
+    command = _command_line(
+        "pretrain", out=out, shape=shape, epochs=epochs, max_minutes=max_minutes, data_dir=data_dir
+    )
+    typer.echo(json.dumps({**report, "out": str(out), "command": command}, indent=2))
+
+
+def train(
+    name: Annotated[str, typer.Argument(help="intent-ko or toxicity-ko.")],
+    base: Annotated[
+        Path | None,
+        typer.Option(help="Local HF model folder to fine-tune (yours, or one from `pretrain`)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="HF folder to write (default build/NAME).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Override the recipe's epochs.")] = None,
+    max_minutes: Annotated[float, typer.Option(help="Stop after this long.")] = 120.0,
+    limit: Annotated[
+        int | None, typer.Option(help="Use only N training examples (smoke runs).")
+    ] = None,
+    version: Annotated[str | None, typer.Option(help="Model version (default: today).")] = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Fine-tune a classifier on its corpus, report it beside the TF-IDF + SVM baseline."""
+    from engage_stream.training.baseline import tfidf_svm
+    from engage_stream.training.classifier import finetune
+    from engage_stream.training.recipes import RECIPES
+    from engage_stream.training.splits import split
+
+    startup()
+    if name not in RECIPES:
+        raise typer.BadParameter(f"use one of {', '.join(RECIPES)}", param_hint="NAME")
+    if base is None or not (base / "config.json").is_file():
+        hint = (
+            "run `engage-stream pretrain` first" if base is None else f"{base}/config.json missing"
+        )
+        raise typer.BadParameter(f"needs a local HF model folder ({hint})", param_hint="--base")
+    recipe = RECIPES[name]
+    out = out or PROJECT_ROOT / "build" / name
+    try:
+        corpus = recipe.load(data_dir)
+    except CorpusError as exc:
+        typer.echo(f"engage-stream: {exc}", err=True)
+        raise typer.Exit(1) from None
+    data = split(corpus)
+    if limit is not None:
+        data = replace(
+            data, train_texts=data.train_texts[:limit], train_labels=data.train_labels[:limit]
+        )
+    config = replace(
+        recipe.finetune, max_minutes=max_minutes, epochs=epochs or recipe.finetune.epochs
+    )
+    console = Console(stderr=True)
+    with console.status("baseline: TF-IDF char 1-4-grams + linear SVM ..."):
+        baseline, baseline_params = tfidf_svm(corpus, data)
+    with console.status(f"fine-tuning {name} from {base} ..."):
+        metrics = finetune(corpus, data, base, out, config)
+    manifest = {
+        "name": name,
+        "version": version or datetime.now(UTC).strftime("%Y.%m.%d"),
+        "task": "text-classification",
+        "max_length": config.max_length,
+        "labels": list(corpus.label_names),
+        "purpose": recipe.purpose,
+        "base": str(base),
+        "data": {"corpus": corpus.name, "source": corpus.source, "licence": corpus.licence},
+        "split": {
+            "seed": data.seed,
+            "train": len(data.train_texts),
+            "validation": len(data.val_texts),
+            "duplicates_merged": data.dropped_duplicates,
+        },
+        "finetune": asdict(config),
+        "validation": metrics.as_dict(),
+        "baseline": {"method": "tfidf-char-svm", "params": baseline_params, **baseline.as_dict()},
+        "command": _command_line(
+            "train",
+            name,
+            base=base,
+            out=out,
+            epochs=epochs,
+            max_minutes=max_minutes,
+            limit=limit,
+            version=version,
+        ),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    (out / "engage-train.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    table = Table(title=f"{name} on the validation split ({len(data.val_texts)} examples)")
+    for column in ("model", "accuracy", "macro-F1"):
+        table.add_column(column)
+    table.add_row(name, f"{metrics.accuracy:.4f}", f"{metrics.macro_f1:.4f}")
+    table.add_row("TF-IDF + SVM", f"{baseline.accuracy:.4f}", f"{baseline.macro_f1:.4f}")
+    console.print(table)
+    typer.echo(str(out))

@@ -1,0 +1,1 @@
+"""Training the default Korean models (training/export extra: torch, transformers, sklearn)."""

@@ -1,0 +1,125 @@
+"""Tokenizer, pre-training and fine-tuning work end to end on tiny configurations.
+
+The shipped models are never retrained here; these runs take seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engage_stream.cli.app import app
+from engage_stream.training.baseline import tfidf_svm
+from engage_stream.training.classifier import FinetuneConfig, finetune
+from engage_stream.training.corpora import load_intent, tokenizer_corpus
+from engage_stream.training.encoder import SHAPES
+from engage_stream.training.pretrain import PretrainConfig, pretrain
+from engage_stream.training.splits import split
+from engage_stream.training.tokenizer import train_wordpiece
+
+
+@pytest.fixture(scope="module")
+def tiny_pretrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pretrained")
+    pretrain(
+        tokenizer_corpus()[:2_000], out, PretrainConfig(SHAPES["tiny"], epochs=1, batch_size=64)
+    )
+    return out
+
+
+def test_the_tokenizer_keeps_hangul_syllables_and_splits_off_punctuation(tmp_path: Path) -> None:
+    from transformers import PreTrainedTokenizerFast
+
+    train_wordpiece(tokenizer_corpus()[::20], 2_000, tmp_path)  # a spread: the file is label-sorted
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(tmp_path)
+    tokens = tokenizer.tokenize("배송이 언제 오나요?")
+    assert tokens[-1] == "?"
+    assert "".join(t.removeprefix("##") for t in tokens) == "배송이언제오나요?"
+    assert all(not ("\u1100" <= ch <= "\u11ff") for t in tokens for ch in t), "no loose jamo"
+    assert tokenizer("안녕")["input_ids"][0] == tokenizer.cls_token_id
+
+
+def test_pretraining_writes_an_hf_masked_lm_folder(tiny_pretrained: Path) -> None:
+    from transformers import AutoModelForMaskedLM
+
+    report = json.loads((tiny_pretrained / "engage-pretrain.json").read_text())
+    assert report["steps"] == report["planned_steps"] > 0
+    model = AutoModelForMaskedLM.from_pretrained(tiny_pretrained)
+    assert model.config.hidden_size == SHAPES["tiny"].hidden_size
+
+
+def test_finetuning_from_a_base_folder_beats_chance_and_names_its_labels(
+    tiny_pretrained: Path, tmp_path: Path
+) -> None:
+    from transformers import AutoConfig
+
+    corpus = load_intent()
+    data = split(corpus)
+    data = replace(
+        data,
+        train_texts=data.train_texts[:3_000],
+        train_labels=data.train_labels[:3_000],
+        val_texts=data.val_texts[:500],
+        val_labels=data.val_labels[:500],
+    )
+    metrics = finetune(
+        corpus, data, tiny_pretrained, tmp_path, FinetuneConfig(epochs=2, learning_rate=1e-3)
+    )
+    assert metrics.accuracy > 0.2, "clearly above the 1/7 of guessing"
+    config = AutoConfig.from_pretrained(tmp_path)
+    assert [config.id2label[i] for i in range(7)] == list(corpus.label_names)
+    assert (tmp_path / "tokenizer.json").is_file()
+
+
+def test_the_baseline_beats_chance_clearly() -> None:
+    corpus = load_intent()
+    data = split(corpus)
+    data = replace(
+        data, train_texts=data.train_texts[:5_000], train_labels=data.train_labels[:5_000]
+    )
+    metrics, params = tfidf_svm(corpus, data)
+    assert metrics.accuracy > 0.7
+    assert params["analyzer"] == "char"
+
+
+def test_train_command_writes_a_manifest_with_metrics_baseline_and_command(
+    tiny_pretrained: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "intent"
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "intent-ko",
+            "--base",
+            str(tiny_pretrained),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--limit",
+            "500",
+            "--version",
+            "0.0.1-test",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "engage-train.json").read_text())
+    assert manifest["name"] == "intent-ko"
+    assert manifest["version"] == "0.0.1-test"
+    assert manifest["labels"][2] == "question"
+    assert manifest["data"]["licence"] == "CC-BY-SA-4.0"
+    assert {"accuracy", "macro_f1"} <= set(manifest["validation"])
+    assert manifest["baseline"]["method"] == "tfidf-char-svm"
+    assert manifest["command"].startswith("engage-stream train intent-ko --base")
+
+
+def test_train_without_a_base_says_what_to_run_first() -> None:
+    result = CliRunner().invoke(app, ["train", "intent-ko"])
+    assert result.exit_code == 2
+    assert "engage-stream pretrain" in re.sub(r"[\s│]+", " ", result.output)
