@@ -61,7 +61,9 @@ def pretrain(
     command = _command_line(
         "pretrain", out=out, shape=shape, epochs=epochs, max_minutes=max_minutes, data_dir=data_dir
     )
-    typer.echo(json.dumps({**report, "out": str(out), "command": command}, indent=2))
+    report["command"] = command
+    (out / "engage-pretrain.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    typer.echo(json.dumps({**report, "out": str(out)}, indent=2))
 
 
 def train(

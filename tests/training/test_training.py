@@ -18,6 +18,7 @@ from engage_stream.training.baseline import tfidf_svm
 from engage_stream.training.classifier import FinetuneConfig, finetune
 from engage_stream.training.corpora import load_intent, tokenizer_corpus
 from engage_stream.training.encoder import SHAPES
+from engage_stream.training.model_card import render
 from engage_stream.training.pretrain import PretrainConfig, pretrain
 from engage_stream.training.splits import split
 from engage_stream.training.tokenizer import train_wordpiece
@@ -87,10 +88,9 @@ def test_the_baseline_beats_chance_clearly() -> None:
     assert params["analyzer"] == "char"
 
 
-def test_train_command_writes_a_manifest_with_metrics_baseline_and_command(
-    tiny_pretrained: Path, tmp_path: Path
-) -> None:
-    out = tmp_path / "intent"
+@pytest.fixture(scope="module")
+def tiny_trained(tiny_pretrained: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("trained") / "intent"
     result = CliRunner().invoke(
         app,
         [
@@ -109,7 +109,13 @@ def test_train_command_writes_a_manifest_with_metrics_baseline_and_command(
         ],
     )
     assert result.exit_code == 0, result.output
-    manifest = json.loads((out / "engage-train.json").read_text())
+    return out
+
+
+def test_train_command_writes_a_manifest_with_metrics_baseline_and_command(
+    tiny_trained: Path,
+) -> None:
+    manifest = json.loads((tiny_trained / "engage-train.json").read_text())
     assert manifest["name"] == "intent-ko"
     assert manifest["version"] == "0.0.1-test"
     assert manifest["labels"][2] == "question"
@@ -123,3 +129,18 @@ def test_train_without_a_base_says_what_to_run_first() -> None:
     result = CliRunner().invoke(app, ["train", "intent-ko"])
     assert result.exit_code == 2
     assert "engage-stream pretrain" in re.sub(r"[\s│]+", " ", result.output)
+
+
+def test_the_model_card_carries_metrics_licence_and_the_commands_that_made_it(
+    tiny_trained: Path,
+) -> None:
+    card = render(tiny_trained, {"model.int8.onnx": 2_500_000}, ["ONNX vs PyTorch: 1e-7"])
+    manifest = json.loads((tiny_trained / "engage-train.json").read_text())
+    assert card.startswith("# intent-ko 0.0.1-test")
+    assert f"| intent-ko | {manifest['validation']['accuracy']} |" in card
+    assert "TF-IDF char 1-4-grams + linear SVM" in card
+    assert "CC-BY-SA-4.0" in card
+    assert "Cho et al." in card
+    assert "| `model.int8.onnx` | 2.5 MB |" in card
+    assert "engage-stream pretrain" not in card  # the tiny base was not made by the CLI
+    assert manifest["command"] in card

@@ -1,0 +1,102 @@
+"""MODEL_CARD.md for a shipped model, written from the manifests training and export leave.
+
+Nothing in a card is typed by hand: data, licence, split, metrics beside the baseline and
+the commands all come from `engage-train.json`, `engage-pretrain.json` and the export.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ATTRIBUTION = {
+    "CC-BY-SA-4.0": (
+        "Trained on data licensed CC-BY-SA-4.0; this model and its card are shared under the "
+        "same licence, with attribution to the corpus authors below."
+    ),
+    "MIT": "Trained on data licensed MIT; the corpus authors are credited below.",
+}
+
+
+def _load(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def _metrics_rows(train: dict[str, Any]) -> list[str]:
+    val, base = train.get("validation", {}), train.get("baseline", {})
+    return [
+        "| model | accuracy | macro-F1 |",
+        "| --- | --- | --- |",
+        f"| {train['name']} | {val.get('accuracy', '-')} | {val.get('macro_f1', '-')} |",
+        f"| TF-IDF char 1-4-grams + linear SVM (same split) | {base.get('accuracy', '-')} "
+        f"| {base.get('macro_f1', '-')} |",
+    ]
+
+
+def render(model_dir: Path, files: dict[str, int], export_notes: list[str]) -> str:
+    """The card for `model_dir`; `files` maps shipped file names to their sizes in bytes."""
+    train = _load(model_dir / "engage-train.json")
+    pre = _load(Path(train["base"]) / "engage-pretrain.json") if train.get("base") else {}
+    data = train.get("data", {})
+    split = train.get("split", {})
+    per_class = train.get("validation", {}).get("per_class_f1", {})
+    lines = [
+        f"# {train['name']} {train.get('version', '')}".rstrip(),
+        "",
+        train.get("purpose", ""),
+        "",
+        "## Labels",
+        "",
+        ", ".join(f"`{label}`" for label in train.get("labels", [])),
+        "",
+        "## Validation",
+        "",
+        "On a fixed-seed split cut from the training data (the corpus's test set is held back).",
+        "",
+        *_metrics_rows(train),
+        "",
+        "Per-class F1: " + ", ".join(f"{k} {v}" for k, v in per_class.items()),
+        "",
+        f"Split: seed {split.get('seed')}, {split.get('train')} train / "
+        f"{split.get('validation')} validation distinct texts "
+        f"({split.get('duplicates_merged')} duplicates merged, majority label).",
+        "",
+        "## Data and licence",
+        "",
+        f"- Corpus: {data.get('corpus')} — {data.get('source')}",
+        f"- Licence: {data.get('licence')}. {ATTRIBUTION.get(data.get('licence', ''), '')}",
+        "- Tokenizer and pre-training text: 3i4K (CC-BY-SA-4.0, Cho et al. 2018), Korean hate "
+        "speech incl. unlabeled comments (CC-BY-SA-4.0, Moon et al. 2020), Chatbot_data Q/A "
+        "(MIT, songys).",
+        "",
+        "## Model",
+        "",
+        f"- Encoder: {json.dumps(pre.get('shape', {}))}" if pre else f"- Base: {train.get('base')}",
+        f"- Pre-training: {pre.get('steps')} masked-LM steps over {pre.get('sentences')} lines "
+        f"({pre.get('minutes')} min)"
+        if pre
+        else "- Pre-training: none (fine-tuned from --base)",
+        f"- Fine-tuning: {json.dumps(train.get('finetune', {}))}",
+        "",
+        "## Files",
+        "",
+        "| file | size |",
+        "| --- | --- |",
+        *[f"| `{name}` | {size / 1e6:.1f} MB |" for name, size in sorted(files.items())],
+        "",
+        *export_notes,
+        "",
+        "## Reproduce",
+        "",
+        "```bash",
+        *([pre["command"]] if pre.get("command") else []),
+        train.get("command", ""),
+        f"engage-stream export build/{train['name']} --out models/{train['name']}",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
