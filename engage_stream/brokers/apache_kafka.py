@@ -63,8 +63,13 @@ def missing_requirements() -> str | None:
     return None
 
 
-def _cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+def cluster_id() -> str:
+    """A Kafka cluster id (base64url of a random UUID), never starting with "-": like Kafka's
+    own Uuid.randomUuid, because the storage tool would read such an id as an option."""
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 class ApacheKafkaBroker(BrokerProcess):
@@ -141,10 +146,8 @@ class ApacheKafkaBroker(BrokerProcess):
             self._java(
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                _cluster_id(),
-                "-c",
-                str(self.config_path),
+                f"--cluster-id={cluster_id()}",
+                f"--config={self.config_path}",
             ),
             capture_output=True,
             text=True,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import typer
 
 from engage_stream import __version__
-from engage_stream.cli import config, schemas, topics
+from engage_stream.cli import bench, config, schemas, topics
 from engage_stream.cli.broker import broker
 from engage_stream.cli.demo import demo
+from engage_stream.cli.export import export
 from engage_stream.cli.train import pretrain, train
 
 app = typer.Typer(
@@ -18,11 +19,13 @@ app = typer.Typer(
 )
 app.command("broker")(broker)
 app.command("demo")(demo)
+app.command("export")(export)
 app.command("pretrain")(pretrain)
 app.command("train")(train)
 app.add_typer(topics.app, name="topics")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(config.app, name="config")
+app.add_typer(bench.app, name="bench")
 
 
 def _version(value: bool) -> None:

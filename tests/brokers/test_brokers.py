@@ -9,6 +9,7 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from engage_stream.brokers import ApacheKafkaBroker, BrokerStartError, TansuBroker
+from engage_stream.brokers.apache_kafka import cluster_id
 from engage_stream.brokers.process import free_port, free_ports
 from engage_stream.brokers.readiness import broker_count
 from engage_stream.kafka.reader import read_to_end
@@ -112,3 +113,9 @@ def test_ports_picked_together_are_distinct() -> None:
     broker = ApacheKafkaBroker()
     assert broker.port != broker.controller_port
     broker.close()
+
+
+def test_cluster_ids_never_look_like_an_option() -> None:
+    ids = [cluster_id() for _ in range(2_000)]
+    assert not any(i.startswith("-") for i in ids)
+    assert all(len(i) == 22 for i in ids)

@@ -1,0 +1,1 @@
+"""Benchmark commands: numbers are measured here and written into the repo, never asserted."""

@@ -1,0 +1,74 @@
+"""`engage-stream bench`: measured numbers, written into benchmarks/ with machine and date."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from engage_stream.bench.machine import describe
+from engage_stream.cli.startup import startup
+from engage_stream.config.settings import PROJECT_ROOT
+
+app = typer.Typer(help="Benchmarks whose results are written into the repo.", no_args_is_help=True)
+
+RESULTS = PROJECT_ROOT / "benchmarks"
+
+
+@app.command("models")
+def models(
+    name: Annotated[
+        str, typer.Option("--model", help="Model folder name under ENGAGE_MODEL_DIR.")
+    ] = "intent-ko",
+    hf_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="HF checkpoint of the same weights for PyTorch eager (default build/NAME)."
+        ),
+    ] = None,
+    messages: Annotated[int, typer.Option(help="Real 3i4K messages to run.")] = 1_024,
+    batch_sizes: Annotated[str, typer.Option(help="Comma-separated batch sizes.")] = "1,8,32,128",
+    min_seconds: Annotated[float, typer.Option(help="Time each cell at least this long.")] = 3.0,
+    out: Annotated[Path, typer.Option(help="Folder for the JSON and Markdown results.")] = RESULTS,
+) -> None:
+    """ONNX int8 vs ONNX fp32 vs PyTorch eager, same weights, same messages, one run."""
+    from engage_stream.bench.models import bench_classifier, chat_messages, markdown, onnx_accuracy
+    from engage_stream.training.recipes import RECIPES
+    from engage_stream.training.splits import split
+
+    settings = startup()
+    model_dir = settings.model_dir / name
+    hf = hf_dir or PROJECT_ROOT / "build" / name
+    console = Console(stderr=True)
+    if not (hf / "config.json").is_file():
+        console.print(f"[yellow]no HF checkpoint at {hf}: PyTorch eager is left out[/yellow]")
+    sizes = [int(s) for s in batch_sizes.split(",")]
+    texts = chat_messages(messages)
+    with console.status(f"benchmarking {name} on {len(texts)} messages ..."):
+        rows = bench_classifier(
+            model_dir, hf if (hf / "config.json").is_file() else None, texts, sizes, min_seconds
+        )
+    accuracy = None
+    if name in RECIPES:
+        data = split(RECIPES[name].load(PROJECT_ROOT.parent / "shared" / "data"))
+        with console.status("validation accuracy of int8 and fp32 ..."):
+            accuracy = onnx_accuracy(model_dir, data.val_texts, data.val_labels)
+    machine = describe()
+    out.mkdir(parents=True, exist_ok=True)
+    result = {
+        "model": name,
+        "machine": machine,
+        "rows": [r.__dict__ for r in rows],
+        "validation_accuracy": accuracy,
+    }
+    (out / f"models-{name}.json").write_text(
+        json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+    )
+    table = markdown(name, rows, machine)
+    if accuracy:
+        table += f"\nValidation accuracy: int8 {accuracy['int8']}, fp32 {accuracy['fp32']}.\n"
+    (out / f"models-{name}.md").write_text(table)
+    console.print(table)

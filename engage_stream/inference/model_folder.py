@@ -1,0 +1,250 @@
+"""What a model folder holds, read and checked before any session is opened.
+
+Two layouts load: our own (`engage-model.json` names the files, labels and checksums, see
+`ModelManifest`) and a plain optimum export (`model.onnx`, `tokenizer.json`, `config.json`,
+perhaps a `*quantized*.onnx`), so that a larger pre-trained model can be swapped in
+without code changes. Every problem is a `ModelFolderError` naming the folder and what is
+wrong, raised at load, never at the first message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+MANIFEST = "engage-model.json"
+TOKENIZER = "tokenizer.json"
+HF_CONFIG = "config.json"
+DEFAULT_MAX_LENGTH = 128
+FORMAT_VERSION: Literal[1] = 1
+
+Task = Literal["text-classification", "feature-extraction"]
+Precision = Literal["fp32", "int8", "fp16"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "int8", "fp16")
+# The manifest's file names are plain names inside the folder, never paths out of it.
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_ROBERTA_LIKE = frozenset({"roberta", "xlm-roberta", "camembert"})
+
+
+class ModelFolderError(Exception):
+    """A model folder that cannot be served; the message names the folder and the fault."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"model folder {path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class ModelManifest(BaseModel):
+    """`engage-model.json`, written by `engage-stream export` and read at load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format_version: Literal[1] = FORMAT_VERSION
+    name: str = Field(min_length=1, max_length=100)
+    version: str = Field(min_length=1, max_length=100)
+    task: Task
+    labels: list[str] = Field(default_factory=list, description="In logit index order.")
+    max_length: int = Field(ge=2, le=8192, description="Tokens, special tokens included.")
+    files: dict[Precision, str] = Field(min_length=1, description="Precision -> ONNX file.")
+    sha256: dict[str, str] = Field(description="File name -> sha256 of every file exported.")
+    training: dict[str, Any] = Field(
+        default_factory=dict, description="engage-train.json as training wrote it."
+    )
+    export: dict[str, Any] = Field(
+        default_factory=dict, description="How the export was made: versions, parity numbers."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.task == "text-classification" and not self.labels:
+            raise ValueError("labels missing: a text-classification model needs its label names")
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"labels repeat: {self.labels}")
+        names = [*self.files.values(), *self.sha256]
+        bad = [n for n in names if not _is_plain_name(n)]
+        if bad:
+            raise ValueError(f"file names must be plain names inside the folder: {bad}")
+        return self
+
+
+def _is_plain_name(name: str) -> bool:
+    return _FILE_NAME.match(name) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFolder:
+    """A checked model folder: enough to open a session and a tokenizer."""
+
+    path: Path
+    name: str
+    version: str
+    task: Task
+    labels: tuple[str, ...]
+    max_length: int
+    onnx_files: Mapping[Precision, Path]
+    checksums: Mapping[str, str]
+    pad_token_id: int | None
+    has_manifest: bool
+
+    @property
+    def tokenizer_file(self) -> Path:
+        return self.path / TOKENIZER
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_checksum(folder: ModelFolder, file: Path) -> str:
+    """The file's sha256, checked against the manifest so a stamp names the bytes served."""
+    actual = sha256_of(file)
+    expected = folder.checksums.get(file.name)
+    if expected is not None and expected != actual:
+        raise ModelFolderError(
+            folder.path,
+            f"{file.name} does not match its sha256 in {MANIFEST} (file changed after export; "
+            "export the model again)",
+        )
+    return actual
+
+
+def load_model_folder(path: Path) -> ModelFolder:
+    """Read and check a model folder, ours or a plain optimum export."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ModelFolderError(path, "not found (no such folder); check ENGAGE_MODEL_DIR")
+    if not (path / TOKENIZER).is_file():
+        raise ModelFolderError(path, f"{TOKENIZER} missing")
+    config = _read_json(path, HF_CONFIG, required=False)
+    if (path / MANIFEST).is_file():
+        return _from_manifest(path, config)
+    return _from_optimum_export(path, config)
+
+
+def _read_json(folder: Path, name: str, *, required: bool) -> dict[str, Any]:
+    file = folder / name
+    if not file.is_file():
+        if required:
+            raise ModelFolderError(folder, f"{name} missing")
+        return {}
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFolderError(folder, f"{name} is not readable JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ModelFolderError(folder, f"{name} is not a JSON object")
+    return data
+
+
+def _from_manifest(path: Path, config: dict[str, Any]) -> ModelFolder:
+    try:
+        manifest = ModelManifest.model_validate(_read_json(path, MANIFEST, required=True))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'manifest'}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors(include_url=False)
+        )
+        raise ModelFolderError(path, f"{MANIFEST} is invalid: {problems}") from None
+    files: dict[Precision, Path] = {}
+    for precision, name in manifest.files.items():
+        if not (path / name).is_file():
+            raise ModelFolderError(path, f"{name} missing ({precision} file named in {MANIFEST})")
+        files[precision] = path / name
+    return ModelFolder(
+        path=path,
+        name=manifest.name,
+        version=manifest.version,
+        task=manifest.task,
+        labels=tuple(manifest.labels),
+        max_length=manifest.max_length,
+        onnx_files=files,
+        checksums=dict(manifest.sha256),
+        pad_token_id=_int_or_none(config.get("pad_token_id")),
+        has_manifest=True,
+    )
+
+
+def _from_optimum_export(path: Path, config: dict[str, Any]) -> ModelFolder:
+    if not config:
+        raise ModelFolderError(path, f"{HF_CONFIG} missing (and no {MANIFEST})")
+    files = find_onnx_files(path)
+    if not files:
+        raise ModelFolderError(path, f"model.onnx missing (no *.onnx file and no {MANIFEST})")
+    architectures = config.get("architectures") or []
+    task: Task = (
+        "text-classification"
+        if any(str(a).endswith("ForSequenceClassification") for a in architectures)
+        else "feature-extraction"
+    )
+    labels = labels_from_config(config) if task == "text-classification" else ()
+    if task == "text-classification" and not labels:
+        raise ModelFolderError(path, f"labels missing: {HF_CONFIG} has no id2label")
+    limit = position_limit(config)
+    return ModelFolder(
+        path=path,
+        name=path.name,
+        version="unversioned",
+        task=task,
+        labels=labels,
+        max_length=min(DEFAULT_MAX_LENGTH, limit) if limit else DEFAULT_MAX_LENGTH,
+        onnx_files=files,
+        checksums={},
+        pad_token_id=_int_or_none(config.get("pad_token_id")),
+        has_manifest=False,
+    )
+
+
+def find_onnx_files(path: Path) -> dict[Precision, Path]:
+    """optimum's names: model.onnx, *quantized*.onnx for int8, *fp16*.onnx if there is one."""
+    onnx = sorted(p for p in path.glob("*.onnx") if p.is_file())
+    found: dict[Precision, Path] = {}
+    if (path / "model.onnx").is_file():
+        found["fp32"] = path / "model.onnx"
+    quantized = [p for p in onnx if "quantized" in p.name or "int8" in p.name]
+    if quantized:
+        found["int8"] = quantized[0]
+    half = [p for p in onnx if "fp16" in p.name]
+    if half:
+        found["fp16"] = half[0]
+    if not found and onnx:
+        found["fp32"] = onnx[0]
+    return found
+
+
+def labels_from_config(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """`id2label` in index order; empty when absent or not indexed 0..n-1."""
+    id2label = config.get("id2label")
+    if not isinstance(id2label, dict) or not id2label:
+        return ()
+    try:
+        indexed = {int(k): str(v) for k, v in id2label.items()}
+    except (TypeError, ValueError):
+        return ()
+    if sorted(indexed) != list(range(len(indexed))):
+        return ()
+    return tuple(indexed[i] for i in range(len(indexed)))
+
+
+def position_limit(config: Mapping[str, Any]) -> int | None:
+    """Longest input the position embeddings allow (RoBERTa-style models lose two)."""
+    limit = _int_or_none(config.get("max_position_embeddings"))
+    if limit is None:
+        return None
+    return limit - 2 if config.get("model_type") in _ROBERTA_LIKE else limit
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -1,0 +1,215 @@
+"""One loaded model: session, tokenizer, batching, warm-up, and a thread to run it on.
+
+The classifier and the embedder differ only in what they make of the model's output
+(`Reducer`); loading, checking, batching and threading live here once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import onnxruntime as ort
+from pydantic import ValidationError
+
+from engage_stream.inference.batching import Feeds, TextEncoder, pad_batch, plan_batches
+from engage_stream.inference.model_folder import (
+    ModelFolder,
+    ModelFolderError,
+    Precision,
+    Task,
+    load_model_folder,
+    verify_checksum,
+)
+from engage_stream.inference.providers import Device, RuntimeChoice, open_session
+from engage_stream.observability.logs import get_logger
+from engage_stream.schemas.actions import ModelStamp
+
+log = get_logger("engage.inference")
+
+R = TypeVar("R")
+Reducer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""(model output for a batch, its attention mask) -> one float32 row per text."""
+
+OUTPUT_OF: dict[Task, str] = {
+    "text-classification": "logits",
+    "feature-extraction": "last_hidden_state",
+}
+_LOADER_OF: dict[Task, str] = {
+    "text-classification": "Classifier",
+    "feature-extraction": "Embedder",
+}
+_INPUT_TYPES: dict[str, type[np.integer]] = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
+WARM_UP_TEXTS = ("안녕하세요, 주문한 상품이 언제 도착하나요?", "")
+
+
+class OnnxRunner:
+    """Thread-safe: any number of threads may call `run`; session runs take turns."""
+
+    def __init__(
+        self,
+        folder: ModelFolder,
+        session: ort.InferenceSession,
+        choice: RuntimeChoice,
+        encoder: TextEncoder,
+        stamp: ModelStamp,
+        batch_max_size: int,
+    ) -> None:
+        self.folder = folder
+        self.choice = choice
+        self.encoder = encoder
+        self.stamp = stamp
+        self.batch_max_size = batch_max_size
+        self._session = session
+        self._output = OUTPUT_OF[folder.task]
+        self._inputs = _input_types(folder, session, choice.file)
+        # One run at a time: concurrent runs would only fight over the same cores (or the
+        # same CUDA stream), and the lock makes thread safety obvious. ORT releases the GIL.
+        self._lock = threading.Lock()
+        self.width = 0  # scores (or vector size) per text, known after the warm-up
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engage-infer")
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        task: Task,
+        *,
+        device: Device = "auto",
+        precision: Precision | None = None,
+        batch_max_size: int = 32,
+        threads: int | None = None,
+    ) -> OnnxRunner:
+        """Load, check, warm up, and log one line saying where the model runs and why."""
+        if batch_max_size < 1:
+            raise ValueError(f"batch_max_size must be at least 1, got {batch_max_size}")
+        folder = load_model_folder(path)
+        if folder.task != task:
+            raise ModelFolderError(
+                folder.path, f"is a {folder.task} model; load it with {_LOADER_OF[folder.task]}"
+            )
+        # The files the engine reads, each against its manifest checksum: a corrupt or
+        # swapped file fails here, not at the first message. Cards and configs may be edited.
+        served = [*folder.onnx_files.values(), folder.tokenizer_file]
+        checked = {file.name: verify_checksum(folder, file) for file in served}
+        encoder = TextEncoder(folder.tokenizer_file, folder.max_length, folder.pad_token_id)
+        session, choice = open_session(folder, device, precision=precision, threads=threads)
+        sha = checked[choice.file.name]
+        runner = cls(folder, session, choice, encoder, _stamp(folder, sha), batch_max_size)
+        started = time.perf_counter()
+        runner.warm_up()
+        report = log.warning if choice.gpu_lost else log.info
+        report(
+            "model_loaded",
+            model=folder.name,
+            version=folder.version,
+            task=folder.task,
+            device=choice.device,
+            provider=choice.provider,
+            file=choice.file.name,
+            precision=choice.precision,
+            reason=choice.reason,
+            threads=choice.threads,
+            warmup_ms=round((time.perf_counter() - started) * 1000, 1),
+            path=str(folder.path),
+        )
+        return runner
+
+    def warm_up(self) -> None:
+        """First runs allocate and pick kernels; do that before traffic, and prove the
+        model runs and gives one score per label."""
+        try:
+            out, _ = self.run(WARM_UP_TEXTS, _first_position)
+        except Exception as exc:  # onnxruntime's own exception types
+            raise ModelFolderError(
+                self.folder.path, f"{self.choice.file.name} fails to run: {exc}"
+            ) from None
+        self.width = out.shape[1]
+        labels = self.folder.labels
+        if self.folder.task == "text-classification" and self.width != len(labels):
+            raise ModelFolderError(
+                self.folder.path,
+                f"{self.choice.file.name} gives {out.shape[1]} scores but {len(labels)} labels "
+                "are named",
+            )
+
+    def run(self, texts: Sequence[str], reduce: Reducer) -> tuple[np.ndarray, list[bool]]:
+        """Rows in input order, and whether each text was truncated."""
+        encoded = self.encoder.encode(texts)
+        result: np.ndarray | None = None
+        for batch in plan_batches([len(e.ids) for e in encoded], self.batch_max_size):
+            rows_in = [encoded[i] for i in batch]
+            feeds = pad_batch(rows_in, self.encoder.pad_id, self.encoder.max_length)
+            rows = reduce(self._infer(feeds), feeds["attention_mask"])
+            if result is None:
+                result = np.empty((len(encoded), rows.shape[1]), dtype=np.float32)
+            result[batch] = rows
+        if result is None:
+            result = np.empty((0, self.width), dtype=np.float32)
+        return result, [e.truncated for e in encoded]
+
+    async def offload(self, call: Callable[[], R]) -> R:
+        """Run `call` on this model's thread, so the event loop keeps serving meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def _infer(self, feeds: Feeds) -> np.ndarray:
+        inputs = {name: feeds[name].astype(t, copy=False) for name, t in self._inputs.items()}
+        with self._lock:
+            if self.choice.device == "cuda":
+                return self._infer_cuda(inputs)
+            output: np.ndarray = self._session.run([self._output], inputs)[0]
+            return output
+
+    def _infer_cuda(self, inputs: Feeds) -> np.ndarray:
+        # IO binding: the output is allocated on the GPU and copied back once.
+        binding = self._session.io_binding()
+        for name, array in inputs.items():
+            binding.bind_cpu_input(name, array)
+        binding.bind_output(self._output, "cuda")
+        self._session.run_with_iobinding(binding)
+        output: np.ndarray = binding.copy_outputs_to_cpu()[0]
+        return output
+
+
+def _first_position(output: np.ndarray, _: np.ndarray) -> np.ndarray:
+    return output[:, 0, :] if output.ndim == 3 else output
+
+
+def _input_types(
+    folder: ModelFolder, session: ort.InferenceSession, file: Path
+) -> dict[str, type[np.integer]]:
+    inputs: dict[str, type[np.integer]] = {}
+    for node in session.get_inputs():
+        if node.name not in ("input_ids", "attention_mask", "token_type_ids"):
+            raise ModelFolderError(
+                folder.path, f"{file.name} needs input {node.name!r}, which the engine cannot give"
+            )
+        if node.type not in _INPUT_TYPES:
+            raise ModelFolderError(folder.path, f"{file.name} input {node.name} is {node.type}")
+        inputs[node.name] = _INPUT_TYPES[node.type]
+    if "input_ids" not in inputs:
+        raise ModelFolderError(folder.path, f"{file.name} has no input_ids input")
+    outputs = [node.name for node in session.get_outputs()]
+    if OUTPUT_OF[folder.task] not in outputs:
+        raise ModelFolderError(
+            folder.path,
+            f"{file.name} has outputs {outputs}; a {folder.task} model needs "
+            f"{OUTPUT_OF[folder.task]!r}",
+        )
+    return inputs
+
+
+def _stamp(folder: ModelFolder, sha: str) -> ModelStamp:
+    try:
+        return ModelStamp(name=folder.name, version=folder.version, sha256=sha)
+    except ValidationError as exc:
+        raise ModelFolderError(folder.path, f"name or version unusable: {exc}") from None

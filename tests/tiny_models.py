@@ -1,0 +1,193 @@
+"""Tiny Korean models for the export and inference tests, built once per test session.
+
+A WordPiece tokenizer trained by `tokenizers` on real 3i4K lines and a random 2-layer,
+hidden-32 BERT: seconds to build and export, yet the very files and code paths of a
+shipped model. Needs the export extra and `../shared/data`; where they are missing the
+tests skip with the reason, except under CI=true, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from engage_stream.config.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
+
+    from engage_stream.export import ExportReport
+
+DATA = PROJECT_ROOT.parent / "shared" / "data"
+INTENT_TSV = DATA / "3i4k" / "train.tsv"
+LABELS = (
+    "fragment",
+    "statement",
+    "question",
+    "command",
+    "rhetorical_question",
+    "rhetorical_command",
+    "intonation_dependent",
+)
+MAX_LENGTH = 64
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+@dataclass(frozen=True)
+class TinyModels:
+    hf_classifier: Path
+    """Hugging Face folder as training writes it (with engage-train.json)."""
+    classifier: Path
+    """`export_model(hf_classifier, ...)`: our model folder."""
+    classifier_report: ExportReport
+    plain_export: Path
+    """optimum's own export and quantisation of the same weights, no manifest."""
+    hf_encoder: Path
+    embedder: Path
+    build_seconds: float
+
+
+def korean_lines(count: int, offset: int = 50) -> list[str]:
+    """Every 100th line of 3i4K from `offset` (the file is sorted by label: this spreads
+    them). The tokenizer trains on offset 0, so the default offset is held out from it."""
+    lines = INTENT_TSV.read_text(encoding="utf-8").splitlines()
+    texts = [line.split("\t", 1)[1] for line in lines[offset::100] if "\t" in line]
+    return texts[:count]
+
+
+def _require(condition: bool, problem: str) -> None:
+    if condition:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"model tests cannot run in CI: {problem}")
+    pytest.skip(f"model tests skipped: {problem}")
+
+
+_built: dict[Path, TinyModels] = {}
+
+
+def tiny_models(factory: pytest.TempPathFactory) -> TinyModels:
+    """Built at the first request of the session; every later request gets the same."""
+    _require(INTENT_TSV.is_file(), f"no 3i4K data at {INTENT_TSV}")
+    _require(
+        importlib.util.find_spec("torch") is not None
+        and importlib.util.find_spec("optimum") is not None,
+        "the export extra (torch, transformers, optimum) is not installed",
+    )
+    key = factory.getbasetemp()
+    if key not in _built:
+        _built[key] = _build(factory.mktemp("tiny-models"))
+    return _built[key]
+
+
+def _build(root: Path) -> TinyModels:
+    from optimum.exporters.onnx import main_export
+    from optimum.onnxruntime import ORTQuantizer
+    from optimum.onnxruntime.configuration import AutoQuantizationConfig
+
+    from engage_stream.export import export_model
+
+    started = time.perf_counter()
+    tokenizer = _tokenizer(korean_lines(600, offset=0))
+    hf_classifier = _save_bert(root / "hf-intent", tokenizer, labels=LABELS, name="intent-tiny")
+    hf_encoder = _save_bert(root / "hf-encoder", tokenizer, labels=(), name="encoder-tiny")
+    classifier = root / "models" / "intent-tiny"
+    report = export_model(hf_classifier, classifier)
+    embedder = root / "models" / "encoder-tiny"
+    export_model(hf_encoder, embedder)
+
+    plain = root / "optimum-export"
+    with warnings.catch_warnings():  # the tracer's, about code that is fine for BERT
+        warnings.simplefilter("ignore")
+        main_export(str(hf_classifier), plain, task="text-classification", do_validation=False)
+    ORTQuantizer.from_pretrained(plain, file_name="model.onnx").quantize(
+        AutoQuantizationConfig.avx512_vnni(is_static=False, per_channel=False), save_dir=plain
+    )
+    return TinyModels(
+        hf_classifier=hf_classifier,
+        classifier=classifier,
+        classifier_report=report,
+        plain_export=plain,
+        hf_encoder=hf_encoder,
+        embedder=embedder,
+        build_seconds=round(time.perf_counter() - started, 2),
+    )
+
+
+def _tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers.trainers import WordPieceTrainer
+    from transformers import PreTrainedTokenizerFast
+
+    def empty(vocab: dict[str, int] | None = None) -> Tokenizer:
+        tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+        tokenizer.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
+        tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tokenizer.decoder = decoders.WordPiece()
+        return tokenizer
+
+    trained = empty()
+    trained.train_from_iterator(
+        texts, WordPieceTrainer(vocab_size=1_000, special_tokens=SPECIAL_TOKENS)
+    )
+    # The trainer numbers tokens in a different order on every run; sorted ids make the
+    # tiny model, and so every number the tests see, the same from run to run.
+    rest = sorted(set(trained.get_vocab()) - set(SPECIAL_TOKENS))
+    tokenizer = empty({token: i for i, token in enumerate([*SPECIAL_TOKENS, *rest])})
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+    )
+    return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
+        tokenizer_object=tokenizer,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=MAX_LENGTH,
+    )
+
+
+def _save_bert(
+    folder: Path, tokenizer: PreTrainedTokenizerFast, labels: tuple[str, ...], name: str
+) -> Path:
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertModel
+
+    config = BertConfig(  # type: ignore[no-untyped-call]
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        # Wider than BERT's 0.02, so random logits differ enough for labels to mean something.
+        initializer_range=0.2,
+        pad_token_id=0,
+    )
+    torch.manual_seed(0)
+    model: torch.nn.Module
+    if labels:
+        config.num_labels = len(labels)
+        config.id2label = dict(enumerate(labels))
+        config.label2id = {label: i for i, label in enumerate(labels)}
+        model = BertForSequenceClassification(config)  # type: ignore[no-untyped-call]
+    else:
+        model = BertModel(config)  # type: ignore[no-untyped-call]
+    model.eval().save_pretrained(folder)  # type: ignore[no-untyped-call]
+    tokenizer.save_pretrained(folder)
+    task = "text-classification" if labels else "feature-extraction"
+    info = {"name": name, "version": "2026.11.26", "task": task, "max_length": MAX_LENGTH}
+    (folder / "engage-train.json").write_text(json.dumps(info), encoding="utf-8")
+    return folder
