@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.training.tokenizer import build_wordpiece
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
@@ -38,7 +39,6 @@ LABELS = (
     "intonation_dependent",
 )
 MAX_LENGTH = 64
-SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 @dataclass(frozen=True)
@@ -123,40 +123,8 @@ def _build(root: Path) -> TinyModels:
 
 
 def _tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from tokenizers.trainers import WordPieceTrainer
-    from transformers import PreTrainedTokenizerFast
-
-    def empty(vocab: dict[str, int] | None = None) -> Tokenizer:
-        tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
-        tokenizer.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
-        tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        tokenizer.decoder = decoders.WordPiece()
-        return tokenizer
-
-    trained = empty()
-    trained.train_from_iterator(
-        texts, WordPieceTrainer(vocab_size=1_000, special_tokens=SPECIAL_TOKENS)
-    )
-    # The trainer numbers tokens in a different order on every run; sorted ids make the
-    # tiny model, and so every number the tests see, the same from run to run.
-    rest = sorted(set(trained.get_vocab()) - set(SPECIAL_TOKENS))
-    tokenizer = empty({token: i for i, token in enumerate([*SPECIAL_TOKENS, *rest])})
-    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
-    )
-    return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
-        tokenizer_object=tokenizer,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        model_max_length=MAX_LENGTH,
-    )
+    tokenizer: PreTrainedTokenizerFast = build_wordpiece(texts, 1_000, MAX_LENGTH)
+    return tokenizer
 
 
 def _save_bert(

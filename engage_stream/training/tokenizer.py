@@ -3,46 +3,64 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
-def train_wordpiece(texts: list[str], vocab_size: int, out_dir: Path) -> Path:
-    """Train, wrap as a transformers fast tokenizer, and save into `out_dir`."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from tokenizers.trainers import WordPieceTrainer
-    from transformers import PreTrainedTokenizerFast
+def _wordpiece(vocab: dict[str, int] | None = None) -> Any:
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
 
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
     # NFKC keeps Hangul syllables composed; no lower-casing, no accent stripping (it would
     # decompose Hangul into jamo).
     tokenizer.normalizer = normalizers.NFKC()
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tokenizer.decoder = decoders.WordPiece()
-    trainer = WordPieceTrainer(
-        vocab_size=vocab_size,
-        min_frequency=2,
-        special_tokens=SPECIAL_TOKENS,
-        # Rare syllables fall back to [UNK] rather than crowding out subwords.
-        limit_alphabet=min(3_000, vocab_size // 2),
-        show_progress=False,
+    return tokenizer
+
+
+def build_wordpiece(texts: list[str], vocab_size: int, max_length: int = 128) -> Any:
+    """A transformers fast tokenizer; the same texts always give the same ids."""
+    from tokenizers import processors
+    from tokenizers.trainers import WordPieceTrainer
+    from transformers import PreTrainedTokenizerFast
+
+    trained = _wordpiece()
+    trained.train_from_iterator(
+        texts,
+        trainer=WordPieceTrainer(
+            vocab_size=vocab_size,
+            min_frequency=2,
+            special_tokens=SPECIAL_TOKENS,
+            # Rare syllables fall back to [UNK] rather than crowding out subwords.
+            limit_alphabet=min(3_000, vocab_size // 2),
+            show_progress=False,
+        ),
     )
-    tokenizer.train_from_iterator(texts, trainer=trainer)
+    # The trainer numbers tokens in a different order on every run; sorted ids make a
+    # retrained model (and every test number) the same from run to run.
+    rest = sorted(set(trained.get_vocab()) - set(SPECIAL_TOKENS))
+    tokenizer = _wordpiece({token: i for i, token in enumerate([*SPECIAL_TOKENS, *rest])})
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
         pair="[CLS] $A [SEP] $B:1 [SEP]:1",
         special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
     )
-    fast = PreTrainedTokenizerFast(
+    return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         unk_token="[UNK]",
         pad_token="[PAD]",
         cls_token="[CLS]",
         sep_token="[SEP]",
         mask_token="[MASK]",
-        model_max_length=128,
+        model_max_length=max_length,
     )
+
+
+def train_wordpiece(texts: list[str], vocab_size: int, out_dir: Path) -> Path:
+    """Train and save into `out_dir` (tokenizer.json and the transformers files)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    fast.save_pretrained(out_dir)
+    build_wordpiece(texts, vocab_size).save_pretrained(out_dir)
     return out_dir / "tokenizer.json"

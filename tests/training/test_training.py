@@ -144,3 +144,15 @@ def test_the_model_card_carries_metrics_licence_and_the_commands_that_made_it(
     assert "| `model.int8.onnx` | 2.5 MB |" in card
     assert "engage-stream pretrain" not in card  # the tiny base was not made by the CLI
     assert manifest["command"] in card
+
+
+def test_the_same_texts_always_give_the_same_token_ids() -> None:
+    from engage_stream.training.tokenizer import build_wordpiece
+
+    texts = tokenizer_corpus()[::40]
+    first, second = build_wordpiece(texts, 1_500), build_wordpiece(texts, 1_500)
+    assert first.get_vocab() == second.get_vocab()
+    assert (
+        first("주문한 상품이 아직 안 왔어요")["input_ids"]
+        == second("주문한 상품이 아직 안 왔어요")["input_ids"]
+    )
