@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,18 @@ def _wordpiece(vocab: dict[str, int] | None = None) -> Any:
     return tokenizer
 
 
+def _alphabet(texts: list[str], size: int) -> list[str]:
+    """The `size` most frequent characters, ties broken by the character itself: the Rust
+    trainer breaks them in hash order, which changes from process to process. Rarer
+    syllables fall back to [UNK] rather than crowding out subwords."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(unicodedata.normalize("NFKC", text))
+    counts.pop(" ", None)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [char for char, _ in ranked[:size]]
+
+
 def build_wordpiece(texts: list[str], vocab_size: int, max_length: int = 128) -> Any:
     """A transformers fast tokenizer; the same texts always give the same ids."""
     from tokenizers import processors
@@ -27,14 +41,15 @@ def build_wordpiece(texts: list[str], vocab_size: int, max_length: int = 128) ->
     from transformers import PreTrainedTokenizerFast
 
     trained = _wordpiece()
+    alphabet = _alphabet(texts, min(3_000, vocab_size // 2))
     trained.train_from_iterator(
         texts,
         trainer=WordPieceTrainer(
             vocab_size=vocab_size,
             min_frequency=2,
             special_tokens=SPECIAL_TOKENS,
-            # Rare syllables fall back to [UNK] rather than crowding out subwords.
-            limit_alphabet=min(3_000, vocab_size // 2),
+            initial_alphabet=alphabet,
+            limit_alphabet=len(alphabet),
             show_progress=False,
         ),
     )
