@@ -7,6 +7,7 @@ import typer
 from engage_stream import __version__
 from engage_stream.cli import bench, config, schemas, topics
 from engage_stream.cli.broker import broker
+from engage_stream.cli.classify import classify
 from engage_stream.cli.demo import demo
 from engage_stream.cli.export import export
 from engage_stream.cli.train import pretrain, train
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.command("broker")(broker)
 app.command("demo")(demo)
+app.command("classify")(classify)
 app.command("export")(export)
 app.command("pretrain")(pretrain)
 app.command("train")(train)

@@ -1,0 +1,70 @@
+"""`classify` as a person and as a script use it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engage_stream.cli.app import app
+from tests.tiny_models import TinyModels, tiny_models
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tiny: TinyModels = tiny_models(tmp_path_factory)
+    folder = tmp_path_factory.mktemp("models")
+    shutil.copytree(tiny.classifier, folder / "intent-ko")
+    shutil.copytree(tiny.classifier, folder / "toxicity-ko")
+    return folder
+
+
+def test_texts_get_each_models_label_and_score(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENGAGE_MODEL_DIR", str(model_dir))
+    result = runner.invoke(app, ["classify", "배송이 언제 오나요?"])
+    assert result.exit_code == 0, result.output
+    assert "배송이 언제 오나요?" in result.output
+    assert "intent-ko" in result.output
+    assert "toxicity-ko" in result.output
+
+
+def test_a_file_gives_one_json_line_per_line_in_input_order(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ENGAGE_MODEL_DIR", str(model_dir))
+    lines = ["배송이 언제 오나요?", "", "hello world", "상담원 연결해 주세요", "ㅋ" * 20_000]
+    source = tmp_path / "messages.txt"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["classify", "--file", str(source)])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["text"] for r in records] == lines
+    for record in records:
+        for key in ("intent", "toxicity"):
+            assert set(record[key]) == {"label", "score"}
+            assert 0.0 <= record[key]["score"] <= 1.0
+
+
+def test_standard_input_is_read_with_a_dash(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENGAGE_MODEL_DIR", str(model_dir))
+    result = runner.invoke(app, ["classify", "--file", "-"], input="안녕하세요\n고마워요\n")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["text"] for x in result.stdout.splitlines()] == ["안녕하세요", "고마워요"]
+
+
+def test_a_missing_model_folder_stops_at_start_naming_the_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ENGAGE_MODEL_DIR", str(tmp_path))
+    result = runner.invoke(app, ["classify", "안녕"])
+    assert result.exit_code == 2
+    assert str(tmp_path / "intent-ko") in result.output
