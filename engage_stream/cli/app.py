@@ -9,6 +9,7 @@ from engage_stream.cli import bench, config, schemas, topics
 from engage_stream.cli.broker import broker
 from engage_stream.cli.classify import classify
 from engage_stream.cli.demo import demo
+from engage_stream.cli.draft import draft
 from engage_stream.cli.export import export
 from engage_stream.cli.train import pretrain, train
 
@@ -21,6 +22,7 @@ app = typer.Typer(
 app.command("broker")(broker)
 app.command("demo")(demo)
 app.command("classify")(classify)
+app.command("draft")(draft)
 app.command("export")(export)
 app.command("pretrain")(pretrain)
 app.command("train")(train)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -71,4 +72,35 @@ def models(
     if accuracy:
         table += f"\nValidation accuracy: int8 {accuracy['int8']}, fp32 {accuracy['fp32']}.\n"
     (out / f"models-{name}.md").write_text(table)
+    console.print(table)
+
+
+@app.command("drafter")
+def drafter(
+    name: Annotated[
+        str, typer.Option("--model", help="Drafter folder name under ENGAGE_MODEL_DIR.")
+    ] = "drafter-ko",
+    limit: Annotated[int | None, typer.Option(help="Draft only the first N questions.")] = None,
+    threads: Annotated[int | None, typer.Option(help="ONNX Runtime threads.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the JSON and Markdown results.")] = RESULTS,
+) -> None:
+    """p95 draft latency and polite-ending rate on the drafter's validation questions."""
+    from dataclasses import asdict
+
+    from engage_stream.bench.drafter import bench_drafter, markdown
+    from engage_stream.training.corpora import load_chatbot
+    from engage_stream.training.splits import split_pairs
+
+    settings = startup()
+    data = split_pairs(load_chatbot(PROJECT_ROOT.parent / "shared" / "data"))
+    questions, references = data.val_questions[:limit], data.val_answers[:limit]
+    console = Console(stderr=True)
+    with console.status(f"drafting {len(questions)} validation questions ..."):
+        result = bench_drafter(settings.model_dir / name, questions, references, threads=threads)
+    machine = {**describe(), "load_average_1m": round(os.getloadavg()[0], 2)}
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"model": name, "machine": machine, **asdict(result)}
+    (out / f"{name}.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    table = markdown(name, result, machine)
+    (out / f"{name}.md").write_text(table)
     console.print(table)

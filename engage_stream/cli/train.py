@@ -39,6 +39,10 @@ def pretrain(
     shape: Annotated[str, typer.Option(help="Encoder shape: small (default) or tiny.")] = "small",
     epochs: Annotated[float, typer.Option(help="Passes over the text.")] = 3.0,
     max_minutes: Annotated[float, typer.Option(help="Stop after this long.")] = 60.0,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Go on training the model already in --out.")
+    ] = False,
+    learning_rate: Annotated[float, typer.Option(help="Peak learning rate.")] = 5e-4,
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
     """Train the Korean tokenizer and a small BERT (masked LM) on all the shared text."""
@@ -55,19 +59,28 @@ def pretrain(
     except CorpusError as exc:
         typer.echo(f"engage-stream: {exc}", err=True)
         raise typer.Exit(1) from None
-    config = PretrainConfig(SHAPES[shape], epochs=epochs, max_minutes=max_minutes)
-    with Console(stderr=True).status(f"pre-training on {len(texts)} lines ..."):
-        report = run_pretrain(texts, out, config)
-    command = _command_line(
-        "pretrain", out=out, shape=shape, epochs=epochs, max_minutes=max_minutes, data_dir=data_dir
+    config = PretrainConfig(
+        SHAPES[shape], epochs=epochs, max_minutes=max_minutes, learning_rate=learning_rate
     )
-    report["command"] = command
+    with Console(stderr=True).status(f"pre-training on {len(texts)} lines ..."):
+        report = run_pretrain(texts, out, config, resume=resume)
+    command = _command_line(
+        "pretrain",
+        out=out,
+        shape=shape,
+        epochs=epochs,
+        max_minutes=max_minutes,
+        learning_rate=learning_rate,
+        data_dir=data_dir,
+    ) + (" --resume" if resume else "")
+    previous = report.get("command")
+    report["command"] = f"{previous} && {command}" if resume and previous else command
     (out / "engage-pretrain.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     typer.echo(json.dumps({**report, "out": str(out)}, indent=2))
 
 
 def train(
-    name: Annotated[str, typer.Argument(help="intent-ko or toxicity-ko.")],
+    name: Annotated[str, typer.Argument(help="intent-ko, toxicity-ko or drafter-ko.")],
     base: Annotated[
         Path | None,
         typer.Option(help="Local HF model folder to fine-tune (yours, or one from `pretrain`)."),
@@ -82,8 +95,20 @@ def train(
     ] = None,
     version: Annotated[str | None, typer.Option(help="Model version (default: today).")] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    ship: Annotated[
+        Path | None,
+        typer.Option(help="drafter-ko only: model folder to ship (default models/drafter-ko)."),
+    ] = None,
 ) -> None:
-    """Fine-tune a classifier on its corpus, report it beside the TF-IDF + SVM baseline."""
+    """Fine-tune a classifier on its corpus, report it beside the TF-IDF + SVM baseline.
+
+    `drafter-ko` fine-tunes a sentence encoder for the reply drafter, measures every
+    retrieval variant beside the baselines, and ships the best to `--ship`."""
+    if name == "drafter-ko":
+        from engage_stream.cli.train_drafter import train_drafter
+
+        train_drafter(base, out, ship, epochs, max_minutes, limit, version, data_dir)
+        return
     from engage_stream.training.baseline import tfidf_svm
     from engage_stream.training.classifier import finetune
     from engage_stream.training.recipes import RECIPES

@@ -11,6 +11,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engage_stream.observability.logs import get_logger
 from engage_stream.training.batching import bucketed_batches, pad
@@ -32,18 +33,27 @@ class PretrainConfig:
     seed: int = 20261126
 
 
-def pretrain(texts: list[str], out_dir: Path, config: PretrainConfig) -> dict[str, object]:
+def pretrain(
+    texts: list[str], out_dir: Path, config: PretrainConfig, resume: bool = False
+) -> dict[str, object]:
+    """Train tokenizer and masked LM into `out_dir`; with `resume`, keep both and go on."""
     import torch
     from transformers import BertForMaskedLM, PreTrainedTokenizerFast
 
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
-    train_wordpiece(texts, config.shape.vocab_size, out_dir)
+    previous = _load_report(out_dir) if resume else {}
+    if not resume:
+        train_wordpiece(texts, config.shape.vocab_size, out_dir)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(out_dir)
     encoded = tokenizer(texts, truncation=True, max_length=config.max_length)["input_ids"]
     encoded = [ids for ids in encoded if len(ids) > 3]
     lengths = [len(ids) for ids in encoded]
-    model = BertForMaskedLM(config.shape.bert_config(vocab_size=len(tokenizer)))
+    model = (
+        BertForMaskedLM.from_pretrained(out_dir)
+        if resume
+        else BertForMaskedLM(config.shape.bert_config(vocab_size=len(tokenizer)))
+    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
     steps_per_epoch = -(-len(encoded) // config.batch_size)
     total_steps = max(1, int(steps_per_epoch * config.epochs))
@@ -91,7 +101,12 @@ def pretrain(texts: list[str], out_dir: Path, config: PretrainConfig) -> dict[st
                 break
     model.save_pretrained(out_dir)
     report = {
-        "steps": step,
+        "steps": step + int(previous.get("steps", 0)),
+        **({"command": previous["command"]} if "command" in previous else {}),
+        "sessions": [
+            *previous.get("sessions", []),
+            {"steps": step, "epochs": config.epochs, "learning_rate": config.learning_rate},
+        ],
         "planned_steps": total_steps,
         "sentences": len(encoded),
         "final_loss": round(sum(losses[-100:]) / max(1, len(losses[-100:])), 4),
@@ -101,3 +116,11 @@ def pretrain(texts: list[str], out_dir: Path, config: PretrainConfig) -> dict[st
     }
     (out_dir / "engage-pretrain.json").write_text(json.dumps(report, indent=2))
     return report
+
+
+def _load_report(out_dir: Path) -> dict[str, Any]:
+    path = out_dir / "engage-pretrain.json"
+    if not (out_dir / "config.json").is_file() or not path.is_file():
+        raise FileNotFoundError(f"nothing to resume in {out_dir}: no config.json / {path.name}")
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded

@@ -10,7 +10,7 @@ import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from engage_stream.training.corpora import Corpus
+from engage_stream.training.corpora import Corpus, QaPairs
 
 DEFAULT_SEED = 20261126
 DEFAULT_VALIDATION_FRACTION = 0.1
@@ -55,4 +55,44 @@ def split(
         val_labels=[label for _, label in val],
         seed=seed,
         dropped_duplicates=len(corpus.texts) - len(votes),
+    )
+
+
+@dataclass(frozen=True)
+class PairSplit:
+    """Question/answer pairs split by distinct question: no question sits on both sides."""
+
+    train_questions: list[str]
+    train_answers: list[str]
+    val_questions: list[str]
+    val_answers: list[str]
+    seed: int
+
+
+def question_key(question: str) -> str:
+    """What makes two questions the same: spacing and trailing punctuation do not count."""
+    return " ".join(question.split()).rstrip(".?!~ ").strip()
+
+
+def split_pairs(
+    pairs: QaPairs,
+    validation_fraction: float = DEFAULT_VALIDATION_FRACTION,
+    seed: int = DEFAULT_SEED,
+) -> PairSplit:
+    """Every pair of a question goes to the side its question is drawn to; a question that
+    has several answers keeps them all there (several references for one question)."""
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for index, question in enumerate(pairs.questions):
+        by_key[question_key(question)].append(index)
+    keys = sorted(by_key)
+    random.Random(seed).shuffle(keys)
+    cut = max(1, round(len(keys) * validation_fraction))
+    val = [i for key in keys[:cut] for i in by_key[key]]
+    train = [i for key in keys[cut:] for i in by_key[key]]
+    return PairSplit(
+        train_questions=[pairs.questions[i] for i in train],
+        train_answers=[pairs.answers[i] for i in train],
+        val_questions=[pairs.questions[i] for i in val],
+        val_answers=[pairs.answers[i] for i in val],
+        seed=seed,
     )

@@ -156,3 +156,27 @@ def test_the_same_texts_always_give_the_same_token_ids() -> None:
         first("주문한 상품이 아직 안 왔어요")["input_ids"]
         == second("주문한 상품이 아직 안 왔어요")["input_ids"]
     )
+
+
+def test_pretraining_resumes_with_the_same_tokenizer_and_counts_all_steps(
+    tiny_pretrained: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    folder = tmp_path / "resumed"
+    shutil.copytree(tiny_pretrained, folder)
+    vocab_before = (folder / "tokenizer.json").read_text()
+    first = json.loads((folder / "engage-pretrain.json").read_text())
+
+    report = pretrain(
+        tokenizer_corpus()[:2_000], folder, PretrainConfig(SHAPES["tiny"], epochs=1), resume=True
+    )
+
+    assert (folder / "tokenizer.json").read_text() == vocab_before
+    assert report["steps"] == first["steps"] + report["sessions"][-1]["steps"]  # type: ignore[index]
+    assert len(report["sessions"]) == 2  # type: ignore[arg-type]
+
+
+def test_resuming_an_empty_folder_says_there_is_nothing_to_resume(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+        pretrain(["안녕"], tmp_path, PretrainConfig(SHAPES["tiny"]), resume=True)
