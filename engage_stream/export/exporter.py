@@ -99,6 +99,7 @@ def export_model(
             say("checking parity with PyTorch")
             parity = check_parity(source, staging, FILES, texts or PARITY_TEXTS)
         _require_parity(parity, tolerance, source)
+        _write_model_card(staging, source.task, parity)
         _write_manifest(source, staging, parity)
         say("loading with the inference engine")
         _load_with_engine(staging, source)
@@ -127,6 +128,27 @@ def export_model(
         seconds=report.seconds,
     )
     return report
+
+
+def _write_model_card(staging: Path, task: str, parity: ParityReport) -> None:
+    """A classifier trained by `engage-stream train` gets its card from the manifests (before
+    the manifest is written, so the card has a sha256 too); a folder without one (a user's
+    own model, the drafter) keeps the card it came with."""
+    from engage_stream.training.model_card import render
+
+    if task != "text-classification" or not (staging / "engage-train.json").is_file():
+        return
+    p = parity
+    agreement = "-" if p.int8_argmax_agreement is None else f"{p.int8_argmax_agreement:.0%}"
+    fp16 = p.fp16_note if p.fp16_max_abs_diff is None else f"max |Δ| {p.fp16_max_abs_diff:.1e}"
+    notes = [
+        f"Export parity on {p.texts} real Korean sentences: fp32 ONNX vs PyTorch max |Δlogit| "
+        f"{p.fp32_max_abs_diff:.1e}; int8 max |Δ| {p.int8_max_abs_diff:.1e}, same label on "
+        f"{agreement}; fp16 {fp16}.",
+        f"int8 scheme: {INT8_SCHEME}. fp16 scheme: {FP16_SCHEME}.",
+    ]
+    files = {f.name: f.stat().st_size for f in sorted(staging.iterdir()) if f.suffix == ".onnx"}
+    (staging / "MODEL_CARD.md").write_text(render(staging, files, notes), encoding="utf-8")
 
 
 def _check_target(out_dir: Path, hf_dir: Path) -> None:

@@ -216,3 +216,10 @@ def test_an_export_that_fails_parity_ships_nothing(
         export_model(tiny.hf_classifier, out)
     assert _manifest(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["intent"]
+
+
+def test_a_trained_classifier_gets_a_model_card_from_its_manifests(tiny: TinyModels) -> None:
+    card = (tiny.classifier / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "TF-IDF char 1-4-grams + linear SVM" in card
+    assert "Export parity on" in card
+    assert "`model.int8.onnx`" in card
