@@ -150,6 +150,7 @@ def train(
         "labels": list(corpus.label_names),
         "purpose": recipe.purpose,
         "base": str(base),
+        "hf_dir": str(out),
         "data": {"corpus": corpus.name, "source": corpus.source, "licence": corpus.licence},
         "split": {
             "seed": data.seed,

@@ -95,7 +95,8 @@ def render(model_dir: Path, files: dict[str, int], export_notes: list[str]) -> s
         "```bash",
         *([pre["command"]] if pre.get("command") else []),
         train.get("command", ""),
-        f"engage-stream export build/{train['name']} --out models/{train['name']}",
+        f"engage-stream export {train.get('hf_dir', 'build/' + train['name'])} "
+        f"--out models/{train['name']}",
         "```",
         "",
     ]
