@@ -71,7 +71,7 @@ def pretrain(
         epochs=epochs,
         max_minutes=max_minutes,
         learning_rate=learning_rate,
-        data_dir=data_dir,
+        data_dir=None if data_dir == DEFAULT_DATA_DIR else data_dir,
     ) + (" --resume" if resume else "")
     previous = report.get("command")
     report["command"] = f"{previous} && {command}" if resume and previous else command

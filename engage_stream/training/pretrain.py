@@ -100,9 +100,10 @@ def pretrain(
             if step >= total_steps or time.monotonic() >= deadline:
                 break
     model.save_pretrained(out_dir)
+    carried: dict[str, Any] = {k: previous[k] for k in ("command", "note") if k in previous}
     report = {
         "steps": step + int(previous.get("steps", 0)),
-        **({"command": previous["command"]} if "command" in previous else {}),
+        **carried,
         "sessions": [
             *previous.get("sessions", []),
             {"steps": step, "epochs": config.epochs, "learning_rate": config.learning_rate},
