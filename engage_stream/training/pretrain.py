@@ -106,12 +106,17 @@ def pretrain(
         **carried,
         "sessions": [
             *previous.get("sessions", []),
-            {"steps": step, "epochs": config.epochs, "learning_rate": config.learning_rate},
+            {
+                "steps": step,
+                "epochs": config.epochs,
+                "learning_rate": config.learning_rate,
+                "minutes": round((time.monotonic() - started) / 60, 1),
+            },
         ],
         "planned_steps": total_steps,
         "sentences": len(encoded),
         "final_loss": round(sum(losses[-100:]) / max(1, len(losses[-100:])), 4),
-        "minutes": round((time.monotonic() - started) / 60, 1),
+        "minutes": round((time.monotonic() - started) / 60 + float(previous.get("minutes", 0)), 1),
         "shape": config.shape.__dict__,
         "seed": config.seed,
     }
