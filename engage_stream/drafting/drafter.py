@@ -21,14 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Literal, Protocol, Self
+from typing import Literal, Protocol
 
 import numpy as np
 
 from engage_stream.drafting.bank import TEMPLATES, DrafterError, ResponseBank, load_bank
 from engage_stream.drafting.templates import Rendered, TemplateError, TemplateSet
 from engage_stream.inference.embedder import Embedder, Embeddings
+from engage_stream.inference.engine_model import Closeable
 from engage_stream.inference.model_folder import Precision
 from engage_stream.inference.providers import Device
 from engage_stream.observability.logs import get_logger
@@ -70,7 +70,7 @@ def has_hangul(text: str) -> bool:
     return any("\uac00" <= c <= "\ud7a3" or "\u3131" <= c <= "\u318e" for c in text)
 
 
-class Drafter:
+class Drafter(Closeable):
     """Thread-safe; one encoder call at a time, on the drafter's own thread."""
 
     def __init__(
@@ -244,14 +244,3 @@ class Drafter:
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.encoder.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engage_stream.inference.model_folder import Precision
-from engage_stream.inference.providers import Device, RuntimeChoice
+from engage_stream.inference.engine_model import EngineModel
 from engage_stream.inference.runner import OnnxRunner
 from engage_stream.schemas.actions import ModelStamp
 
 if TYPE_CHECKING:
-    from engage_stream.config.settings import Settings
+    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +37,7 @@ def _logits(output: np.ndarray, _: np.ndarray) -> np.ndarray:
     return output
 
 
-class Classifier:
+class Classifier(EngineModel):
     """`predict` from any thread, `await apredict` from the event loop; results in input
     order. Empty, enormous and non-Korean texts get a result like any other text.
 
@@ -48,47 +45,11 @@ class Classifier:
     test model) with the other texts in a batch; fp32 (`precision="fp32"`) does not, for
     a replay that must match another run exactly."""
 
+    task = "text-classification"
+
     def __init__(self, runner: OnnxRunner) -> None:
-        self._runner = runner
+        super().__init__(runner)
         self.labels = runner.folder.labels
-
-    @classmethod
-    def load(
-        cls,
-        path: Path,
-        *,
-        device: Device = "auto",
-        batch_max_size: int = 32,
-        precision: Precision | None = None,
-        threads: int | None = None,
-    ) -> Classifier:
-        """Load a model folder; `precision` forces a file (benchmarks, parity checks)."""
-        runner = OnnxRunner.open(
-            path,
-            "text-classification",
-            device=device,
-            precision=precision,
-            batch_max_size=batch_max_size,
-            threads=threads,
-        )
-        return cls(runner)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, name: str) -> Classifier:
-        """`ENGAGE_MODEL_DIR/<name>` on `ENGAGE_DEVICE`, batches of `ENGAGE_BATCH_MAX_SIZE`."""
-        return cls.load(
-            settings.model_dir / name,
-            device=settings.device,
-            batch_max_size=settings.batch_max_size,
-        )
-
-    @property
-    def stamp(self) -> ModelStamp:
-        return self._runner.stamp
-
-    @property
-    def runtime(self) -> RuntimeChoice:
-        return self._runner.choice
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         if isinstance(texts, str):
@@ -114,17 +75,3 @@ class Classifier:
         """`predict` on the model's own thread; the event loop keeps serving meanwhile."""
         batch = list(texts) if not isinstance(texts, str) else texts
         return await self._runner.offload(lambda: self.predict(batch))
-
-    def close(self) -> None:
-        self._runner.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

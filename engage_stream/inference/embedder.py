@@ -8,19 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engage_stream.inference.model_folder import Precision
-from engage_stream.inference.providers import Device, RuntimeChoice
-from engage_stream.inference.runner import OnnxRunner
+from engage_stream.inference.engine_model import EngineModel
 from engage_stream.schemas.actions import ModelStamp
 
 if TYPE_CHECKING:
-    from engage_stream.config.settings import Settings
+    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,47 +37,10 @@ def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return result
 
 
-class Embedder:
+class Embedder(EngineModel):
     """`embed` from any thread, `await aembed` from the event loop."""
 
-    def __init__(self, runner: OnnxRunner) -> None:
-        self._runner = runner
-
-    @classmethod
-    def load(
-        cls,
-        path: Path,
-        *,
-        device: Device = "auto",
-        batch_max_size: int = 32,
-        precision: Precision | None = None,
-        threads: int | None = None,
-    ) -> Embedder:
-        runner = OnnxRunner.open(
-            path,
-            "feature-extraction",
-            device=device,
-            precision=precision,
-            batch_max_size=batch_max_size,
-            threads=threads,
-        )
-        return cls(runner)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, name: str) -> Embedder:
-        return cls.load(
-            settings.model_dir / name,
-            device=settings.device,
-            batch_max_size=settings.batch_max_size,
-        )
-
-    @property
-    def stamp(self) -> ModelStamp:
-        return self._runner.stamp
-
-    @property
-    def runtime(self) -> RuntimeChoice:
-        return self._runner.choice
+    task = "feature-extraction"
 
     def embed(self, texts: Sequence[str]) -> Embeddings:
         if isinstance(texts, str):
@@ -92,17 +51,3 @@ class Embedder:
     async def aembed(self, texts: Sequence[str]) -> Embeddings:
         batch = list(texts) if not isinstance(texts, str) else texts
         return await self._runner.offload(lambda: self.embed(batch))
-
-    def close(self) -> None:
-        self._runner.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
