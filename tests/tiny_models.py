@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.schemas.labels import INTENT_LABELS
 from engage_stream.training.tokenizer import build_wordpiece
 
 if TYPE_CHECKING:
@@ -29,15 +30,7 @@ if TYPE_CHECKING:
 
 DATA = PROJECT_ROOT.parent / "shared" / "data"
 INTENT_TSV = DATA / "3i4k" / "train.tsv"
-LABELS = (
-    "fragment",
-    "statement",
-    "question",
-    "command",
-    "rhetorical_question",
-    "rhetorical_command",
-    "intonation_dependent",
-)
+LABELS = INTENT_LABELS
 MAX_LENGTH = 64
 
 

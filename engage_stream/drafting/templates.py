@@ -19,16 +19,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engage_stream.drafting.politeness import is_polite
+from engage_stream.schemas.labels import INTENT_LABELS
 
-INTENTS = (
-    "fragment",
-    "statement",
-    "question",
-    "command",
-    "rhetorical_question",
-    "rhetorical_command",
-    "intonation_dependent",
-)
+INTENTS = INTENT_LABELS
 DEFAULT_INTENT = "default"
 PROFILE_FIELDS = ("name", "order_id")
 RESPONSE = "response"

@@ -11,19 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.schemas.labels import INTENT_LABELS, TOXICITY_LABELS
 
 DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
-
-INTENT_LABELS = (
-    "fragment",
-    "statement",
-    "question",
-    "command",
-    "rhetorical_question",
-    "rhetorical_command",
-    "intonation_dependent",
-)
-TOXICITY_LABELS = ("none", "offensive", "hate")
 
 
 @dataclass(frozen=True)
