@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,6 +22,28 @@ from engage_stream.config.settings import PROJECT_ROOT
 from engage_stream.training.corpora import DEFAULT_DATA_DIR, CorpusError
 
 DataDir = Annotated[Path, typer.Option(help="The shared corpora (../shared/data).")]
+
+
+T = TypeVar("T")
+
+
+def require_base(base: Path | None) -> Path:
+    """The `--base` folder, or a usage error that says what to run first."""
+    if base is None or not (base / "config.json").is_file():
+        hint = (
+            "run `engage-stream pretrain` first" if base is None else f"{base}/config.json missing"
+        )
+        raise typer.BadParameter(f"needs a local HF model folder ({hint})", param_hint="--base")
+    return base
+
+
+def load_or_exit(load: Callable[[], T]) -> T:
+    """A corpus, or exit 1 naming the missing file."""
+    try:
+        return load()
+    except CorpusError as exc:
+        typer.echo(f"engage-stream: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _command_line(*words: object, **options: object) -> str:
@@ -54,11 +77,7 @@ def pretrain(
     startup()
     if shape not in SHAPES:
         raise typer.BadParameter(f"use one of {', '.join(SHAPES)}", param_hint="--shape")
-    try:
-        texts = tokenizer_corpus(data_dir)
-    except CorpusError as exc:
-        typer.echo(f"engage-stream: {exc}", err=True)
-        raise typer.Exit(1) from None
+    texts = load_or_exit(lambda: tokenizer_corpus(data_dir))
     config = PretrainConfig(
         SHAPES[shape], epochs=epochs, max_minutes=max_minutes, learning_rate=learning_rate
     )
@@ -117,18 +136,10 @@ def train(
     startup()
     if name not in RECIPES:
         raise typer.BadParameter(f"use one of {', '.join(RECIPES)}", param_hint="NAME")
-    if base is None or not (base / "config.json").is_file():
-        hint = (
-            "run `engage-stream pretrain` first" if base is None else f"{base}/config.json missing"
-        )
-        raise typer.BadParameter(f"needs a local HF model folder ({hint})", param_hint="--base")
+    base = require_base(base)
     recipe = RECIPES[name]
     out = out or PROJECT_ROOT / "build" / name
-    try:
-        corpus = recipe.load(data_dir)
-    except CorpusError as exc:
-        typer.echo(f"engage-stream: {exc}", err=True)
-        raise typer.Exit(1) from None
+    corpus = load_or_exit(lambda: recipe.load(data_dir))
     data = split(corpus)
     if limit is not None:
         data = replace(

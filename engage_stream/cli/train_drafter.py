@@ -14,7 +14,6 @@ from rich.table import Table
 
 from engage_stream.cli.startup import startup
 from engage_stream.config.settings import PROJECT_ROOT
-from engage_stream.training.corpora import CorpusError
 
 VARIANTS = {
     "most_frequent": "most frequent training answer (baseline)",
@@ -38,24 +37,16 @@ def train_drafter(
     version: str | None,
     data_dir: Path,
 ) -> None:
-    from engage_stream.cli.train import _command_line
+    from engage_stream.cli.train import _command_line, load_or_exit, require_base
     from engage_stream.training import drafter
     from engage_stream.training.corpora import load_chatbot
     from engage_stream.training.splits import split_pairs
 
     settings = startup()
-    if base is None or not (base / "config.json").is_file():
-        hint = (
-            "run `engage-stream pretrain` first" if base is None else f"{base}/config.json missing"
-        )
-        raise typer.BadParameter(f"needs a local HF model folder ({hint})", param_hint="--base")
+    base = require_base(base)
     out = out or PROJECT_ROOT / "build" / "drafter-ko"
     ship_dir = ship_dir or settings.model_dir / "drafter-ko"
-    try:
-        pairs = load_chatbot(data_dir)
-    except CorpusError as exc:
-        typer.echo(f"engage-stream: {exc}", err=True)
-        raise typer.Exit(1) from None
+    pairs = load_or_exit(lambda: load_chatbot(data_dir))
     data = split_pairs(pairs)
     if limit is not None:
         data = replace(
