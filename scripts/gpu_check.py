@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,7 +66,10 @@ def timed(call: Callable[[list[str]], Any], batch: int) -> dict[str, float]:
 
 def check(folder: Path) -> dict[str, Any]:
     """Load on CUDA (must work), on the CPU (int8) and as a CPU fp32 reference; compare, time."""
-    task = load_model_folder(folder).task
+    loaded = load_model_folder(folder)
+    task = loaded.task
+    # The drafter ships int8 only: its reference is then the CPU int8 file.
+    reference: Any = "fp32" if "fp32" in loaded.onnx_files else None
     size = max(BATCH_SIZES)
     sample = texts_for(len(MESSAGES) * 4, offset=1)
     result: dict[str, Any] = {"model": folder.name, "task": task}
@@ -72,7 +77,7 @@ def check(folder: Path) -> dict[str, Any]:
     if task == "text-classification":
         gpu = Classifier.load(folder, device="cuda", batch_max_size=size)
         cpu = Classifier.load(folder, device="cpu", batch_max_size=size)
-        ref = Classifier.load(folder, device="cpu", precision="fp32", batch_max_size=size)
+        ref = Classifier.load(folder, device="cpu", precision=reference, batch_max_size=size)
         pairs = list(zip(gpu.predict(sample), ref.predict(sample), strict=True))
         result["cuda"] = str(gpu.runtime)
         result["cuda_vs_cpu_fp32_label_agreement"] = float(
@@ -85,7 +90,7 @@ def check(folder: Path) -> dict[str, Any]:
     else:
         enc_gpu = Embedder.load(folder, device="cuda", batch_max_size=size)
         enc_cpu = Embedder.load(folder, device="cpu", batch_max_size=size)
-        enc_ref = Embedder.load(folder, device="cpu", precision="fp32", batch_max_size=size)
+        enc_ref = Embedder.load(folder, device="cpu", precision=reference, batch_max_size=size)
         cosine = (enc_gpu.embed(sample).vectors * enc_ref.embed(sample).vectors).sum(axis=1)
         result["cuda"] = str(enc_gpu.runtime)
         result["cuda_vs_cpu_fp32_min_cosine"] = float(cosine.min())
@@ -110,7 +115,15 @@ def main(args: Sequence[str]) -> int:
     if not folders:
         print("no model folders given and none under models/", file=sys.stderr)
         return 2
-    results = [check(folder) for folder in folders]
+    results: list[dict[str, Any]] = []
+    failed = 0
+    for folder in folders:
+        try:
+            results.append(check(folder))
+        except Exception:  # one broken model should not hide the others' numbers
+            failed += 1
+            print(f"\n{folder.name}: check failed", file=sys.stderr)
+            traceback.print_exc()
     for result in results:
         print(f"\n{result['model']} ({result['task']}): {result['cuda']}")
         for key, value in result.items():
@@ -125,8 +138,29 @@ def main(args: Sequence[str]) -> int:
             )
     out = os.environ.get("OUT")
     if out:
-        (Path(out) / "gpu_check.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    return 0
+        record = {
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "onnxruntime": ort.__version__,
+            "gpu": _gpu_name(),
+            "cpu_cores": os.cpu_count(),
+            "command": "bash scripts/gpu_check.sh",
+            "models": results,
+        }
+        (Path(out) / "gpu_check.json").write_text(json.dumps(record, indent=2, ensure_ascii=False))
+    return 1 if failed else 0
+
+
+def _gpu_name() -> str:
+    try:
+        return subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
 
 
 if __name__ == "__main__":
