@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     )
     model_dir: Path = PROJECT_ROOT / "models"
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    model_precision: Literal["auto", "fp32", "int8", "fp16"] = Field(
+        "auto",
+        description="auto: fp16 on CUDA, int8 on the CPU. fp32 gives batch-independent "
+        "scores, for runs a replay must reproduce exactly.",
+    )
     batch_max_size: int = Field(32, ge=1, le=4096)
     batch_max_wait_ms: float = Field(10.0, ge=0, le=10_000)
     policy_file: Path = Field(
@@ -61,6 +66,14 @@ class Settings(BaseSettings):
         description="Decision policy; the worker validates its content at start.",
     )
     web_port: int = Field(6066, ge=1, le=65535)
+    group_id: str = Field(
+        "engage-stream",
+        pattern=r"^[A-Za-z0-9._-]{1,100}$",
+        description="Consumer group and Faust app id; prefixes the state changelog topics.",
+    )
+    session_timeout_s: float = Field(
+        10.0, ge=2, le=300, description="How soon the group notices a dead worker."
+    )
 
     @field_validator("kafka_bootstrap")
     @classmethod

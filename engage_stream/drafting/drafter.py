@@ -30,7 +30,7 @@ from engage_stream.drafting.templates import Rendered, TemplateError, TemplateSe
 from engage_stream.inference.embedder import Embedder, Embeddings
 from engage_stream.inference.engine_model import Closeable
 from engage_stream.inference.model_folder import Precision
-from engage_stream.inference.providers import Device
+from engage_stream.inference.providers import Device, RuntimeChoice
 from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.actions import ModelStamp
 
@@ -146,6 +146,12 @@ class Drafter(Closeable):
     def stamp(self) -> ModelStamp:
         return self.encoder.stamp
 
+    @property
+    def runtime(self) -> RuntimeChoice | None:
+        """Where the encoder runs (None for an encoder that is not an engine model)."""
+        choice: RuntimeChoice | None = getattr(self.encoder, "runtime", None)
+        return choice
+
     def draft(
         self,
         text: str,
@@ -153,7 +159,10 @@ class Drafter(Closeable):
         profile: Mapping[str, object] | None = None,
         *,
         budget_ms: float | None = None,
+        min_similarity: float | None = None,
     ) -> Draft:
+        """`min_similarity` raises the bank's bar for this call: where a wrong answer costs
+        more (an e-mail sent to the customer), fall back to the template sooner."""
         started = time.perf_counter()
         self._check_intent(intent)
         query, reason = self._query(text)
@@ -165,7 +174,7 @@ class Drafter(Closeable):
             except FutureTimeout:
                 future.cancel()
                 reason = "deadline"
-        return self._finish(started, intent, profile, vector, reason)
+        return self._finish(started, intent, profile, vector, reason, min_similarity)
 
     async def adraft(
         self,
@@ -174,7 +183,10 @@ class Drafter(Closeable):
         profile: Mapping[str, object] | None = None,
         *,
         budget_ms: float | None = None,
+        min_similarity: float | None = None,
     ) -> Draft:
+        """`min_similarity` raises the bank's bar for this call: where a wrong answer costs
+        more (an e-mail sent to the customer), fall back to the template sooner."""
         started = time.perf_counter()
         self._check_intent(intent)
         query, reason = self._query(text)
@@ -188,7 +200,7 @@ class Drafter(Closeable):
                 )
             except TimeoutError:
                 reason = "deadline"
-        return self._finish(started, intent, profile, vector, reason)
+        return self._finish(started, intent, profile, vector, reason, min_similarity)
 
     def _check_intent(self, intent: str | None) -> None:
         if intent is not None and intent not in self.templates.spec.intents:
@@ -217,13 +229,15 @@ class Drafter(Closeable):
         profile: Mapping[str, object] | None,
         vector: np.ndarray | None,
         reason: Fallback | None,
+        min_similarity: float | None = None,
     ) -> Draft:
         response_id: str | None = None
         similarity: float | None = None
         answer: str | None = None
         if vector is not None:
             record, similarity = self.bank.best(vector)
-            if similarity >= self.bank.manifest.min_similarity:
+            bar = max(self.bank.manifest.min_similarity, min_similarity or -1.0)
+            if similarity >= bar:
                 response_id, answer = record.id, record.text
             else:
                 reason = "low_similarity"

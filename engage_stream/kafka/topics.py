@@ -18,9 +18,11 @@ _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 class TopicRole(StrEnum):
     EVENTS = "events"
     CUSTOMERS = "customers"
+    SCORED = "scored"
     ENRICHED = "enriched"
     ACTIONS_HANDOFF = "actions_handoff"
     ACTIONS_EMAIL = "actions_email"
+    SUPPRESSIONS = "suppressions"
     DLQ = "dlq"
 
 

@@ -104,6 +104,8 @@ class SuppressionReason(StrEnum):
 class Suppression(Contract):
     """An action the policy decided not to send, kept so nothing disappears silently."""
 
+    suppression_id: str = Field(description="uuid5 of the rule and source event id.")
+    rule: str = Field(min_length=1, max_length=100, description="The rule that was held back.")
     source_event_id: Identifier
     customer_id: Identifier
     suppressed_kind: Literal["handoff", "next_best_action"]

@@ -1,0 +1,47 @@
+"""`engage-stream worker`: the live pipeline (a Faust worker) until stopped."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from engage_stream.cli.startup import config_error, startup
+from engage_stream.worker.runtime import Runtime, StartupError
+
+
+def worker(
+    bootstrap: Annotated[
+        str | None, typer.Option("--bootstrap", help="host:port list; overrides settings.")
+    ] = None,
+    web_port: Annotated[
+        int | None, typer.Option("--web-port", help="Metrics and health port.")
+    ] = None,
+) -> None:
+    """Consume crm.events and crm.customers, publish enriched records, actions, suppressions."""
+    settings = startup(kafka_bootstrap=bootstrap, web_port=web_port)
+    try:
+        runtime = Runtime.load(settings)
+    except StartupError as exc:
+        config_error(exc.problems)
+    run_worker(runtime)
+
+
+def run_worker(runtime: Runtime) -> None:
+    """Run until SIGTERM/SIGINT; Faust commits what was processed and leaves the group."""
+    from faust.worker import Worker
+
+    from engage_stream.worker.app import WorkerApp
+
+    shell = WorkerApp(runtime)
+    settings = runtime.settings
+    try:
+        Worker(
+            shell.app,
+            loglevel=settings.log_level.lower(),
+            override_logging=False,
+            redirect_stdouts=False,
+            quiet=True,
+        ).execute_from_commandline()
+    finally:
+        runtime.close()

@@ -1,0 +1,475 @@
+"""The decisions, in one place: event + state + scores in, outputs and new state out.
+
+Plain, synchronous and Kafka-free: the Faust worker and the replay command both feed it,
+so live and offline cannot diverge. Decisions use the event's own time (`occurred_at`),
+never the clock, and read the state as it was when the event was first processed
+(`CustomerState.as_of`), so processing an event again gives the same decisions and the
+same action ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from engage_stream.actions import messages
+from engage_stream.enrichment.conversation import TurnReader
+from engage_stream.enrichment.profile import snapshot
+from engage_stream.enrichment.state import (
+    ConversationState,
+    CustomerState,
+    HandoffMark,
+    Position,
+    SentMessage,
+)
+from engage_stream.inference.scoring import Scores
+from engage_stream.policy.handoff import handoff_reasons, route
+from engage_stream.policy.outbound import Offer, Placement, place
+from engage_stream.policy.policy_file import Policy, RuleSpec
+from engage_stream.schemas.actions import (
+    HandoffAction,
+    HandoffReason,
+    ModelStamp,
+    NextBestAction,
+    Suppression,
+    SuppressionReason,
+    TranscriptTurn,
+    action_id_for,
+)
+from engage_stream.schemas.common import Channel
+from engage_stream.schemas.customers import CustomerProfile
+from engage_stream.schemas.enriched import (
+    ContextSnapshot,
+    Decision,
+    DecisionKind,
+    EnrichedEvent,
+    ProfileSnapshot,
+    SourcePosition,
+)
+from engage_stream.schemas.events import (
+    CartAbandonedEvent,
+    ChatMessageEvent,
+    CrmEvent,
+    EmailInboundEvent,
+    OrderDeliveredEvent,
+    OrderPlacedEvent,
+    Sender,
+)
+
+
+class DraftLike(Protocol):
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def model(self) -> ModelStamp: ...
+
+
+class DraftWriter(Protocol):
+    """What the core needs from `drafting.Drafter`."""
+
+    def draft(
+        self,
+        text: str,
+        intent: str | None = None,
+        profile: Mapping[str, object] | None = None,
+        *,
+        budget_ms: float | None = None,
+        min_similarity: float | None = None,
+    ) -> DraftLike: ...
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Everything one input produced. `state` is None when the state is unchanged."""
+
+    enriched: EnrichedEvent | None = None
+    handoffs: list[HandoffAction] = field(default_factory=list)
+    messages: list[NextBestAction] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)
+    state: CustomerState | None = None
+    duplicate: bool = False
+
+
+def position_of(source: SourcePosition) -> Position:
+    return Position(source=f"{source.topic}/{source.partition}", offset=source.offset)
+
+
+@dataclass(slots=True)
+class _Work:
+    """One event's decisions while they are being made."""
+
+    source_id: str
+    """The event id, or the synthetic id of a profile-driven decision (win-back)."""
+    customer_id: str
+    at: datetime
+    """Event time: every decision is made as of this moment."""
+    position: Position
+    profile: CustomerProfile | None
+    snap: ProfileSnapshot
+    state: CustomerState
+    now: datetime
+    scores: Scores | None
+    outcome: Outcome = field(default_factory=Outcome)
+    decisions: list[Decision] = field(default_factory=list)
+    context: ContextSnapshot | None = None
+
+
+class EngagementCore:
+    def __init__(self, policy: Policy, drafter: DraftWriter) -> None:
+        self.policy = policy
+        self.drafter = drafter
+        self.reader = TurnReader(policy.handoff)
+        self.zone = policy.zone
+
+    # -- events ---------------------------------------------------------------------------
+
+    def process(
+        self,
+        event: CrmEvent,
+        source: SourcePosition,
+        scores: Scores | None,
+        profile: CustomerProfile | None,
+        state: CustomerState | None,
+        processed_at: datetime,
+    ) -> Outcome:
+        position = position_of(source)
+        before = (state or CustomerState(customer_id=event.customer_id)).as_of(position)
+        work = _Work(
+            source_id=event.event_id,
+            customer_id=event.customer_id,
+            at=event.occurred_at,
+            position=position,
+            profile=profile,
+            snap=snapshot(profile),
+            state=before,
+            now=processed_at,
+            scores=scores,
+        )
+        first = before.seen_at(event.event_id)
+        if first is not None:
+            work.decisions.append(
+                Decision(
+                    kind=DecisionKind.DUPLICATE,
+                    rule="dedupe",
+                    detail=f"event id already processed at {first.source}@{first.offset}",
+                )
+            )
+            work.outcome.duplicate = True
+            work.outcome.enriched = self._enriched(work, event, source, duplicate_of=first)
+            return work.outcome
+        work.state = before.with_seen(event.event_id, position)
+        if isinstance(event, ChatMessageEvent):
+            self._chat(work, event)
+        elif isinstance(event, EmailInboundEvent):
+            self._inbound_email(work, event)
+        elif isinstance(event, CartAbandonedEvent):
+            self._abandoned_cart(work, event)
+        elif isinstance(event, OrderPlacedEvent):
+            work.state = work.state.with_order(event.payload.order_id, position)
+        elif isinstance(event, OrderDeliveredEvent):
+            self._review_request(work, event)
+        work.outcome.state = work.state
+        work.outcome.enriched = self._enriched(work, event, source)
+        return work.outcome
+
+    def process_profile(
+        self,
+        profile: CustomerProfile,
+        source: SourcePosition,
+        state: CustomerState | None,
+        processed_at: datetime,
+    ) -> Outcome:
+        """Win-back: a profile snapshot showing the customer inactive for the policy's
+        number of days. One message per inactive spell (its id comes from the last-active
+        time), so re-published snapshots do not send again."""
+        rule = self.policy.outbound.rules.win_back
+        last = profile.last_active_at
+        if last is None or profile.updated_at - last < timedelta(days=rule.inactive_days):
+            return Outcome()
+        position = position_of(source)
+        before = (state or CustomerState(customer_id=profile.customer_id)).as_of(position)
+        source_id = f"winback:{profile.customer_id}:{last.astimezone(self.zone):%Y%m%dT%H%M%S}"
+        if any(m.action_id == action_id_for(source_id, "win_back") for m in before.sent):
+            return Outcome()
+        work = _Work(
+            source_id=source_id,
+            customer_id=profile.customer_id,
+            at=profile.updated_at,
+            position=position,
+            profile=profile,
+            snap=snapshot(profile),
+            state=before,
+            now=processed_at,
+            scores=None,
+        )
+        if self._enabled(work, "win_back", rule):
+            subject, body = messages.win_back((profile.updated_at - last).days)
+            offer = Offer(
+                rule="win_back",
+                template_id="win_back.v1",
+                advertising=rule.advertising,
+                earliest=profile.updated_at,
+                subject=subject,
+                body=body,
+            )
+            self._offer(work, offer, models=[])
+        work.outcome.state = work.state
+        return work.outcome
+
+    def _enriched(
+        self,
+        work: _Work,
+        event: CrmEvent,
+        source: SourcePosition,
+        duplicate_of: Position | None = None,
+    ) -> EnrichedEvent:
+        first = None
+        if duplicate_of is not None:
+            topic, _, partition = duplicate_of.source.rpartition("/")
+            first = SourcePosition(
+                topic=topic or duplicate_of.source,
+                partition=int(partition) if partition.isdigit() else 0,
+                offset=duplicate_of.offset,
+            )
+        scores = work.scores
+        return EnrichedEvent(
+            event=event,
+            source=source,
+            profile=work.snap,
+            context=work.context,
+            predictions=scores.view() if scores else None,
+            decisions=work.decisions,
+            duplicate_of=first,
+            models=_stamps(scores),
+            policy_version=self.policy.version,
+            processed_at=work.now,
+        )
+
+    # -- chat: handoff ---------------------------------------------------------------------
+
+    def _chat(self, work: _Work, event: ChatMessageEvent) -> None:
+        key = event.conversation_id or f"{event.customer_id}:chat"
+        conversation = work.state.conversation(key)
+        turn = self.reader.turn(event, work.scores, work.position)
+        conversation = conversation.with_turn(turn)
+        streaks = self.reader.streaks(conversation)
+        work.context = ContextSnapshot(
+            conversation_id=key,
+            turns=len(conversation.turns),
+            negative_streak=streaks.negative,
+            unanswered_streak=streaks.unanswered,
+            low_confidence_streak=streaks.low_confidence,
+            handoff_open=conversation.handoff is not None,
+        )
+        if event.payload.sender is Sender.CUSTOMER:
+            reasons = handoff_reasons(self.reader, turn, event.payload.text, streaks, work.snap)
+            if reasons and conversation.handoff is not None:
+                work.decisions.append(
+                    Decision(
+                        kind=DecisionKind.ALREADY_HANDED_OFF,
+                        rule="handoff",
+                        action_id=conversation.handoff.action_id,
+                        reasons=[r.value for r in reasons],
+                        detail="conversation already with a person; not handed off again",
+                    )
+                )
+            elif reasons:
+                conversation = self._handoff(work, event, key, conversation, reasons)
+        work.state = work.state.with_conversation(conversation)
+
+    def _handoff(
+        self,
+        work: _Work,
+        event: ChatMessageEvent,
+        key: str,
+        conversation: ConversationState,
+        reasons: list[HandoffReason],
+    ) -> ConversationState:
+        spec = self.policy.handoff
+        call = route(spec, reasons, work.snap)
+        intent = work.scores.intent.label if work.scores and work.scores.intent else None
+        fields: dict[str, object] = {}
+        if work.profile is not None and work.profile.name:
+            fields["name"] = work.profile.name
+        if work.state.last_order_id:
+            fields["order_id"] = work.state.last_order_id
+        draft = self.drafter.draft(
+            event.payload.text,
+            intent,
+            fields,
+            budget_ms=spec.draft_budget_ms,
+            min_similarity=spec.draft_min_similarity,
+        )
+        action_id = action_id_for(event.event_id, "handoff")
+        transcript = [
+            TranscriptTurn(sender=t.sender, text=t.text, at=t.at)
+            for t in conversation.turns[-spec.transcript_turns :]
+        ]
+        work.outcome.handoffs.append(
+            HandoffAction(
+                action_id=action_id,
+                source_event_id=event.event_id,
+                customer_id=event.customer_id,
+                created_at=work.now,
+                models=[*_stamps(work.scores), draft.model],
+                policy_version=self.policy.version,
+                conversation_id=key,
+                priority=call.priority,
+                reasons=call.reasons,
+                queue=call.queue,
+                transcript=transcript,
+                draft_reply=draft.text,
+            )
+        )
+        work.decisions.append(
+            Decision(
+                kind=DecisionKind.HANDOFF,
+                rule="handoff",
+                action_id=action_id,
+                reasons=[r.value for r in call.reasons],
+                detail=f"priority {call.priority.value}, queue {call.queue}",
+            )
+        )
+        mark = HandoffMark(position=work.position, action_id=action_id, at=event.occurred_at)
+        return conversation.model_copy(update={"handoff": mark})
+
+    # -- next-best-action --------------------------------------------------------------------
+
+    def _inbound_email(self, work: _Work, event: EmailInboundEvent) -> None:
+        rule = self.policy.outbound.rules.inbound_answer
+        intent = work.scores.intent.label if work.scores and work.scores.intent else None
+        if intent not in rule.intents:
+            return
+        if not self._enabled(work, "inbound_answer", rule):
+            return
+        fields = {"name": work.profile.name} if work.profile and work.profile.name else {}
+        draft = self.drafter.draft(
+            event.payload.body,
+            intent,
+            fields,
+            budget_ms=self.policy.handoff.draft_budget_ms,
+            min_similarity=rule.draft_min_similarity,
+        )
+        offer = Offer(
+            rule="inbound_answer",
+            template_id=f"inbound_answer.{intent}",
+            advertising=rule.advertising,
+            earliest=event.occurred_at,
+            subject=messages.inbound_answer_subject(event.payload.subject),
+            body=messages.inbound_answer_body(draft.text),
+            channel=Channel.EMAIL,
+        )
+        self._offer(work, offer, models=[*_stamps(work.scores), draft.model])
+
+    def _abandoned_cart(self, work: _Work, event: CartAbandonedEvent) -> None:
+        rule = self.policy.outbound.rules.abandoned_cart
+        if event.payload.value_krw < rule.min_value_krw:
+            return
+        if not self._enabled(work, "abandoned_cart", rule):
+            return
+        subject, body = messages.abandoned_cart(event.payload)
+        offer = Offer(
+            rule="abandoned_cart",
+            template_id="abandoned_cart.v1",
+            advertising=rule.advertising,
+            earliest=event.occurred_at + timedelta(minutes=rule.delay_minutes),
+            subject=subject,
+            body=body,
+        )
+        self._offer(work, offer, models=[])
+
+    def _review_request(self, work: _Work, event: OrderDeliveredEvent) -> None:
+        rule = self.policy.outbound.rules.review_request
+        if not self._enabled(work, "review_request", rule):
+            return
+        subject, body = messages.review_request(event.payload)
+        offer = Offer(
+            rule="review_request",
+            template_id="review_request.v1",
+            advertising=rule.advertising,
+            earliest=event.occurred_at + timedelta(hours=rule.delay_hours),
+            subject=subject,
+            body=body,
+        )
+        self._offer(work, offer, models=[])
+
+    def _enabled(self, work: _Work, name: str, rule: RuleSpec) -> bool:
+        if rule.enabled:
+            return True
+        self._suppress(work, name, SuppressionReason.RULE_DISABLED, "rule disabled in policy")
+        return False
+
+    def _offer(self, work: _Work, offer: Offer, models: list[ModelStamp]) -> None:
+        result = place(offer, work.snap, work.state.sent, self.policy.outbound, self.zone)
+        if not isinstance(result, Placement):
+            self._suppress(work, offer.rule, result.reason, result.detail)
+            return
+        action_id = action_id_for(work.source_id, offer.rule)
+        work.outcome.messages.append(
+            NextBestAction(
+                action_id=action_id,
+                source_event_id=work.source_id,
+                customer_id=work.customer_id,
+                created_at=work.now,
+                models=models,
+                policy_version=self.policy.version,
+                channel=result.channel,
+                template_id=offer.template_id,
+                subject=result.subject,
+                body=result.body,
+                advertising=offer.advertising,
+                send_not_before=result.send_not_before,
+                consent_basis=result.consent_basis,
+            )
+        )
+        work.decisions.append(
+            Decision(
+                kind=DecisionKind.NEXT_BEST_ACTION,
+                rule=offer.rule,
+                action_id=action_id,
+                detail=f"{result.channel.value}, {result.consent_basis.value}, "
+                f"not before {result.send_not_before.isoformat()}",
+            )
+        )
+        sent = SentMessage(
+            position=work.position,
+            action_id=action_id,
+            channel=result.channel,
+            advertising=offer.advertising,
+            send_at=result.send_not_before,
+        )
+        work.state = work.state.with_sent(sent, work.at)
+
+    def _suppress(self, work: _Work, rule: str, reason: SuppressionReason, detail: str) -> None:
+        suppression_id = action_id_for(work.source_id, f"suppressed:{rule}")
+        work.outcome.suppressions.append(
+            Suppression(
+                suppression_id=suppression_id,
+                rule=rule,
+                source_event_id=work.source_id,
+                customer_id=work.customer_id,
+                suppressed_kind="next_best_action",
+                reason=reason,
+                detail=detail,
+                policy_version=self.policy.version,
+                created_at=work.now,
+            )
+        )
+        work.decisions.append(
+            Decision(
+                kind=DecisionKind.SUPPRESSED,
+                rule=rule,
+                action_id=suppression_id,
+                reasons=[reason.value],
+                detail=detail,
+            )
+        )
+
+
+def _stamps(scores: Scores | None) -> list[ModelStamp]:
+    if scores is None:
+        return []
+    return [p.model for p in (scores.intent, scores.toxicity) if p is not None]

@@ -1,0 +1,147 @@
+"""Per-customer state the decisions need: conversations, messages sent, events seen.
+
+It lives in a changelogged Faust table (one value per customer, so one changelog write per
+event) and, during a replay, in a dict. Every entry remembers the input position that made
+it, so that an event processed again after a crash (at-least-once delivery) sees the state
+exactly as it was the first time (`as_of`) and decides the same. Texts are stored masked:
+the changelog holds no raw personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from engage_stream.schemas.common import Channel
+from engage_stream.schemas.events import Sender
+
+MAX_TURNS = 30
+MAX_CONVERSATIONS = 20
+MAX_SEEN = 500
+SENT_HORIZON = timedelta(days=60)
+
+
+class Position(BaseModel):
+    """Where an input record sits: `source` is `<topic>/<partition>` (or a file name)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str
+    offset: int
+
+    def at_or_after(self, other: Position) -> bool:
+        """Same input partition and not earlier: written by `other` or by what followed it."""
+        return self.source == other.source and self.offset >= other.offset
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    position: Position
+
+
+class Turn(_Entry):
+    event_id: str
+    sender: Sender
+    text: str = Field(description="PII-masked.")
+    at: AwareDatetime
+    intent: str | None = None
+    intent_score: float | None = None
+    toxicity: str | None = None
+    toxicity_score: float | None = None
+    negative: bool = False
+    helpful: bool = True
+    """Bot and agent turns: False when the bot said it could not help."""
+
+
+class HandoffMark(_Entry):
+    action_id: str
+    at: AwareDatetime
+
+
+class ConversationState(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    conversation_id: str
+    turns: list[Turn] = Field(default_factory=list)
+    handoff: HandoffMark | None = None
+
+    def with_turn(self, turn: Turn) -> ConversationState:
+        return self.model_copy(update={"turns": [*self.turns, turn][-MAX_TURNS:]})
+
+
+class SentMessage(_Entry):
+    action_id: str
+    channel: Channel
+    advertising: bool
+    send_at: AwareDatetime
+
+
+class SeenEvent(_Entry):
+    event_id: str
+
+
+class CustomerState(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    customer_id: str
+    conversations: dict[str, ConversationState] = Field(default_factory=dict)
+    sent: list[SentMessage] = Field(default_factory=list)
+    seen: list[SeenEvent] = Field(default_factory=list)
+    last_order_id: str | None = None
+    last_order_position: Position | None = None
+
+    def as_of(self, position: Position) -> CustomerState:
+        """The state before the record at `position` was first processed."""
+        conversations: dict[str, ConversationState] = {}
+        for key, conversation in self.conversations.items():
+            turns = [t for t in conversation.turns if not t.position.at_or_after(position)]
+            handoff = conversation.handoff
+            if handoff is not None and handoff.position.at_or_after(position):
+                handoff = None
+            if turns or handoff is not None:
+                conversations[key] = ConversationState(
+                    conversation_id=key, turns=turns, handoff=handoff
+                )
+        order = self.last_order_position
+        keep_order = order is None or not order.at_or_after(position)
+        return CustomerState(
+            customer_id=self.customer_id,
+            conversations=conversations,
+            sent=[m for m in self.sent if not m.position.at_or_after(position)],
+            seen=[s for s in self.seen if not s.position.at_or_after(position)],
+            last_order_id=self.last_order_id if keep_order else None,
+            last_order_position=order if keep_order else None,
+        )
+
+    def seen_at(self, event_id: str) -> Position | None:
+        for entry in self.seen:
+            if entry.event_id == event_id:
+                return entry.position
+        return None
+
+    def conversation(self, conversation_id: str) -> ConversationState:
+        return self.conversations.get(conversation_id) or ConversationState(
+            conversation_id=conversation_id
+        )
+
+    def with_seen(self, event_id: str, position: Position) -> CustomerState:
+        seen = [*self.seen, SeenEvent(event_id=event_id, position=position)][-MAX_SEEN:]
+        return self.model_copy(update={"seen": seen})
+
+    def with_conversation(self, conversation: ConversationState) -> CustomerState:
+        conversations = {
+            k: v for k, v in self.conversations.items() if k != conversation.conversation_id
+        }
+        conversations[conversation.conversation_id] = conversation
+        while len(conversations) > MAX_CONVERSATIONS:
+            conversations.pop(next(iter(conversations)))
+        return self.model_copy(update={"conversations": conversations})
+
+    def with_sent(self, message: SentMessage, now: datetime) -> CustomerState:
+        recent = [m for m in self.sent if m.send_at >= now - SENT_HORIZON]
+        return self.model_copy(update={"sent": [*recent, message]})
+
+    def with_order(self, order_id: str, position: Position) -> CustomerState:
+        return self.model_copy(update={"last_order_id": order_id, "last_order_position": position})

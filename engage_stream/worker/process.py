@@ -1,0 +1,141 @@
+"""A worker in its own process, for the demo, the benchmarks and the integration tests.
+
+Starts `engage-stream worker` with the given settings, waits for `/ready`, reads
+`/metrics`, and stops it politely (SIGTERM) or not at all (SIGKILL, for crash tests).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+
+from prometheus_client.parser import text_string_to_metric_families
+
+
+class WorkerProcessError(RuntimeError):
+    pass
+
+
+class WorkerProcess:
+    def __init__(
+        self,
+        settings: dict[str, str],
+        *,
+        log_file: Path | None = None,
+        python: str = sys.executable,
+    ) -> None:
+        """`settings`: ENGAGE_* variables (ENGAGE_WEB_PORT is required, to find /ready)."""
+        if "ENGAGE_WEB_PORT" not in settings:
+            raise ValueError("ENGAGE_WEB_PORT is required")
+        self.settings = settings
+        self.port = int(settings["ENGAGE_WEB_PORT"])
+        self.log_file = log_file
+        self.python = python
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self, ready_timeout_s: float = 90.0) -> Self:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ENGAGE_")}
+        env.update(self.settings)
+        env.setdefault("ENGAGE_LOG_FORMAT", "json")
+        if self.log_file is not None:
+            self._log = self.log_file.open("ab")
+        self._process = subprocess.Popen(
+            [self.python, "-m", "engage_stream", "worker"],
+            env=env,
+            stdout=self._log or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.wait_ready(ready_timeout_s)
+        return self
+
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise WorkerProcessError("worker not started")
+        return self._process.pid
+
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.running():
+                code = self._process.returncode if self._process else None
+                raise WorkerProcessError(
+                    f"worker exited with code {code} before it was ready; log: {self.log_file}"
+                )
+            if self._get("/ready") is not None:
+                return
+            time.sleep(0.2)
+        raise WorkerProcessError(f"worker not ready after {timeout_s:.0f} s; log: {self.log_file}")
+
+    def _get(self, path: str) -> bytes | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
+                body: bytes = r.read()
+                return body
+        except (urllib.error.URLError, OSError, TimeoutError):
+            return None
+
+    def metrics(self) -> dict[str, float]:
+        """Samples by `name{label=value,...}` (labels sorted), from the worker's /metrics."""
+        text = self._get("/metrics")
+        if text is None:
+            return {}
+        samples: dict[str, float] = {}
+        for family in text_string_to_metric_families(text.decode()):
+            for sample in family.samples:
+                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+        return samples
+
+    def stop(self, timeout_s: float = 30.0) -> int | None:
+        """SIGTERM, then wait; Faust commits offsets and leaves the group."""
+        if self._process is None:
+            return None
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(10)
+        return self._finish()
+
+    def kill(self) -> int | None:
+        """SIGKILL: no commit, no goodbye: what a crash looks like to the group."""
+        if self._process is None:
+            return None
+        if self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait(10)
+        return self._finish()
+
+    def _finish(self) -> int | None:
+        code = self._process.returncode if self._process else None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return code
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

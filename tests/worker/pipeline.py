@@ -1,0 +1,190 @@
+"""A pipeline under test: isolated topics on a real broker, workers, inputs and outputs."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kafka import KafkaProducer
+
+from engage_stream.brokers import BrokerProcess
+from engage_stream.brokers.process import free_ports
+from engage_stream.kafka.admin import ensure_topics
+from engage_stream.kafka.reader import read_to_end
+from engage_stream.kafka.topics import TopicRole, TopicsFile, load_topics
+from engage_stream.worker.process import WorkerProcess
+
+REPO = Path(__file__).resolve().parents[2]
+KST = timezone(timedelta(hours=9))
+
+
+def isolated_topics(directory: Path) -> Path:
+    """A copy of infra/topics.yaml whose topic names are unique to this test."""
+    spec = yaml.safe_load((REPO / "infra" / "topics.yaml").read_text(encoding="utf-8"))
+    run = uuid.uuid4().hex[:8]
+    for topic in spec["topics"].values():
+        topic["name"] = f"t{run}.{topic['name']}"
+    path = directory / "topics.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+class Pipeline:
+    def __init__(self, broker: BrokerProcess, directory: Path) -> None:
+        self.broker = broker
+        self.directory = directory
+        self.topics_file = isolated_topics(directory)
+        self.topics: TopicsFile = load_topics(self.topics_file)
+        self.group = f"engage-test-{uuid.uuid4().hex[:8]}"
+        self.connection: dict[str, Any] = {"bootstrap_servers": [broker.bootstrap]}
+        ensure_topics(self.connection, self.topics)
+        self._producer = KafkaProducer(**self.connection, acks="all", linger_ms=5)
+        self.workers: list[WorkerProcess] = []
+
+    def name(self, role: TopicRole) -> str:
+        return self.topics.name(role)
+
+    def worker(self, **overrides: str) -> WorkerProcess:
+        port = free_ports(1)[0]
+        settings = {
+            "ENGAGE_KAFKA_BOOTSTRAP": self.broker.bootstrap,
+            "ENGAGE_TOPICS_FILE": str(self.topics_file),
+            "ENGAGE_GROUP_ID": self.group,
+            "ENGAGE_WEB_PORT": str(port),
+            "ENGAGE_SESSION_TIMEOUT_S": "6",
+            "ENGAGE_DEVICE": "cpu",
+            **overrides,
+        }
+        log = self.directory / f"worker-{len(self.workers)}.log"
+        worker = WorkerProcess(settings, log_file=log)
+        self.workers.append(worker)
+        return worker
+
+    def send(self, role: TopicRole, value: bytes | None, key: bytes | None = None) -> None:
+        self._producer.send(self.name(role), key=key, value=value)
+
+    def send_profile(self, profile: dict[str, Any]) -> None:
+        self.send(
+            TopicRole.CUSTOMERS,
+            json.dumps(profile, ensure_ascii=False).encode(),
+            profile["customer_id"].encode(),
+        )
+
+    def send_event(self, event: dict[str, Any]) -> None:
+        self.send(
+            TopicRole.EVENTS,
+            json.dumps(event, ensure_ascii=False).encode(),
+            event["customer_id"].encode(),
+        )
+
+    def flush(self) -> None:
+        self._producer.flush()
+
+    def read(self, role: TopicRole) -> list[dict[str, Any]]:
+        return [json.loads(r.value) for r in read_to_end(self.connection, self.name(role))]
+
+    def wait_for(
+        self,
+        role: TopicRole,
+        done: Callable[[list[dict[str, Any]]], bool],
+        timeout_s: float = 60.0,
+    ) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout_s
+        records = self.read(role)
+        while not done(records):
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{self.name(role)}: condition not met after {timeout_s:.0f} s; "
+                    f"{len(records)} records; worker logs in {self.directory}"
+                )
+            time.sleep(0.5)
+            records = self.read(role)
+        return records
+
+    def wait_for_count(
+        self, role: TopicRole, count: int, timeout_s: float = 60.0
+    ) -> list[dict[str, Any]]:
+        return self.wait_for(role, lambda records: len(records) >= count, timeout_s)
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self._producer.close()
+
+
+def profile(
+    customer_id: str,
+    *,
+    tier: str = "basic",
+    channel: str = "email",
+    consents: dict[str, dict[str, bool]] | None = None,
+    updated_at: datetime | None = None,
+    last_active_at: datetime | None = None,
+) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "name": "김민수",
+        "email": f"{customer_id.lower()}@example.com",
+        "phone": "010-1234-5678",
+        "tier": tier,
+        "preferred_channel": channel,
+        "consents": consents or {},
+        "last_active_at": last_active_at.isoformat() if last_active_at else None,
+        "updated_at": (updated_at or datetime(2026, 11, 1, tzinfo=KST)).isoformat(),
+    }
+
+
+def event(
+    event_id: str,
+    customer_id: str,
+    event_type: str,
+    payload: dict[str, Any],
+    at: datetime,
+    conversation_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "event_type": event_type,
+        "occurred_at": at.isoformat(),
+        "customer_id": customer_id,
+        "source": "kakao" if event_type == "chat.message" else "web",
+        "conversation_id": conversation_id,
+        "payload": payload,
+    }
+
+
+def chat(
+    event_id: str, customer_id: str, text: str, at: datetime, sender: str = "customer"
+) -> dict[str, Any]:
+    return event(
+        event_id,
+        customer_id,
+        "chat.message",
+        {"text": text, "sender": sender},
+        at,
+        conversation_id=f"conv-{customer_id}",
+    )
+
+
+def cart(event_id: str, customer_id: str, at: datetime, value: int = 39_000) -> dict[str, Any]:
+    item = {"sku": "SKU-1", "name": "캐시미어 니트", "quantity": 1, "unit_price_krw": value}
+    return event(
+        event_id,
+        customer_id,
+        "cart.abandoned",
+        {"cart_id": f"cart-{event_id}", "items": [item], "value_krw": value},
+        at,
+    )
+
+
+def by_source(records: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        grouped.setdefault(record["source_event_id"], []).append(record)
+    return grouped
