@@ -9,6 +9,7 @@ same action ids.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -91,6 +92,21 @@ class Outcome:
     suppressions: list[Suppression] = field(default_factory=list)
     state: CustomerState | None = None
     duplicate: bool = False
+
+
+TRANSCRIPT_TEXT_CHARS = 4_000
+"""Masking can lengthen a text (01012345678 -> 010-****-5678); a transcript turn is cut."""
+
+
+def win_back_id(customer_id: str, last_active: datetime) -> str:
+    """The synthetic source id of a win-back: one per customer and inactive spell, an
+    Identifier (at most 128 characters) whatever the length of the customer id."""
+    stamp = f"{last_active:%Y%m%dT%H%M%S}"
+    readable = f"winback:{customer_id}:{stamp}"
+    if len(readable) <= 128:
+        return readable
+    digest = hashlib.sha256(customer_id.encode()).hexdigest()[:32]
+    return f"winback:{digest}:{stamp}"
 
 
 def position_of(source: SourcePosition) -> Position:
@@ -191,7 +207,7 @@ class EngagementCore:
             return Outcome()
         position = position_of(source)
         before = (state or CustomerState(customer_id=profile.customer_id)).as_of(position)
-        source_id = f"winback:{profile.customer_id}:{last.astimezone(self.zone):%Y%m%dT%H%M%S}"
+        source_id = win_back_id(profile.customer_id, last.astimezone(self.zone))
         if any(m.action_id == action_id_for(source_id, "win_back") for m in before.sent):
             return Outcome()
         work = _Work(
@@ -251,7 +267,7 @@ class EngagementCore:
     # -- chat: handoff ---------------------------------------------------------------------
 
     def _chat(self, work: _Work, event: ChatMessageEvent) -> None:
-        key = event.conversation_id or f"{event.customer_id}:chat"
+        key = event.conversation_id or event.customer_id  # one open chat per customer
         conversation = work.state.conversation(key)
         turn = self.reader.turn(event, work.scores, work.position)
         conversation = conversation.with_turn(turn)
@@ -305,7 +321,7 @@ class EngagementCore:
         )
         action_id = action_id_for(event.event_id, "handoff")
         transcript = [
-            TranscriptTurn(sender=t.sender, text=t.text, at=t.at)
+            TranscriptTurn(sender=t.sender, text=t.text[:TRANSCRIPT_TEXT_CHARS], at=t.at)
             for t in conversation.turns[-spec.transcript_turns :]
         ]
         work.outcome.handoffs.append(
@@ -441,7 +457,7 @@ class EngagementCore:
             advertising=offer.advertising,
             send_at=result.send_not_before,
         )
-        work.state = work.state.with_sent(sent, work.at)
+        work.state = work.state.with_sent(sent)
 
     def _suppress(self, work: _Work, rule: str, reason: SuppressionReason, detail: str) -> None:
         suppression_id = action_id_for(work.source_id, f"suppressed:{rule}")

@@ -9,17 +9,19 @@ the changelog holds no raw personal data.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from engage_stream.schemas.common import Channel
 from engage_stream.schemas.events import Sender
 
-MAX_TURNS = 30
+MAX_TURNS = 50
 MAX_CONVERSATIONS = 20
 MAX_SEEN = 500
-SENT_HORIZON = timedelta(days=60)
+MAX_SENT = 50
+"""Advertising messages kept for the frequency caps. By count, not age: caps limit
+advertising to a few a week, so 50 reach back months, and an event processed again after
+a crash still sees every message that capped it the first time."""
+MAX_ORDERS = 10
 
 
 class Position(BaseModel):
@@ -82,6 +84,10 @@ class SeenEvent(_Entry):
     event_id: str
 
 
+class OrderMark(_Entry):
+    order_id: str
+
+
 class CustomerState(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -89,8 +95,11 @@ class CustomerState(BaseModel):
     conversations: dict[str, ConversationState] = Field(default_factory=dict)
     sent: list[SentMessage] = Field(default_factory=list)
     seen: list[SeenEvent] = Field(default_factory=list)
-    last_order_id: str | None = None
-    last_order_position: Position | None = None
+    orders: list[OrderMark] = Field(default_factory=list)
+
+    @property
+    def last_order_id(self) -> str | None:
+        return self.orders[-1].order_id if self.orders else None
 
     def as_of(self, position: Position) -> CustomerState:
         """The state before the record at `position` was first processed."""
@@ -104,15 +113,12 @@ class CustomerState(BaseModel):
                 conversations[key] = ConversationState(
                     conversation_id=key, turns=turns, handoff=handoff
                 )
-        order = self.last_order_position
-        keep_order = order is None or not order.at_or_after(position)
         return CustomerState(
             customer_id=self.customer_id,
             conversations=conversations,
             sent=[m for m in self.sent if not m.position.at_or_after(position)],
             seen=[s for s in self.seen if not s.position.at_or_after(position)],
-            last_order_id=self.last_order_id if keep_order else None,
-            last_order_position=order if keep_order else None,
+            orders=[o for o in self.orders if not o.position.at_or_after(position)],
         )
 
     def seen_at(self, event_id: str) -> Position | None:
@@ -139,9 +145,12 @@ class CustomerState(BaseModel):
             conversations.pop(next(iter(conversations)))
         return self.model_copy(update={"conversations": conversations})
 
-    def with_sent(self, message: SentMessage, now: datetime) -> CustomerState:
-        recent = [m for m in self.sent if m.send_at >= now - SENT_HORIZON]
-        return self.model_copy(update={"sent": [*recent, message]})
+    def with_sent(self, message: SentMessage) -> CustomerState:
+        """Advertising only: transactional messages count toward no cap."""
+        if not message.advertising:
+            return self
+        return self.model_copy(update={"sent": [*self.sent, message][-MAX_SENT:]})
 
     def with_order(self, order_id: str, position: Position) -> CustomerState:
-        return self.model_copy(update={"last_order_id": order_id, "last_order_position": position})
+        orders = [*self.orders, OrderMark(order_id=order_id, position=position)]
+        return self.model_copy(update={"orders": orders[-MAX_ORDERS:]})

@@ -39,6 +39,7 @@ class Pipeline:
     def __init__(self, broker: BrokerProcess, directory: Path) -> None:
         self.broker = broker
         self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
         self.topics_file = isolated_topics(directory)
         self.topics: TopicsFile = load_topics(self.topics_file)
         self.group = f"engage-test-{uuid.uuid4().hex[:8]}"

@@ -1,0 +1,365 @@
+"""Hand-built inputs for the decision core: events, profiles, scores, a fake drafter.
+
+Shared by tests/core, tests/policy, tests/enrichment and tests/ingest so that the unit
+tests never depend on what a model happens to output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.core.processor import EngagementCore, Outcome
+from engage_stream.enrichment.state import CustomerState
+from engage_stream.inference.classifier import Prediction
+from engage_stream.inference.scoring import Scores
+from engage_stream.policy.policy_file import Policy, load_policy
+from engage_stream.schemas.actions import ModelStamp
+from engage_stream.schemas.common import Channel
+from engage_stream.schemas.customers import ChannelConsent, Consents, CustomerProfile, Tier
+from engage_stream.schemas.enriched import SourcePosition
+from engage_stream.schemas.events import (
+    CartAbandoned,
+    CartAbandonedEvent,
+    ChatMessage,
+    ChatMessageEvent,
+    CrmEvent,
+    EmailInbound,
+    EmailInboundEvent,
+    EventSource,
+    LineItem,
+    OrderDelivered,
+    OrderDeliveredEvent,
+    OrderPlaced,
+    OrderPlacedEvent,
+    PageView,
+    PageViewEvent,
+    Sender,
+)
+
+KST = timezone(timedelta(hours=9))
+POLICY_FILE = PROJECT_ROOT / "infra" / "policies.yaml"
+SHIPPED_POLICY: Policy = load_policy(POLICY_FILE)
+
+# A Tuesday afternoon in Seoul: far from the night-time window unless a test moves it.
+T0 = datetime(2026, 3, 10, 14, 0, tzinfo=KST)
+PROCESSED_AT = datetime(2026, 3, 10, 5, 0, 1, tzinfo=UTC)
+
+EVENTS_TOPIC = "crm.events"
+PROFILES_TOPIC = "crm.customers"
+
+INTENT_STAMP = ModelStamp(name="intent-ko", version="test", sha256="1" * 64)
+TOXICITY_STAMP = ModelStamp(name="toxicity-ko", version="test", sha256="2" * 64)
+DRAFT_STAMP = ModelStamp(name="drafter-ko", version="test", sha256="3" * 64)
+
+
+def at(*, days: float = 0, hours: float = 0, minutes: float = 0) -> datetime:
+    return T0 + timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def kst(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=KST)
+
+
+def source(offset: int, partition: int = 0, topic: str = EVENTS_TOPIC) -> SourcePosition:
+    return SourcePosition(topic=topic, partition=partition, offset=offset)
+
+
+# -- scores ---------------------------------------------------------------------------------
+
+
+def scores(
+    intent: str | None = "statement",
+    intent_score: float = 0.9,
+    toxicity: str | None = "none",
+    toxicity_score: float = 0.95,
+) -> Scores:
+    """Hand-made predictions: by default a confident, harmless statement."""
+    return Scores(
+        intent=(
+            None
+            if intent is None
+            else Prediction(
+                label=intent,
+                score=intent_score,
+                scores={intent: intent_score},
+                truncated=False,
+                model=INTENT_STAMP,
+            )
+        ),
+        toxicity=(
+            None
+            if toxicity is None
+            else Prediction(
+                label=toxicity,
+                score=toxicity_score,
+                scores={toxicity: toxicity_score},
+                truncated=False,
+                model=TOXICITY_STAMP,
+            )
+        ),
+    )
+
+
+NEUTRAL = scores()
+
+
+# -- the fake drafter -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FakeDraft:
+    text: str
+    model: ModelStamp
+
+
+@dataclass(frozen=True, slots=True)
+class DraftCall:
+    text: str
+    intent: str | None
+    profile: dict[str, object]
+    budget_ms: float | None
+    min_similarity: float | None
+
+
+@dataclass
+class FakeDrafter:
+    """Answers politely and shows the fields it was given, so tests can see them."""
+
+    calls: list[DraftCall] = field(default_factory=list)
+
+    def draft(
+        self,
+        text: str,
+        intent: str | None = None,
+        profile: Mapping[str, object] | None = None,
+        *,
+        budget_ms: float | None = None,
+        min_similarity: float | None = None,
+    ) -> FakeDraft:
+        fields = dict(profile or {})
+        self.calls.append(DraftCall(text, intent, fields, budget_ms, min_similarity))
+        name = f"{fields['name']} " if "name" in fields else ""
+        order = (
+            f" 주문번호 {fields['order_id']} 건 확인해 드릴게요." if "order_id" in fields else ""
+        )
+        return FakeDraft(text=f"{name}고객님, 도와드릴게요.{order}", model=DRAFT_STAMP)
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+def chat(
+    event_id: str,
+    text: str,
+    *,
+    sender: Sender = Sender.CUSTOMER,
+    when: datetime = T0,
+    customer_id: str = "cust-1",
+    conversation_id: str | None = "conv-1",
+) -> ChatMessageEvent:
+    return ChatMessageEvent(
+        event_id=event_id,
+        occurred_at=when,
+        customer_id=customer_id,
+        source=EventSource.KAKAO,
+        conversation_id=conversation_id,
+        event_type="chat.message",
+        payload=ChatMessage(text=text, sender=sender),
+    )
+
+
+def email_in(
+    event_id: str,
+    body: str = "주문한 상품이 언제 도착하나요?",
+    *,
+    subject: str = "배송 문의",
+    when: datetime = T0,
+    customer_id: str = "cust-1",
+) -> EmailInboundEvent:
+    return EmailInboundEvent(
+        event_id=event_id,
+        occurred_at=when,
+        customer_id=customer_id,
+        source=EventSource.EMAIL,
+        event_type="email.inbound",
+        payload=EmailInbound(subject=subject, body=body),
+    )
+
+
+def items(price: int = 15_000, quantity: int = 2) -> list[LineItem]:
+    return [LineItem(sku="SKU-1", name="무선 이어폰", quantity=quantity, unit_price_krw=price)]
+
+
+def cart(
+    event_id: str,
+    *,
+    value_krw: int = 30_000,
+    when: datetime = T0,
+    customer_id: str = "cust-1",
+) -> CartAbandonedEvent:
+    return CartAbandonedEvent(
+        event_id=event_id,
+        occurred_at=when,
+        customer_id=customer_id,
+        source=EventSource.WEB,
+        event_type="cart.abandoned",
+        payload=CartAbandoned(cart_id=f"cart-{event_id}", items=items(), value_krw=value_krw),
+    )
+
+
+def order_placed(
+    event_id: str, order_id: str, *, when: datetime = T0, customer_id: str = "cust-1"
+) -> OrderPlacedEvent:
+    return OrderPlacedEvent(
+        event_id=event_id,
+        occurred_at=when,
+        customer_id=customer_id,
+        source=EventSource.APP,
+        event_type="order.placed",
+        payload=OrderPlaced(order_id=order_id, items=items(), total_krw=30_000),
+    )
+
+
+def delivered(
+    event_id: str, order_id: str = "ORD-1", *, when: datetime = T0, customer_id: str = "cust-1"
+) -> OrderDeliveredEvent:
+    return OrderDeliveredEvent(
+        event_id=event_id,
+        occurred_at=when,
+        customer_id=customer_id,
+        source=EventSource.CRM,
+        event_type="order.delivered",
+        payload=OrderDelivered(order_id=order_id, carrier="CJ대한통운"),
+    )
+
+
+def page_view(event_id: str, *, when: datetime = T0, customer_id: str = "cust-1") -> PageViewEvent:
+    return PageViewEvent(
+        event_id=event_id,
+        occurred_at=when,
+        customer_id=customer_id,
+        source=EventSource.WEB,
+        event_type="page.view",
+        payload=PageView(url="https://shop.example/p/1"),
+    )
+
+
+# -- profiles -------------------------------------------------------------------------------
+
+
+def consents(**channels: tuple[bool, bool]) -> Consents:
+    """`consents(email=(True, False))`: (advertising, night_time) per channel."""
+    given: dict[str, Any] = {
+        name: ChannelConsent(advertising=ad, night_time=night)
+        for name, (ad, night) in channels.items()
+    }
+    return Consents(**given)
+
+
+def profile(
+    *,
+    customer_id: str = "cust-1",
+    name: str | None = "김민지",
+    email: str | None = "minji@example.com",
+    phone: str | None = "010-1234-5678",
+    tier: Tier = Tier.BASIC,
+    preferred: Channel = Channel.EMAIL,
+    consent: Consents | None = None,
+    last_active_at: datetime | None = None,
+    updated_at: datetime = T0,
+) -> CustomerProfile:
+    return CustomerProfile(
+        customer_id=customer_id,
+        name=name,
+        email=email,
+        phone=phone,
+        tier=tier,
+        preferred_channel=preferred,
+        consents=consent if consent is not None else Consents(),
+        last_active_at=last_active_at,
+        updated_at=updated_at,
+    )
+
+
+def opted_in(**overrides: Any) -> CustomerProfile:
+    """A profile that opted in to advertising by e-mail (daytime only)."""
+    overrides.setdefault("consent", consents(email=(True, False)))
+    return profile(**overrides)
+
+
+# -- driving the core -----------------------------------------------------------------------
+
+
+def policy_with(changes: Mapping[str, Any], base: Policy = SHIPPED_POLICY) -> Policy:
+    """The shipped policy with dotted-path changes, validated like the file would be."""
+    document = base.model_dump(mode="json")
+    for dotted, value in changes.items():
+        *parents, last = dotted.split(".")
+        node = document
+        for part in parents:
+            node = node[part]
+        node[last] = value
+    return Policy.model_validate(document)
+
+
+class Feeder:
+    """Feeds one customer's events through a core at consecutive offsets, keeping state."""
+
+    def __init__(
+        self,
+        policy: Policy = SHIPPED_POLICY,
+        drafter: FakeDrafter | None = None,
+        *,
+        profile: CustomerProfile | None = None,
+    ) -> None:
+        self.drafter = drafter or FakeDrafter()
+        self.core = EngagementCore(policy, self.drafter)
+        self.profile = profile
+        self.state: CustomerState | None = None
+        self.offset = 0
+        self.outcomes: list[Outcome] = []
+
+    def feed(
+        self,
+        event: CrmEvent,
+        event_scores: Scores | None = None,
+        *,
+        offset: int | None = None,
+        profile: CustomerProfile | None = None,
+    ) -> Outcome:
+        if offset is None:
+            offset = self.offset
+            self.offset += 1
+        outcome = self.core.process(
+            event,
+            source(offset),
+            event_scores,
+            profile if profile is not None else self.profile,
+            self.state,
+            PROCESSED_AT,
+        )
+        if outcome.state is not None:
+            self.state = outcome.state
+        self.outcomes.append(outcome)
+        return outcome
+
+    def say(
+        self, event_id: str, text: str, event_scores: Scores | None = NEUTRAL, **kw: Any
+    ) -> Outcome:
+        """A customer chat turn (neutral scores unless given)."""
+        return self.feed(chat(event_id, text, **kw), event_scores)
+
+    def bot(self, event_id: str, text: str, **kw: Any) -> Outcome:
+        return self.feed(chat(event_id, text, sender=Sender.BOT, **kw))
+
+    def profile_update(self, updated: CustomerProfile, offset: int) -> Outcome:
+        outcome = self.core.process_profile(
+            updated, source(offset, topic=PROFILES_TOPIC), self.state, PROCESSED_AT
+        )
+        if outcome.state is not None:
+            self.state = outcome.state
+        return outcome

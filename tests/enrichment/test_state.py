@@ -1,0 +1,210 @@
+"""CustomerState: positions on every entry, `as_of` for reprocessing, bounded growth."""
+
+from __future__ import annotations
+
+import pytest
+
+from engage_stream.enrichment.state import (
+    MAX_CONVERSATIONS,
+    MAX_SEEN,
+    MAX_SENT,
+    MAX_TURNS,
+    ConversationState,
+    CustomerState,
+    HandoffMark,
+    Position,
+    SentMessage,
+    Turn,
+)
+from engage_stream.schemas.common import Channel
+from engage_stream.schemas.events import Sender
+from tests.core.builders import at
+
+EVENTS = "crm.events/0"
+
+
+def pos(offset: int, source: str = EVENTS) -> Position:
+    return Position(source=source, offset=offset)
+
+
+def turn(offset: int, source: str = EVENTS) -> Turn:
+    return Turn(
+        position=pos(offset, source),
+        event_id=f"e{offset}",
+        sender=Sender.CUSTOMER,
+        text=f"turn {offset}",
+        at=at(minutes=offset),
+    )
+
+
+def sent(offset: int, *, days: float = 0, advertising: bool = True) -> SentMessage:
+    return SentMessage(
+        position=pos(offset),
+        action_id=f"a{offset}",
+        channel=Channel.EMAIL,
+        advertising=advertising,
+        send_at=at(days=days),
+    )
+
+
+def busy_state() -> CustomerState:
+    """Entries at offsets 1..5 of partition 0, and one from another partition."""
+    conversation = ConversationState(
+        conversation_id="conv-1",
+        turns=[turn(1), turn(3), turn(5), turn(2, "crm.events/1")],
+        handoff=HandoffMark(position=pos(3), action_id="h3", at=at(minutes=3)),
+    )
+    state = CustomerState(customer_id="cust-1", conversations={"conv-1": conversation})
+    for offset in range(1, 6):
+        state = state.with_seen(f"e{offset}", pos(offset))
+    state = state.with_sent(sent(2)).with_sent(sent(4))
+    return state.with_order("ORD-2", pos(2))
+
+
+# -- positions ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("position", "other", "expected"),
+    [
+        (pos(5), pos(5), True),
+        (pos(6), pos(5), True),
+        (pos(4), pos(5), False),
+        (pos(9, "crm.events/1"), pos(5), False),  # another partition is never "after"
+        (pos(9, "crm.customers/0"), pos(5), False),
+    ],
+)
+def test_at_or_after_compares_offsets_within_one_input_partition_only(
+    position: Position, other: Position, expected: bool
+) -> None:
+    assert position.at_or_after(other) is expected
+
+
+# -- as_of: the state before a record was first processed -----------------------------------
+
+
+def test_as_of_drops_everything_written_at_or_after_the_position() -> None:
+    before = busy_state().as_of(pos(3))
+    conversation = before.conversations["conv-1"]
+    assert [t.event_id for t in conversation.turns] == ["e1", "e2"]  # e2 is partition 1
+    assert conversation.handoff is None
+    assert [s.event_id for s in before.seen] == ["e1", "e2"]
+    assert [m.action_id for m in before.sent] == ["a2"]
+    assert before.last_order_id == "ORD-2"
+
+
+def test_as_of_keeps_entries_before_the_position() -> None:
+    state = busy_state()
+    before = state.as_of(pos(4))
+    assert before.conversations["conv-1"].handoff == state.conversations["conv-1"].handoff
+    assert before.last_order_id == "ORD-2"
+    assert [o.position for o in before.orders] == [pos(2)]
+
+
+def test_as_of_at_the_start_forgets_the_order_and_empty_conversations() -> None:
+    state = CustomerState(
+        customer_id="cust-1",
+        conversations={"conv-1": ConversationState(conversation_id="conv-1", turns=[turn(1)])},
+    ).with_order("ORD-1", pos(1))
+    before = state.as_of(pos(1))
+    assert before.conversations == {}
+    assert before.last_order_id is None
+    assert before.orders == []
+
+
+def test_as_of_a_later_position_changes_nothing() -> None:
+    state = busy_state()
+    assert state.as_of(pos(100)) == state
+
+
+def test_as_of_a_position_on_another_input_changes_nothing() -> None:
+    state = busy_state()
+    assert state.as_of(pos(0, "crm.customers/0")) == state
+
+
+def test_as_of_does_not_modify_the_state_it_reads() -> None:
+    state = busy_state()
+    copy = state.model_copy(deep=True)
+    state.as_of(pos(1))
+    assert state == copy
+
+
+# -- dedupe ---------------------------------------------------------------------------------
+
+
+def test_seen_at_says_where_an_event_id_was_first_processed() -> None:
+    state = busy_state()
+    assert state.seen_at("e4") == pos(4)
+    assert state.seen_at("nope") is None
+
+
+# -- bounded growth -------------------------------------------------------------------------
+
+
+def test_the_seen_list_keeps_only_the_latest_event_ids() -> None:
+    state = CustomerState(customer_id="cust-1")
+    for offset in range(MAX_SEEN + 100):
+        state = state.with_seen(f"e{offset}", pos(offset))
+    assert len(state.seen) == MAX_SEEN
+    assert state.seen[0].event_id == "e100"
+    assert state.seen[-1].event_id == f"e{MAX_SEEN + 99}"
+
+
+def test_a_conversation_keeps_only_its_latest_turns() -> None:
+    conversation = ConversationState(conversation_id="conv-1")
+    for offset in range(MAX_TURNS + 7):
+        conversation = conversation.with_turn(turn(offset))
+    assert len(conversation.turns) == MAX_TURNS
+    assert conversation.turns[0].event_id == "e7"
+
+
+def test_the_least_recently_used_conversation_is_dropped_first() -> None:
+    state = CustomerState(customer_id="cust-1")
+    for n in range(MAX_CONVERSATIONS):
+        state = state.with_conversation(ConversationState(conversation_id=f"conv-{n}"))
+    state = state.with_conversation(ConversationState(conversation_id="conv-0", turns=[turn(1)]))
+    state = state.with_conversation(ConversationState(conversation_id="conv-new"))
+    assert len(state.conversations) == MAX_CONVERSATIONS
+    assert "conv-1" not in state.conversations  # the oldest untouched one
+    assert "conv-0" in state.conversations
+    assert list(state.conversations)[-2:] == ["conv-0", "conv-new"]
+
+
+def test_sent_advertising_is_kept_by_count_not_age() -> None:
+    state = CustomerState(customer_id="cust-1")
+    for n in range(MAX_SENT + 5):
+        state = state.with_sent(sent(n, days=n * 30))
+    assert [m.action_id for m in state.sent] == [f"a{n}" for n in range(5, MAX_SENT + 5)]
+
+
+def test_transactional_messages_are_not_kept_for_the_caps() -> None:
+    state = CustomerState(customer_id="cust-1").with_sent(sent(1, advertising=False))
+    assert state.sent == []
+
+
+def test_as_of_restores_the_order_a_later_order_replaced() -> None:
+    state = CustomerState(customer_id="cust-1").with_order("ORD-1", pos(1))
+    state = state.with_order("ORD-2", pos(3))
+    assert state.last_order_id == "ORD-2"
+    assert state.as_of(pos(2)).last_order_id == "ORD-1"
+
+
+def test_conversation_returns_an_empty_one_for_a_new_id() -> None:
+    conversation = busy_state().conversation("conv-unknown")
+    assert conversation.conversation_id == "conv-unknown"
+    assert conversation.turns == []
+    assert conversation.handoff is None
+
+
+# -- the changelog form ---------------------------------------------------------------------
+
+
+def test_the_state_round_trips_through_json_as_the_changelog_stores_it() -> None:
+    state = busy_state()
+    assert CustomerState.model_validate_json(state.model_dump_json()) == state
+
+
+def test_state_is_immutable() -> None:
+    state = busy_state()
+    with pytest.raises(ValueError, match="frozen"):
+        state.customer_id = "other"  # type: ignore[misc]

@@ -1,0 +1,108 @@
+"""Delivery guarantees of the live worker: crash without loss, and a group that shares work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engage_stream.brokers import ApacheKafkaBroker, BrokerProcess
+from engage_stream.kafka.topics import TopicRole
+from engage_stream.samples.generator import SampleConfig, SampleStream
+from tests.worker.pipeline import Pipeline
+
+pytestmark = pytest.mark.broker
+
+INVALID = [b"{not json", b"\xff\xfe", b'{"event_type": "coupon.used"}']
+
+
+def _feed(pipe: Pipeline, count: int, seed: int = 7) -> set[str]:
+    """Profiles, then `count` sample events and a few invalid records; the valid ids."""
+    stream = SampleStream(SampleConfig(customers=60, seed=seed))
+    for profile in stream.profiles:
+        pipe.send(
+            TopicRole.CUSTOMERS, profile.model_dump_json().encode(), profile.customer_id.encode()
+        )
+    ids: set[str] = set()
+    for event in stream.events(count):
+        pipe.send(TopicRole.EVENTS, event.model_dump_json().encode(), event.customer_id.encode())
+        ids.add(event.event_id)
+    for raw in INVALID:
+        pipe.send(TopicRole.EVENTS, raw, b"C-BAD")
+    pipe.flush()
+    return ids
+
+
+def _action_ids(pipe: Pipeline) -> dict[str, set[str]]:
+    return {
+        "handoff": {a["action_id"] for a in pipe.read(TopicRole.ACTIONS_HANDOFF)},
+        "email": {a["action_id"] for a in pipe.read(TopicRole.ACTIONS_EMAIL)},
+        "suppressed": {s["suppression_id"] for s in pipe.read(TopicRole.SUPPRESSIONS)},
+    }
+
+
+def _one_action_per_id(records: list[dict[str, Any]], key: str) -> None:
+    """Redelivery may repeat an action, but never as a different action under the same id."""
+    seen: dict[str, dict[str, Any]] = {}
+    for record in records:
+        record = {k: v for k, v in record.items() if k != "created_at"}
+        assert seen.setdefault(record[key], record) == record
+
+
+@pytest.fixture
+def kafka_pipeline(apache_kafka: ApacheKafkaBroker, tmp_path: Path) -> Iterator[Pipeline]:
+    pipe = Pipeline(apache_kafka, tmp_path)
+    yield pipe
+    pipe.close()
+
+
+def test_sigkill_mid_stream_loses_no_event(kafka_pipeline: Pipeline) -> None:
+    pipe = kafka_pipeline
+    valid = _feed(pipe, 3_000)
+    first = pipe.worker().start()
+    pipe.wait_for_count(TopicRole.ENRICHED, 300, timeout_s=120)
+    first.kill()
+    done_before_crash = {r["event"]["event_id"] for r in pipe.read(TopicRole.ENRICHED)}
+    assert len(done_before_crash) < len(valid), "the crash came too late to test anything"
+
+    pipe.worker().start()
+    enriched = pipe.wait_for(
+        TopicRole.ENRICHED,
+        lambda records: {r["event"]["event_id"] for r in records} >= valid,
+        timeout_s=240,
+    )
+    # Every valid input has an enriched record; every invalid one a DLQ record.
+    assert {r["event"]["event_id"] for r in enriched} == valid
+    dlq = pipe.wait_for_count(TopicRole.DLQ, len(INVALID))
+    assert len({(r["source_partition"], r["source_offset"]) for r in dlq}) == len(INVALID)
+    # Reprocessing after the crash repeated some work, but no id stands for two actions.
+    _one_action_per_id(pipe.read(TopicRole.ACTIONS_HANDOFF), "action_id")
+    _one_action_per_id(pipe.read(TopicRole.ACTIONS_EMAIL), "action_id")
+    _one_action_per_id(pipe.read(TopicRole.SUPPRESSIONS), "suppression_id")
+
+
+def test_two_workers_share_partitions_and_act_like_one(
+    broker: BrokerProcess, tmp_path: Path
+) -> None:
+    # fp32: int8 scores move slightly with batch composition, which differs between runs.
+    fp32 = {"ENGAGE_MODEL_PRECISION": "fp32"}
+    single = Pipeline(broker, tmp_path / "single")
+    pair = Pipeline(broker, tmp_path / "pair")
+    try:
+        with single.worker(**fp32):
+            valid = _feed(single, 800)
+            single.wait_for_count(TopicRole.ENRICHED, len(valid), timeout_s=180)
+        first = pair.worker(**fp32).start()
+        second = pair.worker(**fp32).start()
+        first.wait_ready(60)  # the second one's arrival rebalanced the group
+        _feed(pair, 800)
+        pair.wait_for_count(TopicRole.ENRICHED, len(valid), timeout_s=180)
+        scored = f"engage_events_in_total{{topic={pair.name(TopicRole.SCORED)}}}"
+        shares = [first.metrics().get(scored, 0.0), second.metrics().get(scored, 0.0)]
+        assert all(share > 0 for share in shares), f"one worker got no partitions: {shares}"
+        assert _action_ids(pair) == _action_ids(single)
+    finally:
+        single.close()
+        pair.close()
