@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from engage_stream.bench.stats import percentile
 from engage_stream.drafting.drafter import Drafter
 from engage_stream.drafting.politeness import is_polite
 from engage_stream.drafting.templates import INTENTS
@@ -39,14 +40,6 @@ class DrafterBench:
     budget_ms: float
     precision: str
     model_sha256: str
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    rank = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
 
 
 def bench_drafter(

@@ -104,3 +104,32 @@ def drafter(
     table = markdown(name, result, machine)
     (out / f"{name}.md").write_text(table)
     console.print(table)
+
+
+@app.command("pipeline")
+def pipeline(
+    brokers: Annotated[str, typer.Option(help="Comma-separated: tansu, kafka.")] = "tansu,kafka",
+    events: Annotated[int, typer.Option(help="Events for the sustained phase.")] = 5_000,
+    paced_events: Annotated[int, typer.Option(help="Events for the paced phase.")] = 1_500,
+    paced_rate: Annotated[float, typer.Option(help="Events/s of the paced phase.")] = 100.0,
+    out: Annotated[Path, typer.Option(help="Folder for the JSON and Markdown results.")] = RESULTS,
+) -> None:
+    """The live worker on real brokers: sustained events/s and end-to-end latency."""
+    import tempfile
+
+    from engage_stream.bench.pipeline import as_json, markdown, run
+
+    settings = startup()
+    console = Console(stderr=True)
+    names = [b.strip() for b in brokers.split(",") if b.strip()]
+    with (
+        tempfile.TemporaryDirectory(prefix="engage-bench-") as work,
+        console.status(f"running the pipeline on {', '.join(names)} ..."),
+    ):
+        results = run(names, events, paced_events, paced_rate, settings.topics_file, Path(work))
+    machine = {**describe(), "load_average_1m": round(os.getloadavg()[0], 2)}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pipeline.json").write_text(as_json(results, machine) + "\n")
+    table = markdown(results, machine)
+    (out / "pipeline.md").write_text(table)
+    console.print(table)

@@ -1,32 +1,35 @@
 """`engage-stream demo`: the main job on the embedded broker, start to finish.
 
-Starts Tansu, creates the topics, produces customer profiles and a sample CRM stream
-(plus a few malformed records), reads everything back through the schemas, and reports.
+Starts Tansu, creates the topics, starts the worker, produces customer profiles and a
+sample Korean CRM stream (plus a few malformed records) at a steady rate, shows the
+worker's own metrics live, and ends with a summary and sample actions in Korean.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections import Counter
 from typing import Annotated
 
 import typer
 from kafka import KafkaProducer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.live import Live
+from rich.panel import Panel
 from rich.table import Table
 
 from engage_stream.brokers import TansuBroker
+from engage_stream.brokers.process import free_ports
 from engage_stream.cli.startup import startup, topics_of
 from engage_stream.cli.topics import print_outcomes
 from engage_stream.kafka.admin import ensure_topics
 from engage_stream.kafka.clients import connection_config
 from engage_stream.kafka.reader import read_to_end
-from engage_stream.kafka.topics import TopicRole
-from engage_stream.privacy import mask_fields
+from engage_stream.kafka.topics import TopicRole, TopicsFile
+from engage_stream.privacy import mask_text
 from engage_stream.samples.generator import SampleConfig, SampleStream
-from engage_stream.schemas.validation import DocumentError, parse_event
+from engage_stream.worker.process import WorkerProcess, WorkerProcessError
 
 MALFORMED_SAMPLES: list[tuple[bytes | None, bytes]] = [
     (b"C00001", b'{"event_id": "bad-1", "event_type": "chat.message"'),
@@ -53,22 +56,16 @@ MALFORMED_SAMPLES: list[tuple[bytes | None, bytes]] = [
 ]
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
+FINISH_TIMEOUT_S = 240.0
 
 
 def demo(
-    events: Annotated[int, typer.Option(help="How many sample events to produce.")] = 2_000,
+    events: Annotated[int, typer.Option(help="How many sample events to produce.")] = 3_000,
     customers: Annotated[int, typer.Option(help="How many customer profiles.")] = 200,
+    rate: Annotated[float, typer.Option(help="Events per second to produce.")] = 300.0,
     seed: Annotated[int, typer.Option(help="Seed of the sample stream.")] = 7,
 ) -> None:
-    """Run the main job on the embedded broker and print what happened."""
+    """Run the whole pipeline on the embedded broker, live, and print what it did."""
     settings = startup()
     topics = topics_of(settings)
     console = Console()
@@ -80,80 +77,226 @@ def demo(
         console.print(f"[green]embedded broker up[/green] at {broker.bootstrap}")
         connection = connection_config(settings, bootstrap=broker.bootstrap)
         print_outcomes(ensure_topics(connection, topics))
-
+        worker = _worker(settings.topics_file, broker.bootstrap)
+        with console.status("starting the worker (models, Kafka group, table recovery) ..."):
+            try:
+                worker.start()
+            except WorkerProcessError as exc:
+                console.print(f"[red]worker did not start[/red]: {exc}")
+                raise typer.Exit(1) from None
+        console.print(
+            f"[green]worker ready[/green], metrics on http://127.0.0.1:{worker.port}/metrics"
+        )
         stream = SampleStream(SampleConfig(seed=seed, customers=customers))
-        producer = KafkaProducer(**connection, acks="all", linger_ms=5)
-        with _progress(console) as progress:
-            task = progress.add_task("profiles → crm.customers", total=len(stream.profiles))
-            for profile in stream.profiles:
-                producer.send(
-                    topics.name(TopicRole.CUSTOMERS),
-                    key=profile.customer_id.encode(),
-                    value=profile.model_dump_json().encode(),
-                )
-                progress.advance(task)
-            task = progress.add_task("events → crm.events", total=events + len(MALFORMED_SAMPLES))
-            for event in stream.events(events):
-                producer.send(
-                    topics.name(TopicRole.EVENTS),
-                    key=event.customer_id.encode(),
-                    value=event.model_dump_json().encode(),
-                )
-                progress.advance(task)
+        total = events + len(MALFORMED_SAMPLES)
+        feeder = threading.Thread(
+            target=_produce, args=(connection, topics, stream, events, rate), daemon=True
+        )
+        feeder.start()
+        try:
+            _watch(console, worker, topics, total)
+        finally:
+            feeder.join(timeout=30)
+            worker.stop()
+        _summary(console, connection, topics, worker, time.monotonic() - started)
+
+
+def _worker(topics_file: object, bootstrap: str) -> WorkerProcess:
+    port = free_ports(1)[0]
+    return WorkerProcess(
+        {
+            "ENGAGE_KAFKA_BOOTSTRAP": bootstrap,
+            "ENGAGE_TOPICS_FILE": str(topics_file),
+            "ENGAGE_WEB_PORT": str(port),
+            "ENGAGE_SESSION_TIMEOUT_S": "6",
+            "ENGAGE_GROUP_ID": "engage-demo",
+            "ENGAGE_LOG_LEVEL": "WARNING",
+        }
+    )
+
+
+def _produce(
+    connection: dict[str, object],
+    topics: TopicsFile,
+    stream: SampleStream,
+    count: int,
+    rate: float,
+) -> None:
+    producer = KafkaProducer(**connection, acks="all", linger_ms=5)
+    for profile in stream.profiles:
+        producer.send(
+            topics.name(TopicRole.CUSTOMERS),
+            key=profile.customer_id.encode(),
+            value=profile.model_dump_json().encode(),
+        )
+    producer.flush()
+    time.sleep(1.0)  # let the profiles reach the table first: fewer "no profile yet" defaults
+    start = time.monotonic()
+    for index, event in enumerate(stream.events(count)):
+        due = start + index / rate
+        if due > time.monotonic():
+            time.sleep(due - time.monotonic())
+        producer.send(
+            topics.name(TopicRole.EVENTS),
+            key=event.customer_id.encode(),
+            value=event.model_dump_json().encode(),
+        )
+        if index == count // 2:
             for key, value in MALFORMED_SAMPLES:
                 producer.send(topics.name(TopicRole.EVENTS), key=key, value=value)
-                progress.advance(task)
-            producer.flush()
-        producer.close()
-
-        by_type: Counter[str] = Counter()
-        rejected: list[tuple[int, int, str, str]] = []
-        first_chat: dict[str, object] | None = None
-        with _progress(console) as progress:
-            task = progress.add_task("crm.events → validate", total=events + len(MALFORMED_SAMPLES))
-            for record in read_to_end(connection, topics.name(TopicRole.EVENTS)):
-                try:
-                    event = parse_event(record.value)
-                    by_type[event.event_type] += 1
-                    if first_chat is None and event.event_type == "chat.message":
-                        first_chat = event.model_dump(mode="json")
-                except DocumentError as exc:
-                    rejected.append(
-                        (record.partition, record.offset, exc.error_class.value, exc.reason)
-                    )
-                progress.advance(task)
-
-    _report(console, by_type, rejected, stream, first_chat, time.monotonic() - started)
+    producer.flush()
+    producer.close()
 
 
-def _report(
+def _sum(metrics: dict[str, float], name: str, **labels: str) -> float:
+    """Sum of the samples of `name` whose labels include `labels`."""
+    total = 0.0
+    for key, value in metrics.items():
+        base, _, rest = key.partition("{")
+        if base != name:
+            continue
+        found = dict(pair.split("=", 1) for pair in rest.rstrip("}").split(",") if pair)
+        if all(found.get(k) == v for k, v in labels.items()):
+            total += value
+    return total
+
+
+def _quantile(metrics: dict[str, float], name: str, q: float) -> float | None:
+    buckets = sorted(
+        (float(key.split("le=")[1].rstrip("}")), value)
+        for key, value in metrics.items()
+        if key.startswith(f"{name}_bucket{{") and "+Inf" not in key
+    )
+    count = metrics.get(f"{name}_count", 0.0)
+    if not count:
+        return None
+    for bound, cumulative in buckets:
+        if cumulative >= q * count:
+            return bound
+    return None
+
+
+def _view(metrics: dict[str, float], topics: TopicsFile, total: int, rate: float) -> Panel:
+    done = _sum(metrics, "engage_events_out_total", topic=topics.name(TopicRole.ENRICHED))
+    dlq = _sum(metrics, "engage_dlq_total")
+    table = Table.grid(padding=(0, 3))
+    table.add_column(justify="right", style="bold")
+    table.add_column()
+    consumed = _sum(metrics, "engage_events_in_total", topic=topics.name(TopicRole.EVENTS))
+    table.add_row("events in", f"{consumed:,.0f} / {total:,}")
+    table.add_row("processed", f"{done + dlq:,.0f}  ({rate:,.0f} events/s now)")
+    table.add_row("handoffs", f"{_sum(metrics, 'engage_actions_total', kind='handoff'):,.0f}")
+    table.add_row(
+        "messages", f"{_sum(metrics, 'engage_actions_total', kind='next_best_action'):,.0f}"
+    )
+    reasons = {
+        key.split("reason=")[1].rstrip("}"): value
+        for key, value in metrics.items()
+        if key.startswith("engage_suppressions_total{")
+    }
+    table.add_row(
+        "suppressed",
+        f"{sum(reasons.values()):,.0f}  "
+        + ", ".join(f"{reason} {count:,.0f}" for reason, count in sorted(reasons.items())),
+    )
+    table.add_row("DLQ", f"{dlq:,.0f}")
+    batches = metrics.get("engage_batch_size_count", 0.0)
+    if batches:
+        table.add_row("mean batch", f"{metrics.get('engage_batch_size_sum', 0.0) / batches:.1f}")
+    p50 = _quantile(metrics, "engage_end_to_end_seconds", 0.5)
+    p95 = _quantile(metrics, "engage_end_to_end_seconds", 0.95)
+    if p50 is not None:
+        table.add_row(
+            "end to end", f"p50 ≤ {p50 * 1000:,.0f} ms, p95 ≤ {(p95 or 0) * 1000:,.0f} ms"
+        )
+    return Panel(table, title="engage-stream worker, live (from its /metrics)", expand=False)
+
+
+def _watch(console: Console, worker: WorkerProcess, topics: TopicsFile, total: int) -> None:
+    deadline = time.monotonic() + FINISH_TIMEOUT_S
+    last_done, last_at, rate = 0.0, time.monotonic(), 0.0
+    with Live(console=console, refresh_per_second=4) as live:
+        while time.monotonic() < deadline:
+            metrics = worker.metrics()
+            done = _sum(
+                metrics, "engage_events_out_total", topic=topics.name(TopicRole.ENRICHED)
+            ) + _sum(metrics, "engage_dlq_total")
+            now = time.monotonic()
+            if now - last_at >= 1.0:
+                rate = (done - last_done) / (now - last_at)
+                last_done, last_at = done, now
+            live.update(_view(metrics, topics, total, rate))
+            if done >= total:
+                return
+            time.sleep(0.25)
+    console.print(f"[yellow]stopped waiting after {FINISH_TIMEOUT_S:.0f} s[/yellow]")
+
+
+def _first(
+    connection: dict[str, object], topic: str, match: object = None
+) -> dict[str, object] | None:
+    for record in read_to_end(connection, topic):
+        value = json.loads(record.value)
+        if match is None or match(value):  # type: ignore[operator]
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+def _summary(
     console: Console,
-    by_type: Counter[str],
-    rejected: list[tuple[int, int, str, str]],
-    stream: SampleStream,
-    first_chat: dict[str, object] | None,
+    connection: dict[str, object],
+    topics: TopicsFile,
+    worker: WorkerProcess,
     elapsed_s: float,
 ) -> None:
-    table = Table(title="events read back from crm.events", title_justify="left")
-    table.add_column("event_type")
-    table.add_column("valid", justify="right")
-    for event_type, count in sorted(by_type.items()):
-        table.add_row(event_type, str(count))
+    counts = {
+        role: sum(1 for _ in read_to_end(connection, topics.name(role)))
+        for role in (
+            TopicRole.ENRICHED,
+            TopicRole.ACTIONS_HANDOFF,
+            TopicRole.ACTIONS_EMAIL,
+            TopicRole.SUPPRESSIONS,
+            TopicRole.DLQ,
+        )
+    }
+    table = Table(title="what the worker wrote", title_justify="left")
+    table.add_column("topic")
+    table.add_column("records", justify="right")
+    for role, count in counts.items():
+        table.add_row(topics.name(role), f"{count:,}")
     console.print(table)
-    bad = Table(
-        title="rejected records (the pipeline sends these to engage.dlq)", title_justify="left"
-    )
-    for column in ("partition", "offset", "error", "reason"):
-        bad.add_column(column)
-    for partition, offset, error, reason in rejected:
-        bad.add_row(str(partition), str(offset), error, reason)
-    console.print(bad)
-    console.print("[bold]a customer profile, as logs and transcripts show it (PII masked):[/bold]")
-    console.print_json(data=mask_fields(stream.profiles[0].model_dump(mode="json")))
-    if first_chat is not None:
-        console.print("[bold]a chat event:[/bold]")
-        console.print_json(data=mask_fields(first_chat))
+
+    handoff = _first(connection, topics.name(TopicRole.ACTIONS_HANDOFF))
+    if handoff:
+        lines = [
+            f"[bold]priority[/bold] {handoff['priority']}   "
+            f"[bold]queue[/bold] {handoff['queue']}   "
+            f"[bold]reasons[/bold] {', '.join(handoff['reasons'])}",  # type: ignore[arg-type]
+            "[bold]transcript (masked)[/bold]",
+            *(f"  {t['sender']}: {t['text']}" for t in handoff["transcript"][-4:]),  # type: ignore[index]
+            f"[bold]drafted reply[/bold] {handoff['draft_reply']}",
+        ]
+        console.print(Panel("\n".join(lines), title="a handoff to a person", expand=False))
+    email = _first(connection, topics.name(TopicRole.ACTIONS_EMAIL), lambda v: v["advertising"])
+    if email:
+        text = f"[bold]{email['channel']}[/bold] not before {email['send_not_before']}\n"
+        if email.get("subject"):
+            text += f"[bold]subject[/bold] {email['subject']}\n"
+        text += mask_text(str(email["body"]))
+        console.print(Panel(text, title="a next-best-action message (advertising)", expand=False))
+    suppression = _first(connection, topics.name(TopicRole.SUPPRESSIONS))
+    if suppression:
+        console.print(
+            f"[bold]a suppression[/bold]: {suppression['rule']} for {suppression['customer_id']}"
+            f" held back: {suppression['reason']} ({suppression['detail']})"
+        )
+    dead = _first(connection, topics.name(TopicRole.DLQ))
+    if dead:
+        console.print(
+            f"[bold]a dead letter[/bold]: {dead['error_class']} at "
+            f"{dead['source_topic']}/{dead['source_partition']}@{dead['source_offset']}: "
+            f"{dead['reason']}"
+        )
     console.print(
-        f"[green]done[/green]: {len(stream.profiles)} profiles, {sum(by_type.values())} valid "
-        f"events, {len(rejected)} rejected, in {elapsed_s:.1f}s"
+        f"[green]done[/green] in {elapsed_s:.0f} s; the broker was in memory and is gone."
     )

@@ -47,6 +47,7 @@ from engage_stream.schemas.dlq import DlqErrorClass, DlqRecord
 from engage_stream.schemas.enriched import ScoredEvent
 from engage_stream.schemas.events import CrmEvent
 from engage_stream.worker.runtime import Runtime
+from engage_stream.worker.transport import SCHEME
 
 log = get_logger("engage.worker")
 
@@ -85,7 +86,7 @@ class WorkerApp:
         partitions = topics.topics[TopicRole.EVENTS].partitions
         self.app = faust.App(
             settings.group_id,
-            broker=[f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
+            broker=[f"{SCHEME}://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
             broker_credentials=_credentials(settings),
             store="memory://",
             autodiscover=False,
