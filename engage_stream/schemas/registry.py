@@ -10,6 +10,7 @@ from pydantic import TypeAdapter
 from engage_stream.schemas.actions import HandoffAction, NextBestAction, Suppression
 from engage_stream.schemas.customers import CustomerProfile
 from engage_stream.schemas.dlq import DlqRecord
+from engage_stream.schemas.enriched import EnrichedEvent
 from engage_stream.schemas.events import crm_event_adapter
 
 
@@ -39,7 +40,14 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "Next-best-action (engage.actions.email)",
             TypeAdapter(NextBestAction),
         ),
-        DocumentKind("suppression", "Suppressed action", TypeAdapter(Suppression)),
+        DocumentKind(
+            "suppression", "Suppressed action (engage.suppressions)", TypeAdapter(Suppression)
+        ),
+        DocumentKind(
+            "enriched-event",
+            "Enriched event with predictions and decisions (engage.enriched)",
+            TypeAdapter(EnrichedEvent),
+        ),
         DocumentKind("dlq-record", "Dead-letter record (engage.dlq)", TypeAdapter(DlqRecord)),
     )
 }

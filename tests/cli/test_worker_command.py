@@ -1,0 +1,58 @@
+"""`engage-stream worker` and `policy check` stop at start on a bad setting, naming it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from engage_stream.config.settings import PROJECT_ROOT
+from tests.cli.test_cli import _run
+
+
+def test_worker_with_an_invalid_policy_file_stops_naming_the_setting(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\n", encoding="utf-8")
+    result = _run("worker", env={"ENGAGE_POLICY_FILE": str(policy)})
+    assert result.returncode == 2
+    assert "ENGAGE_POLICY_FILE" in result.stderr
+    assert str(policy) in result.stderr
+    assert "handoff: Field required" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_worker_with_an_empty_model_dir_stops_naming_the_setting(tmp_path: Path) -> None:
+    result = _run("worker", env={"ENGAGE_MODEL_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert "ENGAGE_MODEL_DIR" in result.stderr
+    assert "intent-ko" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_worker_refuses_state_topics_not_copartitioned_with_the_events(tmp_path: Path) -> None:
+    spec = yaml.safe_load((PROJECT_ROOT / "infra" / "topics.yaml").read_text(encoding="utf-8"))
+    spec["topics"]["customers"]["partitions"] = 2
+    topics = tmp_path / "topics.yaml"
+    topics.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    result = _run("worker", env={"ENGAGE_TOPICS_FILE": str(topics)})
+    assert result.returncode == 2
+    assert "ENGAGE_TOPICS_FILE" in result.stderr
+    assert "crm.customers has 2 partitions" in result.stderr
+
+
+def test_policy_check_summarises_the_shipped_policy() -> None:
+    result = _run("policy", "check")
+    assert result.returncode == 0, result.stderr
+    assert "valid, version" in result.stdout
+    assert "abandoned_cart" in result.stdout
+
+
+def test_policy_check_names_the_bad_field(tmp_path: Path) -> None:
+    document = yaml.safe_load((PROJECT_ROOT / "infra" / "policies.yaml").read_text("utf-8"))
+    document["outbound"]["opt_out_footer"] = "no way out"
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    result = _run("policy", "check", str(policy))
+    assert result.returncode == 2
+    assert "outbound.opt_out_footer" in result.stderr
+    assert "수신거부" in result.stderr
