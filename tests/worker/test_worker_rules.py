@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from engage_stream.brokers import BrokerProcess
 from engage_stream.drafting.politeness import is_polite
 from engage_stream.kafka.topics import TopicRole
-from tests.worker.pipeline import KST, Pipeline, by_source, cart, chat, profile
+from tests.worker.pipeline import KST, Pipeline, by_source, cart, chat, event, profile
 
 pytestmark = pytest.mark.broker
 
@@ -166,3 +167,42 @@ def test_frequency_cap_holds_across_a_worker_restart(pipeline: Pipeline) -> None
     assert suppressed[0]["source_event_id"] == "E-CAP-2"
     assert suppressed[0]["reason"] == "frequency_cap"
     assert len(pipeline.read(TopicRole.ACTIONS_EMAIL)) == 1
+
+
+def test_random_bytes_and_odd_valid_events_are_all_accounted_for(pipeline: Pipeline) -> None:
+    """Nothing the worker is fed is lost or stops it: every record ends enriched or in the DLQ."""
+    rng = random.Random(20261126)
+    garbage = [rng.randbytes(rng.randint(0, 300)) for _ in range(40)]
+    garbage += [
+        b"",
+        b"null",
+        b"[]",
+        b"{}",
+        b'"text"',
+        b"1e999",
+        '{"é": "\ud800"}'.encode("utf-8", "surrogatepass"),
+    ]
+    odd = [
+        chat("E-EMOJI", "C-ODD", "😀" * 50, AFTERNOON),
+        chat("E-LONG", "C-ODD", "가" * 4_000, AFTERNOON),
+        chat("E-LATIN", "C-ODD", "where is my order???", AFTERNOON),
+        chat("E-NIGHT", "C-ODD", "상담원", AFTERNOON.replace(hour=3)),
+        cart("E-ZERO", "C-ODD", AFTERNOON, value=0),
+        chat("E-BOT", "C-ODD", "상담원 연결해 드릴게요", AFTERNOON, sender="bot"),
+        event("E-ID", "x" * 128, "chat.message", {"text": "환불", "sender": "customer"}, AFTERNOON),
+    ]
+    with pipeline.worker() as worker:
+        for raw in garbage:
+            pipeline.send(TopicRole.EVENTS, raw, None)
+        pipeline.send(TopicRole.EVENTS, None, b"C-NULL")  # a tombstone on the events topic
+        for e in odd:
+            pipeline.send_event(e)
+        pipeline.flush()
+        enriched = pipeline.wait_for_count(TopicRole.ENRICHED, len(odd))
+        dlq = pipeline.wait_for_count(TopicRole.DLQ, len(garbage) + 1)
+        assert worker.running()
+    assert {r["event"]["event_id"] for r in enriched} == {e["event_id"] for e in odd}
+    assert len(dlq) == len(garbage) + 1
+    assert all(r["reason"] for r in dlq)
+    # The original bytes of each, exactly (the null value has none: it shows as empty).
+    assert sorted(base64.b64decode(r["value_b64"]) for r in dlq) == sorted([*garbage, b""])
