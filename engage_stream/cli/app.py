@@ -5,13 +5,16 @@ from __future__ import annotations
 import typer
 
 from engage_stream import __version__
-from engage_stream.cli import bench, config, schemas, topics
+from engage_stream.cli import bench, config, policy, schemas, topics
 from engage_stream.cli.broker import broker
 from engage_stream.cli.classify import classify
+from engage_stream.cli.consume import consume
 from engage_stream.cli.demo import demo
 from engage_stream.cli.draft import draft
 from engage_stream.cli.export import export
+from engage_stream.cli.produce import produce
 from engage_stream.cli.train import pretrain, train
+from engage_stream.cli.worker import worker
 
 app = typer.Typer(
     name="engage-stream",
@@ -21,7 +24,10 @@ app = typer.Typer(
 )
 app.command("broker")(broker)
 app.command("demo")(demo)
+app.command("produce")(produce)
+app.command("consume")(consume)
 app.command("classify")(classify)
+app.command("worker")(worker)
 app.command("draft")(draft)
 app.command("export")(export)
 app.command("pretrain")(pretrain)
@@ -29,6 +35,7 @@ app.command("train")(train)
 app.add_typer(topics.app, name="topics")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(config.app, name="config")
+app.add_typer(policy.app, name="policy")
 app.add_typer(bench.app, name="bench")
 
 
