@@ -134,9 +134,10 @@ class _Work:
 
 
 class EngagementCore:
-    def __init__(self, policy: Policy, drafter: DraftWriter) -> None:
+    def __init__(self, policy: Policy, drafter: DraftWriter, run_id: str = "live") -> None:
         self.policy = policy
         self.drafter = drafter
+        self.run_id = run_id
         self.reader = TurnReader(policy.handoff)
         self.zone = policy.zone
 
@@ -261,6 +262,7 @@ class EngagementCore:
             duplicate_of=first,
             models=_stamps(scores),
             policy_version=self.policy.version,
+            run_id=self.run_id,
             processed_at=work.now,
         )
 

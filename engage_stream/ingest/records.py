@@ -37,7 +37,12 @@ class RawRecord:
 
     @property
     def position(self) -> SourcePosition:
-        return SourcePosition(topic=self.topic, partition=self.partition, offset=self.offset)
+        return SourcePosition(
+            topic=self.topic,
+            partition=self.partition,
+            offset=self.offset,
+            timestamp_ms=self.timestamp_ms,
+        )
 
 
 @dataclass(frozen=True, slots=True)

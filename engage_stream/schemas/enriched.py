@@ -21,6 +21,9 @@ class SourcePosition(Contract):
     topic: str
     partition: int = Field(ge=0)
     offset: int = Field(ge=0)
+    timestamp_ms: int | None = Field(
+        default=None, description="Kafka record timestamp: the start of end-to-end latency."
+    )
 
 
 class PredictionView(Contract):
@@ -84,6 +87,7 @@ class EnrichedEvent(Contract):
     )
     models: list[ModelStamp] = Field(default_factory=list)
     policy_version: str
+    run_id: str = Field(default="live", description='"live", or the id of a replay run.')
     processed_at: AwareDatetime
 
 
