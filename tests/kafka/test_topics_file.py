@@ -24,9 +24,11 @@ def test_shipped_file_declares_every_role_with_the_design_names() -> None:
     assert {role: topics.name(role) for role in TopicRole} == {
         TopicRole.EVENTS: "crm.events",
         TopicRole.CUSTOMERS: "crm.customers",
+        TopicRole.SCORED: "engage.scored",
         TopicRole.ENRICHED: "engage.enriched",
         TopicRole.ACTIONS_HANDOFF: "engage.actions.handoff",
         TopicRole.ACTIONS_EMAIL: "engage.actions.email",
+        TopicRole.SUPPRESSIONS: "engage.suppressions",
         TopicRole.DLQ: "engage.dlq",
     }
     assert topics.topics[TopicRole.CUSTOMERS].kafka_configs()["cleanup.policy"] == "compact"
