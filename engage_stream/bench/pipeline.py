@@ -11,7 +11,10 @@ Two phases, each on topics of its own:
 from __future__ import annotations
 
 import json
+import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -52,6 +55,20 @@ class PhaseResult:
     dlq: int
 
 
+@dataclass(frozen=True)
+class ReplayResult:
+    broker: str
+    precision: str
+    events: int
+    seconds: float
+    events_per_s: float
+    live_events_per_s: float
+
+    @property
+    def ratio(self) -> float:
+        return self.events_per_s / self.live_events_per_s if self.live_events_per_s else 0.0
+
+
 def run(
     brokers: list[str],
     events: int,
@@ -60,18 +77,53 @@ def run(
     topics_source: Path,
     work_dir: Path,
     env: dict[str, str] | None = None,
-) -> list[PhaseResult]:
+) -> tuple[list[PhaseResult], list[ReplayResult]]:
     results: list[PhaseResult] = []
+    replays: list[ReplayResult] = []
     for name in brokers:
         with BROKERS[name]() as broker:
-            for phase, count, rate in (
-                ("sustained", events, None),
-                ("paced", paced_events, paced_rate),
-            ):
-                results.append(
-                    _phase(name, broker, phase, count, rate, topics_source, work_dir, env or {})
-                )
-    return results
+            sustained, topics_file = _phase(
+                name, broker, "sustained", events, None, topics_source, work_dir, env or {}
+            )
+            results.append(sustained)
+            for precision in ("fp32", "int8"):
+                replays.append(_replay(name, broker, topics_file, precision, sustained, work_dir))
+            paced, _ = _phase(
+                name, broker, "paced", paced_events, paced_rate, topics_source, work_dir, env or {}
+            )
+            results.append(paced)
+    return results, replays
+
+
+def _replay(
+    name: str,
+    broker: BrokerProcess,
+    topics_file: Path,
+    precision: str,
+    live: PhaseResult,
+    work_dir: Path,
+) -> ReplayResult:
+    """`engage-stream replay` of the sustained phase's whole topic, to files, as users run it."""
+    run_id = f"bench-{topics_file.stem.removeprefix('topics-')}-{precision}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENGAGE_")}
+    env["ENGAGE_TOPICS_FILE"] = str(topics_file)
+    command = [
+        sys.executable, "-m", "engage_stream", "replay", "--run-id", run_id,
+        "--runs-dir", str(work_dir / "runs"), "--bootstrap", broker.bootstrap,
+        "--precision", precision,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"replay failed: {done.stderr[-2000:]}")
+    manifest = json.loads((work_dir / "runs" / run_id / "run.json").read_text(encoding="utf-8"))
+    return ReplayResult(
+        broker=name,
+        precision=precision,
+        events=int(manifest["events"]),
+        seconds=float(manifest["seconds"]),
+        events_per_s=float(manifest["events_per_s"]),
+        live_events_per_s=live.events_per_s,
+    )
 
 
 def _phase(
@@ -83,7 +135,7 @@ def _phase(
     topics_source: Path,
     work_dir: Path,
     env: dict[str, str],
-) -> PhaseResult:
+) -> tuple[PhaseResult, Path]:
     topics_file = isolated_topics_file(topics_source, work_dir)
     topics = load_topics(topics_file)
     connection: dict[str, Any] = {"bootstrap_servers": [broker.bootstrap]}
@@ -129,7 +181,7 @@ def _phase(
     def total(prefix: str) -> int:
         return int(sum(v for k, v in metrics.items() if k.startswith(prefix)))
 
-    return PhaseResult(
+    result = PhaseResult(
         broker=name,
         phase=phase,
         events=count,
@@ -145,6 +197,7 @@ def _phase(
         suppressions=total("engage_suppressions_total"),
         dlq=total("engage_dlq_total"),
     )
+    return result, topics_file
 
 
 def _send(
@@ -178,7 +231,9 @@ def _latencies(connection: dict[str, Any], topics: TopicsFile) -> list[float]:
     return latencies
 
 
-def markdown(results: list[PhaseResult], machine: dict[str, object]) -> str:
+def markdown(
+    results: list[PhaseResult], replays: list[ReplayResult], machine: dict[str, object]
+) -> str:
     lines = [
         "# Live pipeline: events/s and end-to-end latency",
         "",
@@ -196,6 +251,20 @@ def markdown(results: list[PhaseResult], machine: dict[str, object]) -> str:
             f"| {r.mean_batch} | {r.handoffs} | {r.messages} | {r.suppressions} |"
         )
     sustained = [r.events_per_s for r in results if r.phase == "sustained"]
+    if replays:
+        lines += [
+            "",
+            "## Replay of the sustained phase's events (`engage-stream replay`, to files)",
+            "",
+            "| broker | precision | events | seconds | events/s | live events/s | replay / live |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for replay in replays:
+            lines.append(
+                f"| {replay.broker} | {replay.precision} | {replay.events:,} | {replay.seconds} "
+                f"| {replay.events_per_s:,.0f} | {replay.live_events_per_s:,.0f} "
+                f"| {replay.ratio:.2f}x |"
+            )
     lines += [
         "",
         "One worker process (default settings: CPU int8 models, batches of up to 32 within "
@@ -213,7 +282,15 @@ def markdown(results: list[PhaseResult], machine: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
-def as_json(results: list[PhaseResult], machine: dict[str, object]) -> str:
+def as_json(
+    results: list[PhaseResult], replays: list[ReplayResult], machine: dict[str, object]
+) -> str:
     return json.dumps(
-        {"machine": machine, "results": [asdict(r) for r in results]}, indent=2, ensure_ascii=False
+        {
+            "machine": machine,
+            "results": [asdict(r) for r in results],
+            "replays": [asdict(r) | {"ratio": round(r.ratio, 2)} for r in replays],
+        },
+        indent=2,
+        ensure_ascii=False,
     )

@@ -11,8 +11,10 @@ from engage_stream.cli.classify import classify
 from engage_stream.cli.consume import consume
 from engage_stream.cli.demo import demo
 from engage_stream.cli.draft import draft
+from engage_stream.cli.eval import eval_command
 from engage_stream.cli.export import export
 from engage_stream.cli.produce import produce
+from engage_stream.cli.replay import replay
 from engage_stream.cli.train import pretrain, train
 from engage_stream.cli.worker import worker
 
@@ -28,10 +30,12 @@ app.command("produce")(produce)
 app.command("consume")(consume)
 app.command("classify")(classify)
 app.command("worker")(worker)
+app.command("replay")(replay)
 app.command("draft")(draft)
 app.command("export")(export)
 app.command("pretrain")(pretrain)
 app.command("train")(train)
+app.command("eval")(eval_command)
 app.add_typer(topics.app, name="topics")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(config.app, name="config")

@@ -114,7 +114,8 @@ def pipeline(
     paced_rate: Annotated[float, typer.Option(help="Events/s of the paced phase.")] = 100.0,
     out: Annotated[Path, typer.Option(help="Folder for the JSON and Markdown results.")] = RESULTS,
 ) -> None:
-    """The live worker on real brokers: sustained events/s and end-to-end latency."""
+    """The live worker on real brokers: sustained events/s and end-to-end latency; then a
+    replay of the same events (fp32 and int8), to compare replay with live throughput."""
     import tempfile
 
     from engage_stream.bench.pipeline import as_json, markdown, run
@@ -126,10 +127,12 @@ def pipeline(
         tempfile.TemporaryDirectory(prefix="engage-bench-") as work,
         console.status(f"running the pipeline on {', '.join(names)} ..."),
     ):
-        results = run(names, events, paced_events, paced_rate, settings.topics_file, Path(work))
+        results, replays = run(
+            names, events, paced_events, paced_rate, settings.topics_file, Path(work)
+        )
     machine = {**describe(), "load_average_1m": round(os.getloadavg()[0], 2)}
     out.mkdir(parents=True, exist_ok=True)
-    (out / "pipeline.json").write_text(as_json(results, machine) + "\n")
-    table = markdown(results, machine)
+    (out / "pipeline.json").write_text(as_json(results, replays, machine) + "\n")
+    table = markdown(results, replays, machine)
     (out / "pipeline.md").write_text(table)
     console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,8 +36,10 @@ def ensure_topics(
     topics: TopicsFile,
     replication_factor: int | None = None,
     bootstrap_timeout_ms: int = 15_000,
+    specs: Sequence[TopicSpec] | None = None,
 ) -> list[TopicOutcome]:
-    """Create missing topics; never alter existing ones, but say where they differ."""
+    """Create missing topics (`specs`, default all of the file); never alter existing ones,
+    but say where they differ."""
     servers = ",".join(connection["bootstrap_servers"])
     try:
         admin = KafkaAdminClient(
@@ -48,7 +51,7 @@ def ensure_topics(
             "ENGAGE_KAFKA_BOOTSTRAP (or --bootstrap) and that the broker is up"
         ) from None
     try:
-        specs = list(topics.topics.values())
+        specs = list(topics.topics.values()) if specs is None else list(specs)
         existing = set(admin.list_topics())
         to_create = [spec for spec in specs if spec.name not in existing]
         created: set[str] = set()

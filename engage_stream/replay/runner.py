@@ -1,0 +1,338 @@
+"""Replay a range of an event topic through the same core as the live worker.
+
+The state the live run had when the range starts is rebuilt first: profile updates from the
+customers topic and the events before the range (the warm-up) go through the core too, with
+their outputs dropped. Inside the range, every output goes to the sink: never to a live
+topic (see `sinks`). Same records in, same decisions and action ids out as the live run,
+given the same models (fp32 for scores that do not depend on batch composition) and policy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaConsumer
+from kafka.consumer.fetcher import ConsumerRecord
+
+from engage_stream.core.processor import EngagementCore, Outcome
+from engage_stream.enrichment.state import CustomerState
+from engage_stream.inference.scoring import Scorer, Scores
+from engage_stream.ingest.records import RawRecord, Tombstone, decode_event, decode_profile
+from engage_stream.kafka.topics import TopicRole
+from engage_stream.replay import checkpoint as checkpoints
+from engage_stream.replay.ranges import OffsetRange, RangeSpec, resolve
+from engage_stream.replay.sinks import Sink
+from engage_stream.replay.stream import Slice, merged
+from engage_stream.schemas.customers import CustomerProfile
+from engage_stream.schemas.dlq import DlqRecord
+from engage_stream.schemas.events import CrmEvent
+
+Progress = Callable[["ReplayProgress"], None]
+
+
+@dataclass
+class ReplayProgress:
+    processed: int = 0
+    """Records read so far, warm-up and profiles included."""
+    in_range: int = 0
+    """Events of the range processed."""
+    total_in_range: int = 0
+    warming_up: bool = True
+    latest_event_time: datetime | None = None
+
+
+@dataclass
+class ReplayCounts:
+    enriched: int = 0
+    handoffs: int = 0
+    messages: int = 0
+    suppressions: int = 0
+    dlq: int = 0
+    warm_up_events: int = 0
+    profile_updates: int = 0
+
+
+@dataclass
+class ReplayPlan:
+    events_topic: str
+    customers_topic: str | None
+    ranges: dict[int, OffsetRange]
+    """The range asked for, per events partition."""
+    warm_up_from: dict[int, int]
+    """Where reading starts per events partition (at or before the range start)."""
+    customers_ends: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(r.size for r in self.ranges.values())
+
+
+def plan(
+    connection: dict[str, Any],
+    events_topic: str,
+    customers_topic: str | None,
+    spec: RangeSpec,
+    warm_up: RangeSpec | None,
+) -> ReplayPlan:
+    """Offsets to read. `warm_up` None: from the start of the topic (the live run's state)."""
+    consumer = KafkaConsumer(**connection, enable_auto_commit=False, group_id=None)
+    try:
+        ranges = resolve(consumer, events_topic, spec)
+        if warm_up is None:
+            starts = {p: r.start for p, r in resolve(consumer, events_topic, RangeSpec()).items()}
+        else:
+            starts = {p: r.start for p, r in resolve(consumer, events_topic, warm_up).items()}
+        warm_up_from = {p: min(starts.get(p, r.start), r.start) for p, r in ranges.items()}
+        customers_ends: dict[int, int] = {}
+        if customers_topic is not None:
+            customers_ends = {
+                p: r.end for p, r in resolve(consumer, customers_topic, RangeSpec()).items()
+            }
+        return ReplayPlan(events_topic, customers_topic, ranges, warm_up_from, customers_ends)
+    finally:
+        consumer.close()
+
+
+class ReplayRunner:
+    def __init__(
+        self,
+        connection: dict[str, Any],
+        plan: ReplayPlan,
+        scorer: Scorer,
+        core: EngagementCore,
+        sink: Sink,
+        run_dir: Any,
+        *,
+        run_id: str,
+        batch_size: int = 256,
+        speed: float | None = None,
+        checkpoint_every: int = 2_000,
+        progress: Progress | None = None,
+    ) -> None:
+        self.connection = connection
+        self.plan = plan
+        self.scorer = scorer
+        self.core = core
+        self.sink = sink
+        self.run_dir = run_dir
+        self.run_id = run_id
+        self.batch_size = batch_size
+        self.speed = speed
+        self.checkpoint_every = checkpoint_every
+        self.report = progress or (lambda _: None)
+        self.profiles: dict[str, str] = {}
+        self.states: dict[str, str] = {}
+        self.counts = ReplayCounts()
+        self.state = ReplayProgress(total_in_range=plan.total)
+        # Per events partition: reached the range (outputs are written from there on).
+        self._live: dict[int, bool] = {
+            p: plan.warm_up_from[p] >= r.start for p, r in plan.ranges.items()
+        }
+        self.state.warming_up = not all(self._live.values())
+        self._next: dict[str, int] = {}
+        self._pace_origin: tuple[float, int] | None = None
+        self.checkpoints = 0
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self, resume: checkpoints.Checkpoint | None = None) -> ReplayCounts:
+        if resume is not None:
+            self._restore(resume)
+        records = merged(self.connection, self._slices())
+        since_checkpoint = 0
+        for batch in _batches(records, self.batch_size):
+            if self.state.in_range >= self.plan.total and self._live_everywhere():
+                break  # only profile updates after the range are left
+            self._process(batch)
+            since_checkpoint += len(batch)
+            self.report(self.state)
+            if since_checkpoint >= self.checkpoint_every:
+                self.checkpoint()
+                since_checkpoint = 0
+        self.checkpoint(done=True)
+        return self.counts
+
+    def _live_everywhere(self) -> bool:
+        return all(self._live.values())
+
+    def _slices(self) -> list[Slice]:
+        plan = self.plan
+        slices = []
+        for partition, offsets in plan.ranges.items():
+            key = f"{plan.events_topic}/{partition}"
+            start = self._next.get(key, plan.warm_up_from[partition])
+            slices.append(Slice(plan.events_topic, partition, start, offsets.end, rank=1))
+        if plan.customers_topic is not None:
+            for partition, end in plan.customers_ends.items():
+                key = f"{plan.customers_topic}/{partition}"
+                start = self._next.get(key, 0)
+                slices.append(Slice(plan.customers_topic, partition, start, end, rank=0))
+        return slices
+
+    def _restore(self, saved: checkpoints.Checkpoint) -> None:
+        self._next = dict(saved.next_offsets)
+        self.profiles = dict(saved.profiles)
+        self.states = dict(saved.states)
+        self.state.processed = saved.processed
+        self.state.in_range = saved.in_range
+        self.sink.restore(saved.output_marks)
+
+    def checkpoint(self, done: bool = False) -> None:
+        """Only between batches: every record before the marks is fully processed."""
+        marks = self.sink.checkpoint()
+        self.checkpoints += 1
+        checkpoints.save(
+            self.run_dir,
+            checkpoints.Checkpoint(
+                run_id=self.run_id,
+                next_offsets=self._next,
+                output_marks=marks,
+                processed=self.state.processed,
+                in_range=self.state.in_range,
+                profiles=self.profiles,
+                states=self.states,
+                done=done,
+            ),
+        )
+
+    def _process(self, batch: list[ConsumerRecord]) -> None:
+        decoded: list[tuple[ConsumerRecord, RawRecord, Any]] = []
+        events: list[CrmEvent] = []
+        for record in batch:
+            raw = RawRecord(
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                timestamp_ms=record.timestamp,
+                key=record.key,
+                value=record.value,
+            )
+            if record.topic == self.plan.events_topic:
+                document: Any = decode_event(raw)
+                if not isinstance(document, DlqRecord):
+                    events.append(document)
+            else:
+                document = decode_profile(raw)
+            decoded.append((record, raw, document))
+        scores_of: dict[int, Scores | None] = {}
+        if events:
+            scores, _ = self.scorer.score(events)
+            scores_of = {id(event): score for event, score in zip(events, scores, strict=True)}
+        for record, raw, document in decoded:
+            self._pace(record)
+            self._one(record, raw, document, scores_of)
+            self._next[f"{record.topic}/{record.partition}"] = record.offset + 1
+
+    def _one(
+        self,
+        record: ConsumerRecord,
+        raw: RawRecord,
+        document: Any,
+        scores_of: dict[int, Scores | None],
+    ) -> None:
+        self.state.processed += 1
+        now = datetime.now(UTC)
+        if record.topic != self.plan.events_topic:
+            self._profile(raw, document, now)
+            return
+        in_range = record.offset >= self.plan.ranges[record.partition].start
+        if in_range and not self._live[record.partition]:
+            self._live[record.partition] = True
+            self.state.warming_up = not self._live_everywhere()
+        if in_range:
+            self.state.in_range += 1
+        else:
+            self.counts.warm_up_events += 1
+        if isinstance(document, DlqRecord):
+            if in_range:
+                self._write(TopicRole.DLQ, None, document.model_dump(mode="json"))
+                self.counts.dlq += 1
+            return
+        event: CrmEvent = document
+        self.state.latest_event_time = event.occurred_at
+        customer = event.customer_id
+        outcome = self.core.process(
+            event,
+            raw.position,
+            scores_of.get(id(event)),
+            self._profile_of(customer),
+            self._state_of(customer),
+            now,
+        )
+        self._keep(customer, outcome)
+        if in_range:
+            self._emit(customer, outcome)
+
+    def _profile(self, raw: RawRecord, document: Any, now: datetime) -> None:
+        if isinstance(document, DlqRecord):
+            return  # the live worker dead-letters these; profiles are not the replayed range
+        if isinstance(document, Tombstone):
+            self.profiles.pop(document.customer_id, None)
+            return
+        profile: CustomerProfile = document
+        self.counts.profile_updates += 1
+        self.profiles[profile.customer_id] = profile.model_dump_json()
+        outcome = self.core.process_profile(
+            profile, raw.position, self._state_of(profile.customer_id), now
+        )
+        self._keep(profile.customer_id, outcome)
+        after_range = self.state.in_range >= self.plan.total
+        if self._live.get(raw.partition, False) and not after_range:
+            self._emit(profile.customer_id, outcome)
+
+    def _profile_of(self, customer: str) -> CustomerProfile | None:
+        stored = self.profiles.get(customer)
+        return CustomerProfile.model_validate_json(stored) if stored else None
+
+    def _state_of(self, customer: str) -> CustomerState | None:
+        stored = self.states.get(customer)
+        return CustomerState.model_validate_json(stored) if stored else None
+
+    def _keep(self, customer: str, outcome: Outcome) -> None:
+        if outcome.state is not None:
+            self.states[customer] = outcome.state.model_dump_json()
+
+    def _emit(self, customer: str, outcome: Outcome) -> None:
+        if outcome.enriched is not None:
+            self._write(TopicRole.ENRICHED, customer, outcome.enriched.model_dump(mode="json"))
+            self.counts.enriched += 1
+        for handoff in outcome.handoffs:
+            self._write(TopicRole.ACTIONS_HANDOFF, customer, handoff.model_dump(mode="json"))
+            self.counts.handoffs += 1
+        for message in outcome.messages:
+            self._write(TopicRole.ACTIONS_EMAIL, customer, message.model_dump(mode="json"))
+            self.counts.messages += 1
+        for suppression in outcome.suppressions:
+            self._write(TopicRole.SUPPRESSIONS, customer, suppression.model_dump(mode="json"))
+            self.counts.suppressions += 1
+
+    def _write(self, role: TopicRole, key: str | None, record: dict[str, Any]) -> None:
+        self.sink.write(role, key, record)
+
+    def _pace(self, record: ConsumerRecord) -> None:
+        """N x real time inside the range, by record timestamps; warm-up runs at full speed."""
+        if not self.speed or not self._live.get(record.partition, False):
+            return
+        if self._pace_origin is None:
+            self._pace_origin = (time.monotonic(), record.timestamp)
+            return
+        started, first = self._pace_origin
+        due = started + (record.timestamp - first) / 1000 / self.speed
+        pause = due - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+
+
+def _batches(records: Iterator[ConsumerRecord], size: int) -> Iterator[list[ConsumerRecord]]:
+    batch: list[ConsumerRecord] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
