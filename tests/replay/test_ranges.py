@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -73,3 +74,21 @@ def test_offsets_parse_and_bad_ranges_are_refused_with_the_reason() -> None:
         RangeSpec(start_time=_at(BASE_MS + 5), end_time=_at(BASE_MS))
     with pytest.raises(RangeError, match="not both"):
         RangeSpec(start_time=_at(BASE_MS), start_offsets={0: 1})
+
+
+def test_paced_replay_follows_record_time_at_the_asked_speed() -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from engage_stream.replay.ranges import OffsetRange
+    from engage_stream.replay.runner import ReplayPlan, ReplayRunner
+
+    plan = ReplayPlan("events", None, {0: OffsetRange(0, 3)}, {0: 0})
+    runner = ReplayRunner(
+        {}, plan, cast(Any, None), cast(Any, None), cast(Any, None), None,
+        run_id="paced", speed=4.0,
+    )  # fmt: skip
+    started = time.monotonic()
+    for ms in (0, 1_000, 2_000):  # two seconds of record time at 4x: half a second
+        runner._pace(cast(Any, SimpleNamespace(timestamp=BASE_MS + ms, partition=0)))
+    assert 0.45 <= time.monotonic() - started < 1.0

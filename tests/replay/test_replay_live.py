@@ -240,3 +240,73 @@ def test_an_interrupted_replay_resumes_without_gaps_or_duplicates(
             for r in straight
         ]
         assert sorted(map(json.dumps, strip)) == sorted(map(json.dumps, expect)), name
+
+
+def _eval(pipe: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENGAGE_")}
+    env["ENGAGE_TOPICS_FILE"] = str(pipe.topics_file)
+    return subprocess.run(
+        [sys.executable, "-m", "engage_stream", "eval", "--bootstrap", pipe.broker.bootstrap,
+         *args],
+        capture_output=True, text=True, env=env, timeout=300, check=False, cwd=PROJECT_ROOT,
+    )  # fmt: skip
+
+
+def test_labelled_stream_live_and_replayed_with_other_model_files_evaluates_as_computed_here(
+    lived: Pipeline, tmp_path: Path
+) -> None:
+    live = [r for r in lived.read(TopicRole.ENRICHED) if not r["duplicate_of"]]
+    predicted = {
+        r["event"]["event_id"]: r["predictions"]["intent"]["label"]
+        for r in live
+        if r["predictions"] and r["predictions"]["intent"]
+    }
+    # Labels: agree with the live prediction for two events in three, "statement" or
+    # "question" (whichever it is not) for the third.
+    labels: dict[str, str] = {}
+    for n, (event_id, label) in enumerate(sorted(predicted.items())):
+        other = "question" if label == "statement" else "statement"
+        labels[event_id] = label if n % 3 else other
+    labels_file = tmp_path / "labels.jsonl"
+    labels_file.write_text(
+        "".join(json.dumps({"event_id": e, "intent": i}) + "\n" for e, i in labels.items()),
+        encoding="utf-8",
+    )
+    expected_accuracy = sum(labels[e] == predicted[e] for e in labels) / len(labels)
+
+    # The int8 files are other model files (other sha256) of the same weights.
+    result = _replay(lived, tmp_path, "int8", "--precision", "int8")
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = tmp_path / "eval"
+    result = _eval(
+        lived, "--run", str(tmp_path / "int8"), "--baseline", "live",
+        "--labels", str(labels_file), "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((out / "eval.json").read_text(encoding="utf-8"))
+
+    baseline = report["baseline"]["classification"]["intent"]
+    assert baseline["n"] == len(labels)
+    assert baseline["accuracy"] == pytest.approx(expected_accuracy)
+    replayed = report["run"]["classification"]["intent"]
+    assert replayed["n"] == len(labels)
+    replay_records = _lines(tmp_path / "int8" / "enriched.jsonl")
+    replay_predicted = {
+        r["event"]["event_id"]: r["predictions"]["intent"]["label"]
+        for r in replay_records
+        if r["predictions"] and r["predictions"]["intent"]
+    }
+    assert replayed["accuracy"] == pytest.approx(
+        sum(labels[e] == replay_predicted[e] for e in labels) / len(labels)
+    )
+    comparison = report["comparison"]
+    assert comparison["shared"] == EVENTS
+    agreement = comparison["agreement"]["intent"]
+    assert agreement["rate"] == pytest.approx(
+        sum(replay_predicted[e] == predicted[e] for e in predicted) / len(predicted)
+    )
+    assert agreement["rate"] > 0.95  # int8 moves scores a little, labels rarely
+    live_stamps = {m["sha256"] for r in live for m in r["models"]}
+    replay_stamps = {m["sha256"] for r in replay_records for m in r["models"]}
+    assert live_stamps.isdisjoint(replay_stamps)
+    assert (out / "report.html").read_text(encoding="utf-8").count("<table") > 3
