@@ -128,6 +128,7 @@ def replay(
             device=settings.device,
             batch_max_size=batch_size,
             precision=precision,  # type: ignore[arg-type]
+            cache_size=settings.score_cache_size,
         )
         drafter = Drafter.load(models / DRAFTER_MODEL, device=settings.device)
     except (PolicyError, ModelFolderError, DeviceError) as exc:

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     )
     batch_max_size: int = Field(32, ge=1, le=4096)
     batch_max_wait_ms: float = Field(10.0, ge=0, le=10_000)
+    score_cache_size: int = Field(
+        20_000, ge=0, le=10_000_000, description="Texts whose model scores are kept; 0: none."
+    )
     policy_file: Path = Field(
         PROJECT_ROOT / "infra" / "policies.yaml",
         description="Decision policy; the worker validates its content at start.",

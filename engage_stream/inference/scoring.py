@@ -7,7 +7,9 @@ each model once over the whole batch, whatever partitions the events came from.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,15 +81,26 @@ def text_to_score(event: CrmEvent) -> str | None:
 @dataclass(frozen=True, slots=True)
 class BatchTiming:
     texts: int
+    """Texts that went through the models (not found in the cache)."""
     seconds_by_model: dict[str, float]
 
 
 class Scorer:
-    """Both classifiers; thread-safe (each model runs one batch at a time)."""
+    """Both classifiers; thread-safe (each model runs one batch at a time).
 
-    def __init__(self, intent: Classifier, toxicity: Classifier) -> None:
+    Predictions are kept per exact text in a bounded LRU cache: customer chat repeats itself
+    ("네", "감사합니다", "상담원 연결해 주세요"), and a text seen again costs no model time.
+    Each text of a batch is scored once however often it occurs. `cache_size=0` turns the
+    cache off."""
+
+    def __init__(self, intent: Classifier, toxicity: Classifier, cache_size: int = 20_000) -> None:
         self.intent = intent
         self.toxicity = toxicity
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, Scores] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
 
     @classmethod
     def load(
@@ -97,6 +110,7 @@ class Scorer:
         device: Device = "auto",
         batch_max_size: int = 32,
         precision: Precision | None = None,
+        cache_size: int = 20_000,
     ) -> Scorer:
         """`precision="fp32"` for runs that must match another run exactly (int8 scores move
         slightly with the other texts in a batch)."""
@@ -116,7 +130,7 @@ class Scorer:
         except Exception:
             intent.close()
             raise
-        return cls(intent, toxicity)
+        return cls(intent, toxicity, cache_size=cache_size)
 
     @property
     def stamps(self) -> list[ModelStamp]:
@@ -124,25 +138,44 @@ class Scorer:
 
     def score(self, events: Sequence[CrmEvent]) -> tuple[list[Scores | None], BatchTiming]:
         """Scores per event, in order (None for events with no customer text)."""
-        texts: list[str] = []
-        where: list[int] = []
-        for index, event in enumerate(events):
-            text = text_to_score(event)
-            if text is not None:
-                texts.append(text)
-                where.append(index)
-        results: list[Scores | None] = [None] * len(events)
+        texts = [text_to_score(event) for event in events]
+        known: dict[str, Scores] = {}
+        with self._lock:
+            for text in texts:
+                if text is not None and text not in known:
+                    cached = self._cache.get(text)
+                    if cached is not None:
+                        self._cache.move_to_end(text)
+                        known[text] = cached
+        missing = list(dict.fromkeys(t for t in texts if t is not None and t not in known))
         seconds: dict[str, float] = {}
-        if texts:
+        if missing:
             started = time.perf_counter()
-            intents = self.intent.predict(texts)
+            intents = self.intent.predict(missing)
             seconds[INTENT_MODEL] = time.perf_counter() - started
             started = time.perf_counter()
-            toxicities = self.toxicity.predict(texts)
+            toxicities = self.toxicity.predict(missing)
             seconds[TOXICITY_MODEL] = time.perf_counter() - started
-            for index, intent, toxicity in zip(where, intents, toxicities, strict=True):
-                results[index] = Scores(intent=intent, toxicity=toxicity)
-        return results, BatchTiming(texts=len(texts), seconds_by_model=seconds)
+            fresh = {
+                text: Scores(intent=intent, toxicity=toxicity)
+                for text, intent, toxicity in zip(missing, intents, toxicities, strict=True)
+            }
+            known.update(fresh)
+            self._remember(fresh)
+        scored = sum(text is not None for text in texts)
+        with self._lock:
+            self.misses += len(missing)
+            self.hits += scored - len(missing)
+        results = [None if text is None else known[text] for text in texts]
+        return results, BatchTiming(texts=len(missing), seconds_by_model=seconds)
+
+    def _remember(self, fresh: dict[str, Scores]) -> None:
+        if self.cache_size <= 0:
+            return
+        with self._lock:
+            self._cache.update(fresh)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
 
     def close(self) -> None:
         self.intent.close()

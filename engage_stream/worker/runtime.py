@@ -88,6 +88,7 @@ def load_models(settings: Settings) -> tuple[Scorer, Drafter]:
             device=settings.device,
             batch_max_size=settings.batch_max_size,
             precision=precision,
+            cache_size=settings.score_cache_size,
         )
     except (ModelFolderError, DeviceError) as exc:
         raise StartupError([f"ENGAGE_MODEL_DIR / ENGAGE_DEVICE: {exc}"]) from None
