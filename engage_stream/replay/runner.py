@@ -124,8 +124,9 @@ class ReplayRunner:
         self.speed = speed
         self.checkpoint_every = checkpoint_every
         self.report = progress or (lambda _: None)
-        self.profiles: dict[str, str] = {}
-        self.states: dict[str, str] = {}
+        # Objects in memory; JSON only in checkpoints.
+        self.profiles: dict[str, CustomerProfile] = {}
+        self.states: dict[str, CustomerState] = {}
         self.counts = ReplayCounts()
         self.state = ReplayProgress(total_in_range=plan.total)
         # Per events partition: reached the range (outputs are written from there on).
@@ -175,8 +176,10 @@ class ReplayRunner:
 
     def _restore(self, saved: checkpoints.Checkpoint) -> None:
         self._next = dict(saved.next_offsets)
-        self.profiles = dict(saved.profiles)
-        self.states = dict(saved.states)
+        self.profiles = {
+            k: CustomerProfile.model_validate_json(v) for k, v in saved.profiles.items()
+        }
+        self.states = {k: CustomerState.model_validate_json(v) for k, v in saved.states.items()}
         self.state.processed = saved.processed
         self.state.in_range = saved.in_range
         self.sink.restore(saved.output_marks)
@@ -193,8 +196,8 @@ class ReplayRunner:
                 output_marks=marks,
                 processed=self.state.processed,
                 in_range=self.state.in_range,
-                profiles=self.profiles,
-                states=self.states,
+                profiles={k: v.model_dump_json() for k, v in self.profiles.items()},
+                states={k: v.model_dump_json() for k, v in self.states.items()},
                 done=done,
             ),
         )
@@ -275,7 +278,7 @@ class ReplayRunner:
             return
         profile: CustomerProfile = document
         self.counts.profile_updates += 1
-        self.profiles[profile.customer_id] = profile.model_dump_json()
+        self.profiles[profile.customer_id] = profile
         outcome = self.core.process_profile(
             profile, raw.position, self._state_of(profile.customer_id), now
         )
@@ -285,16 +288,14 @@ class ReplayRunner:
             self._emit(profile.customer_id, outcome)
 
     def _profile_of(self, customer: str) -> CustomerProfile | None:
-        stored = self.profiles.get(customer)
-        return CustomerProfile.model_validate_json(stored) if stored else None
+        return self.profiles.get(customer)
 
     def _state_of(self, customer: str) -> CustomerState | None:
-        stored = self.states.get(customer)
-        return CustomerState.model_validate_json(stored) if stored else None
+        return self.states.get(customer)
 
     def _keep(self, customer: str, outcome: Outcome) -> None:
         if outcome.state is not None:
-            self.states[customer] = outcome.state.model_dump_json()
+            self.states[customer] = outcome.state
 
     def _emit(self, customer: str, outcome: Outcome) -> None:
         if outcome.enriched is not None:
