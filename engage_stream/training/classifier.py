@@ -28,6 +28,16 @@ class FinetuneConfig:
     """0 plain cross-entropy; 0.5 weights classes by 1/sqrt(frequency); 1 by 1/frequency."""
     max_minutes: float = 120.0
     seed: int = 20261126
+    device: str = "auto"
+    """auto: CUDA when torch sees a GPU, else the CPU."""
+
+
+def torch_device(setting: str) -> str:
+    import torch
+
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return setting
 
 
 def _predict(model: object, tokenizer: object, texts: list[str], max_length: int) -> list[int]:
@@ -47,9 +57,11 @@ def _predict(model: object, tokenizer: object, texts: list[str], max_length: int
                 padding=True,
                 return_tensors="pt",
             )
-            logits = model(
-                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-            ).logits  # type: ignore[operator]
+            device = next(model.parameters()).device  # type: ignore[attr-defined]
+            logits = model(  # type: ignore[operator]
+                input_ids=batch["input_ids"].to(device),
+                attention_mask=batch["attention_mask"].to(device),
+            ).logits
             for i, label in zip(idx, logits.argmax(-1).tolist(), strict=True):
                 out[i] = label
         predicted = out
@@ -75,13 +87,15 @@ def finetune(
         label2id={n: i for i, n in enumerate(labels)},
         ignore_mismatched_sizes=True,
     )
+    device = torch_device(config.device)
+    model.to(device)
     encoded = tokenizer(data.train_texts, truncation=True, max_length=config.max_length)[
         "input_ids"
     ]
     lengths = [len(ids) for ids in encoded]
     counts = torch.bincount(torch.tensor(data.train_labels), minlength=len(labels)).float()
     weights = (counts.sum() / counts.clamp(min=1)) ** config.class_weighting
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weights / weights.mean())
+    loss_fn = torch.nn.CrossEntropyLoss(weight=(weights / weights.mean()).to(device))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
     total = max(1, config.epochs * -(-len(encoded) // config.batch_size))
     warmup = max(1, int(total * config.warmup_fraction))
@@ -96,8 +110,8 @@ def finetune(
     for epoch in range(1, config.epochs + 1):
         for batch in bucketed_batches(lengths, config.batch_size, rng):
             ids, attention = pad([encoded[i] for i in batch], tokenizer.pad_token_id)
-            logits = model(input_ids=ids, attention_mask=attention).logits
-            loss = loss_fn(logits, targets[batch])
+            logits = model(input_ids=ids.to(device), attention_mask=attention.to(device)).logits
+            loss = loss_fn(logits, targets[batch].to(device))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -117,7 +131,8 @@ def finetune(
         log.info("finetune_epoch", model=out_dir.name, **history[-1])
         if best is None or metrics.macro_f1 > best.macro_f1:
             best = metrics
-            model.save_pretrained(out_dir)
+            model.to("cpu").save_pretrained(out_dir)
+            model.to(device)
             tokenizer.save_pretrained(out_dir)
         if time.monotonic() > deadline:
             log.warning("finetune_time_budget_spent", model=out_dir.name, epoch=epoch)

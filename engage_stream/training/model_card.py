@@ -37,6 +37,20 @@ def _metrics_rows(train: dict[str, Any]) -> list[str]:
     ]
 
 
+def _selection(train: dict[str, Any]) -> list[str]:
+    """How the shipped settings were picked, where a grid of them was tried."""
+    selection = train.get("selection")
+    if not selection:
+        return []
+    tried = "; ".join(
+        f"lr {run.get('learning_rate')}, {run.get('epochs')} epochs, batch "
+        f"{run.get('batch_size')}, class weighting {run.get('class_weighting')}: "
+        f"macro-F1 {run.get('macro_f1')}"
+        for run in selection.get("grid", [])
+    )
+    return [f"Settings: {selection.get('note', '')}. Tried: {tried}.", ""]
+
+
 def render(model_dir: Path, files: dict[str, int], export_notes: list[str]) -> str:
     """The card for `model_dir`; `files` maps shipped file names to their sizes in bytes."""
     train = _load(model_dir / "engage-train.json")
@@ -59,6 +73,7 @@ def render(model_dir: Path, files: dict[str, int], export_notes: list[str]) -> s
         "",
         *_metrics_rows(train),
         "",
+        *_selection(train),
         "Per-class F1: " + ", ".join(f"{k} {v}" for k, v in per_class.items()),
         "",
         f"Split: seed {split.get('seed')}, {split.get('train')} train / "

@@ -15,6 +15,7 @@ from typing import Any
 
 from engage_stream.observability.logs import get_logger
 from engage_stream.training.batching import bucketed_batches, pad
+from engage_stream.training.classifier import torch_device
 from engage_stream.training.encoder import EncoderShape
 from engage_stream.training.tokenizer import train_wordpiece
 
@@ -31,6 +32,8 @@ class PretrainConfig:
     max_minutes: float = 60.0
     mask_probability: float = 0.15
     seed: int = 20261126
+    device: str = "auto"
+    """auto: CUDA when torch sees a GPU, else the CPU."""
 
 
 def pretrain(
@@ -54,6 +57,8 @@ def pretrain(
         if resume
         else BertForMaskedLM(config.shape.bert_config(vocab_size=len(tokenizer)))
     )
+    device = torch_device(config.device)
+    model.to(torch.device(device))  # type: ignore[arg-type]
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
     steps_per_epoch = -(-len(encoded) // config.batch_size)
     total_steps = max(1, int(steps_per_epoch * config.epochs))
@@ -79,6 +84,8 @@ def pretrain(
             ids = torch.where(
                 chosen & (roll >= 0.8) & (roll < 0.9), torch.randint_like(ids, vocab), ids
             )
+            ids, attention = ids.to(device), attention.to(device)
+            chosen, labels = chosen.to(device), labels.to(device)
             # Vocabulary logits only where a token was masked: a fifth of the work saved.
             hidden = model.bert(input_ids=ids, attention_mask=attention).last_hidden_state
             logits = model.cls(hidden[chosen])
@@ -99,7 +106,7 @@ def pretrain(
                 )
             if step >= total_steps or time.monotonic() >= deadline:
                 break
-    model.save_pretrained(out_dir)
+    model.to(torch.device("cpu")).save_pretrained(out_dir)  # type: ignore[arg-type]
     carried: dict[str, Any] = {k: previous[k] for k in ("command", "note") if k in previous}
     report = {
         "steps": step + int(previous.get("steps", 0)),

@@ -78,7 +78,7 @@ def test_each_rule_end_to_end(pipeline: Pipeline) -> None:
             asks,
             asks,  # redelivered: the same event again
             chat("E-ASK2", "C-ADS", "사람이랑 얘기하고 싶어요 빨리요", AFTERNOON),
-            chat("E-ABUSE", "C-ABUSE", "씨발 언제 와", AFTERNOON),
+            chat("E-ABUSE", "C-ABUSE", "개새끼들아 환불해", AFTERNOON),
             cart("E-CART-OK", "C-ADS", AFTERNOON),
             cart("E-CART-NO", "C-NOADS", AFTERNOON),
             cart("E-CART-SMS", "C-SMS", EVENING),  # + 60 min delay = 22:00 KST
