@@ -32,6 +32,7 @@ from engage_stream.kafka.isolation import isolated_topics_file
 from engage_stream.kafka.reader import read_to_end
 from engage_stream.kafka.topics import TopicRole, TopicsFile, load_topics
 from engage_stream.samples.generator import SampleConfig, SampleStream
+from engage_stream.samples.publish import send_event, send_profiles
 from engage_stream.worker.process import WorkerProcess
 
 BROKERS: dict[str, type[BrokerProcess]] = {"tansu": TansuBroker, "kafka": ApacheKafkaBroker}
@@ -162,12 +163,7 @@ def _phase(
     stream = SampleStream(SampleConfig(customers=500, seed=11))
     with worker:
         producer = KafkaProducer(**connection, acks="all", linger_ms=5)
-        for profile in stream.profiles:
-            producer.send(
-                topics.name(TopicRole.CUSTOMERS),
-                key=profile.customer_id.encode(),
-                value=profile.model_dump_json().encode(),
-            )
+        send_profiles(producer, topics.name(TopicRole.CUSTOMERS), stream.profiles)
         producer.flush()
         sample = list(stream.events(count))
         enriched = topics.name(TopicRole.ENRICHED)
@@ -219,7 +215,7 @@ def _send(
             pause = due - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
-        producer.send(name, key=event.customer_id.encode(), value=event.model_dump_json().encode())
+        send_event(producer, name, event)
     producer.flush()
 
 

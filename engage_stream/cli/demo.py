@@ -29,6 +29,7 @@ from engage_stream.kafka.reader import read_to_end
 from engage_stream.kafka.topics import TopicRole, TopicsFile
 from engage_stream.privacy import mask_text
 from engage_stream.samples.generator import SampleConfig, SampleStream
+from engage_stream.samples.publish import send_event, send_profiles
 from engage_stream.worker.process import WorkerProcess, WorkerProcessError
 
 MALFORMED_SAMPLES: list[tuple[bytes | None, bytes]] = [
@@ -123,12 +124,7 @@ def _produce(
     rate: float,
 ) -> None:
     producer = KafkaProducer(**connection, acks="all", linger_ms=5)
-    for profile in stream.profiles:
-        producer.send(
-            topics.name(TopicRole.CUSTOMERS),
-            key=profile.customer_id.encode(),
-            value=profile.model_dump_json().encode(),
-        )
+    send_profiles(producer, topics.name(TopicRole.CUSTOMERS), stream.profiles)
     producer.flush()
     time.sleep(1.0)  # let the profiles reach the table first: fewer "no profile yet" defaults
     start = time.monotonic()
@@ -136,11 +132,7 @@ def _produce(
         due = start + index / rate
         if due > time.monotonic():
             time.sleep(due - time.monotonic())
-        producer.send(
-            topics.name(TopicRole.EVENTS),
-            key=event.customer_id.encode(),
-            value=event.model_dump_json().encode(),
-        )
+        send_event(producer, topics.name(TopicRole.EVENTS), event)
         if index == count // 2:
             for key, value in MALFORMED_SAMPLES:
                 producer.send(topics.name(TopicRole.EVENTS), key=key, value=value)
