@@ -44,18 +44,12 @@ def lived(
     )
     pipe = Pipeline(broker, tmp_path_factory.mktemp("live"))
     stream = SampleStream(SampleConfig(customers=80, seed=5))
-    for profile in stream.profiles:
-        pipe.send(
-            TopicRole.CUSTOMERS, profile.model_dump_json().encode(), profile.customer_id.encode()
-        )
+    pipe.send_samples(profiles=stream.profiles)
     pipe.flush()
     with pipe.worker(ENGAGE_MODEL_PRECISION="fp32") as worker:
         key = f"engage_events_in_total{{topic={pipe.name(TopicRole.CUSTOMERS)}}}"
         pipe.wait_for(TopicRole.CUSTOMERS, lambda _: worker.metrics().get(key, 0) >= 80)
-        for event in stream.events(EVENTS):
-            pipe.send(
-                TopicRole.EVENTS, event.model_dump_json().encode(), event.customer_id.encode()
-            )
+        pipe.send_samples(events=stream.events(EVENTS))
         for raw in INVALID:
             pipe.send(TopicRole.EVENTS, raw, b"C-BAD")
         pipe.flush()

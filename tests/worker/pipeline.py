@@ -10,14 +10,17 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
 from kafka import KafkaProducer
 
 from engage_stream.brokers import BrokerProcess
 from engage_stream.brokers.process import free_ports
 from engage_stream.kafka.admin import ensure_topics
+from engage_stream.kafka.isolation import isolated_topics_file
 from engage_stream.kafka.reader import read_to_end
 from engage_stream.kafka.topics import TopicRole, TopicsFile, load_topics
+from engage_stream.samples.publish import send_event, send_profiles
+from engage_stream.schemas.customers import CustomerProfile
+from engage_stream.schemas.events import CrmEvent
 from engage_stream.worker.process import WorkerProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,13 +29,7 @@ KST = timezone(timedelta(hours=9))
 
 def isolated_topics(directory: Path) -> Path:
     """A copy of infra/topics.yaml whose topic names are unique to this test."""
-    spec = yaml.safe_load((REPO / "infra" / "topics.yaml").read_text(encoding="utf-8"))
-    run = uuid.uuid4().hex[:8]
-    for topic in spec["topics"].values():
-        topic["name"] = f"t{run}.{topic['name']}"
-    path = directory / "topics.yaml"
-    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
-    return path
+    return isolated_topics_file(REPO / "infra" / "topics.yaml", directory)
 
 
 class Pipeline:
@@ -69,6 +66,14 @@ class Pipeline:
 
     def send(self, role: TopicRole, value: bytes | None, key: bytes | None = None) -> None:
         self._producer.send(self.name(role), key=key, value=value)
+
+    def send_samples(
+        self, profiles: Iterable[CustomerProfile] = (), events: Iterable[CrmEvent] = ()
+    ) -> None:
+        """Typed sample documents, keyed and encoded as the producer command sends them."""
+        send_profiles(self._producer, self.name(TopicRole.CUSTOMERS), profiles)
+        for crm_event in events:
+            send_event(self._producer, self.name(TopicRole.EVENTS), crm_event)
 
     def send_profile(self, profile: dict[str, Any]) -> None:
         self.send(

@@ -21,14 +21,9 @@ INVALID = [b"{not json", b"\xff\xfe", b'{"event_type": "coupon.used"}']
 def _feed(pipe: Pipeline, count: int, seed: int = 7) -> set[str]:
     """Profiles, then `count` sample events and a few invalid records; the valid ids."""
     stream = SampleStream(SampleConfig(customers=60, seed=seed))
-    for profile in stream.profiles:
-        pipe.send(
-            TopicRole.CUSTOMERS, profile.model_dump_json().encode(), profile.customer_id.encode()
-        )
-    ids: set[str] = set()
-    for event in stream.events(count):
-        pipe.send(TopicRole.EVENTS, event.model_dump_json().encode(), event.customer_id.encode())
-        ids.add(event.event_id)
+    events = list(stream.events(count))
+    pipe.send_samples(stream.profiles, events)
+    ids = {event.event_id for event in events}
     for raw in INVALID:
         pipe.send(TopicRole.EVENTS, raw, b"C-BAD")
     pipe.flush()
