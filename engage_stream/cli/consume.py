@@ -31,6 +31,7 @@ from kafka.errors import KafkaError
 
 from engage_stream.cli.startup import startup, topics_of
 from engage_stream.kafka.clients import connection_config
+from engage_stream.kafka.reader import partition_ends
 from engage_stream.kafka.topics import TopicRole, TopicsFile
 from engage_stream.observability.logs import get_logger
 
@@ -199,15 +200,15 @@ def consume(
     printed = 0
     try:
         partitions = partitions_of(consumer, name, servers)
-        started_ms = int(time.time() * 1000)
+        # --latest: the ends from fetch high watermarks (Tansu answers ListOffsets short).
+        ends = None if from_beginning else partition_ends(consumer, partitions)
         consumer.assign(partitions)
-        if from_beginning:
+        if ends is None:
             consumer.seek_to_beginning(*partitions)
         else:
-            consumer.seek_to_end(*partitions)
-        printed = _print_records(
-            consumer, partitions, max_records, timeout, None if from_beginning else started_ms, meta
-        )
+            for tp in partitions:
+                consumer.seek(tp, ends[tp])
+        printed = _print_records(consumer, max_records, timeout, meta)
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, and keep Python from complaining
         # about the unflushable stdout at exit.
@@ -223,41 +224,22 @@ def consume(
 
 
 def _print_records(
-    consumer: KafkaConsumer,
-    partitions: list[TopicPartition],
-    max_records: int | None,
-    timeout_s: float,
-    latest_since_ms: int | None,
-    meta: bool,
+    consumer: KafkaConsumer, max_records: int | None, timeout_s: float, meta: bool
 ) -> int:
     printed = 0
-    floor: dict[TopicPartition, int] = {}  # --latest: first high watermark seen per partition
     last_new = time.monotonic()
     while max_records is None or printed < max_records:
         idle = time.monotonic() - last_new
         if idle >= timeout_s:
             break
         batch = consumer.poll(timeout_ms=max(1, int(min(0.2, timeout_s - idle) * 1000)))
-        if latest_since_ms is not None:
-            for tp in partitions:
-                highwater = consumer.highwater(tp)
-                if tp not in floor and highwater is not None:
-                    floor[tp] = highwater
-        arrived = False
-        for tp, records in batch.items():
+        for records in batch.values():
             for record in records:
-                if (
-                    latest_since_ms is not None
-                    and record.offset < floor.get(tp, 0)
-                    and record.timestamp < latest_since_ms
-                ):
-                    continue  # was there before we started: Tansu's short ListOffsets answer
                 sys.stdout.write(render(record, meta) + "\n")
                 sys.stdout.flush()
                 printed += 1
-                arrived = True
                 if max_records is not None and printed >= max_records:
                     return printed
-        if arrived:
-            last_new = time.monotonic()
+            if records:
+                last_new = time.monotonic()
     return printed

@@ -19,6 +19,33 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 
+def partition_ends(
+    consumer: KafkaConsumer, partitions: list[TopicPartition], timeout_s: float = 30.0
+) -> dict[TopicPartition, int]:
+    """The end offset of each partition: ListOffsets for empty ones, fetch high watermarks
+    for the others. Leaves the consumer assigned to nothing."""
+    listed = consumer.end_offsets(partitions)
+    first = consumer.beginning_offsets(partitions)
+    busy = [tp for tp in partitions if listed[tp] > first[tp]]
+    ends = {tp: listed[tp] for tp in partitions if tp not in busy}
+    if busy:
+        consumer.assign(busy)
+        for tp in busy:
+            consumer.seek(tp, first[tp])
+        deadline = time.monotonic() + timeout_s
+        while len(ends) < len(partitions):
+            if time.monotonic() > deadline:
+                names = sorted({tp.topic for tp in busy})
+                raise TimeoutError(f"no fetch answer for {', '.join(names)} in {timeout_s}s")
+            consumer.poll(timeout_ms=200, max_records=1)
+            for tp in busy:
+                mark = consumer.highwater(tp)
+                if tp not in ends and mark is not None:
+                    ends[tp] = max(mark, listed[tp])
+    consumer.assign([])
+    return ends
+
+
 def read_to_end(
     connection: dict[str, Any], topic: str, timeout_s: float = 30.0
 ) -> Iterator[ConsumerRecord]:
@@ -29,21 +56,20 @@ def read_to_end(
         if not ids:
             raise ValueError(f"topic {topic!r} does not exist")
         partitions = [TopicPartition(topic, p) for p in ids]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        listed_end = consumer.end_offsets(partitions)
-        remaining = {tp for tp in partitions if listed_end[tp] > consumer.position(tp)}
-        end: dict[TopicPartition, int] = {}
+        ends = partition_ends(consumer, partitions, timeout_s)
+        first = consumer.beginning_offsets(partitions)
+        remaining = {tp for tp in partitions if ends[tp] > first[tp]}
+        if not remaining:
+            return
+        consumer.assign(sorted(remaining))
+        for tp in remaining:
+            consumer.seek(tp, first[tp])
         deadline = time.monotonic() + timeout_s
         while remaining:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"read of {topic} stopped short of its end after {timeout_s}s")
-            batch = consumer.poll(timeout_ms=200)
-            for tp in list(remaining):
-                if tp not in end and consumer.highwater(tp) is not None:
-                    end[tp] = max(consumer.highwater(tp), listed_end[tp])
-            for tp, records in batch.items():
-                yield from (r for r in records if tp not in end or r.offset < end[tp])
-            remaining -= {tp for tp in end if consumer.position(tp) >= end[tp]}
+            for tp, records in consumer.poll(timeout_ms=200).items():
+                yield from (r for r in records if r.offset < ends[tp])
+            remaining -= {tp for tp in remaining if consumer.position(tp) >= ends[tp]}
     finally:
         consumer.close()

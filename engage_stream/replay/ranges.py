@@ -3,7 +3,7 @@
 Timestamps are resolved with ListOffsets (`offsets_for_times`) and the answer is checked
 against the records themselves: a broker that cannot look up by time (the embedded Tansu
 broker answers offset 0 with timestamp -1) falls back to a scan of the partition. The end
-of a partition comes from fetch high watermarks (see `kafka.reader`).
+of a partition comes from `kafka.reader.partition_ends`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kafka import KafkaConsumer, TopicPartition
+
+from engage_stream.kafka.reader import partition_ends
 
 
 class RangeError(ValueError):
@@ -72,7 +74,10 @@ def resolve(consumer: KafkaConsumer, topic: str, spec: RangeSpec) -> dict[int, O
         raise RangeError(f"topic {topic!r} does not exist")
     partitions = [TopicPartition(topic, p) for p in ids]
     first = consumer.beginning_offsets(partitions)
-    last = high_watermarks(consumer, partitions)
+    try:
+        last = partition_ends(consumer, partitions)
+    except TimeoutError as exc:
+        raise RangeError(str(exc)) from None
     ranges: dict[int, OffsetRange] = {}
     for tp in partitions:
         low, high = first[tp], last[tp]
@@ -98,34 +103,6 @@ def _edge(
     if moment is None:
         return default
     return offset_for_time(consumer, tp, low, high, timestamp_ms(moment))
-
-
-def high_watermarks(
-    consumer: KafkaConsumer, partitions: list[TopicPartition], timeout_s: float = 30.0
-) -> dict[TopicPartition, int]:
-    """The end of each partition, from a fetch (Tansu's ListOffsets(latest) falls short)."""
-    listed = consumer.end_offsets(partitions)
-    first = consumer.beginning_offsets(partitions)
-    ends: dict[TopicPartition, int] = {}
-    busy = [tp for tp in partitions if listed[tp] > first[tp]]
-    for tp in partitions:
-        if tp not in busy:
-            ends[tp] = listed[tp]
-    if busy:
-        consumer.assign(busy)
-        for tp in busy:
-            consumer.seek(tp, first[tp])
-        deadline = time.monotonic() + timeout_s
-        while len(ends) < len(partitions):
-            if time.monotonic() > deadline:
-                raise RangeError("no fetch answer from the broker in time to find partition ends")
-            consumer.poll(timeout_ms=200, max_records=1)
-            for tp in busy:
-                mark = consumer.highwater(tp)
-                if tp not in ends and mark is not None:
-                    ends[tp] = max(mark, listed[tp])
-        consumer.assign([])
-    return ends
 
 
 def offset_for_time(
