@@ -96,5 +96,4 @@ class ScoredEvent(Contract):
 
     event: CrmEvent
     source: SourcePosition
-    source_timestamp_ms: int | None = None
     predictions: Predictions | None = None

@@ -210,7 +210,6 @@ class WorkerApp:
             scored = ScoredEvent(
                 event=event,
                 source=record.position,
-                source_timestamp_ms=record.timestamp_ms,
                 predictions=score.view() if score else None,
             )
             await target.send(
@@ -252,8 +251,8 @@ class WorkerApp:
         if outcome.state is not None:
             self.states[customer_id.encode()] = outcome.state.model_dump_json().encode()
         await self.send_outcome(customer_id, outcome)
-        if scored.source_timestamp_ms is not None:
-            self.metrics.end_to_end_since(scored.source_timestamp_ms)
+        if scored.source.timestamp_ms is not None:
+            self.metrics.end_to_end_since(scored.source.timestamp_ms)
 
     def _original(self, scored: ScoredEvent, reason: str) -> DlqRecord:
         """A DLQ record for an event that failed after decoding: its source coordinates and
@@ -263,7 +262,7 @@ class WorkerApp:
             topic=source.topic,
             partition=source.partition,
             offset=source.offset,
-            timestamp_ms=scored.source_timestamp_ms,
+            timestamp_ms=source.timestamp_ms,
             key=scored.event.customer_id.encode(),
             value=scored.event.model_dump_json().encode(),
         )
