@@ -109,10 +109,6 @@ def win_back_id(customer_id: str, last_active: datetime) -> str:
     return f"winback:{digest}:{stamp}"
 
 
-def position_of(source: SourcePosition) -> Position:
-    return Position(source=f"{source.topic}/{source.partition}", offset=source.offset)
-
-
 @dataclass(slots=True)
 class _Work:
     """One event's decisions while they are being made."""
@@ -152,7 +148,7 @@ class EngagementCore:
         state: CustomerState | None,
         processed_at: datetime,
     ) -> Outcome:
-        position = position_of(source)
+        position = Position.of(source)
         before = (state or CustomerState(customer_id=event.customer_id)).as_of(position)
         work = _Work(
             source_id=event.event_id,
@@ -206,7 +202,7 @@ class EngagementCore:
         last = profile.last_active_at
         if last is None or profile.updated_at - last < timedelta(days=rule.inactive_days):
             return Outcome()
-        position = position_of(source)
+        position = Position.of(source)
         before = (state or CustomerState(customer_id=profile.customer_id)).as_of(position)
         source_id = win_back_id(profile.customer_id, last.astimezone(self.zone))
         if any(m.action_id == action_id_for(source_id, "win_back") for m in before.sent):
@@ -243,14 +239,7 @@ class EngagementCore:
         source: SourcePosition,
         duplicate_of: Position | None = None,
     ) -> EnrichedEvent:
-        first = None
-        if duplicate_of is not None:
-            topic, _, partition = duplicate_of.source.rpartition("/")
-            first = SourcePosition(
-                topic=topic or duplicate_of.source,
-                partition=int(partition) if partition.isdigit() else 0,
-                offset=duplicate_of.offset,
-            )
+        first = duplicate_of.to_source() if duplicate_of is not None else None
         scores = work.scores
         return EnrichedEvent(
             event=event,

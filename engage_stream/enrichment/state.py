@@ -12,6 +12,7 @@ from __future__ import annotations
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from engage_stream.schemas.common import Channel
+from engage_stream.schemas.enriched import SourcePosition
 from engage_stream.schemas.events import Sender
 
 MAX_TURNS = 50
@@ -35,6 +36,16 @@ class Position(BaseModel):
     def at_or_after(self, other: Position) -> bool:
         """Same input partition and not earlier: written by `other` or by what followed it."""
         return self.source == other.source and self.offset >= other.offset
+
+    @classmethod
+    def of(cls, source: SourcePosition) -> Position:
+        return cls(source=f"{source.topic}/{source.partition}", offset=source.offset)
+
+    def to_source(self) -> SourcePosition:
+        topic, _, partition = self.source.rpartition("/")
+        if not topic or not partition.isdigit():  # a file or other non-Kafka input
+            return SourcePosition(topic=self.source, partition=0, offset=self.offset)
+        return SourcePosition(topic=topic, partition=int(partition), offset=self.offset)
 
 
 class _Entry(BaseModel):
@@ -103,6 +114,8 @@ class CustomerState(BaseModel):
 
     def as_of(self, position: Position) -> CustomerState:
         """The state before the record at `position` was first processed."""
+        if not self._written_since(position):
+            return self  # the usual case: a record seen for the first time
         conversations: dict[str, ConversationState] = {}
         for key, conversation in self.conversations.items():
             turns = [t for t in conversation.turns if not t.position.at_or_after(position)]
@@ -120,6 +133,14 @@ class CustomerState(BaseModel):
             seen=[s for s in self.seen if not s.position.at_or_after(position)],
             orders=[o for o in self.orders if not o.position.at_or_after(position)],
         )
+
+    def _written_since(self, position: Position) -> bool:
+        entries: list[_Entry] = [*self.seen, *self.sent, *self.orders]
+        for conversation in self.conversations.values():
+            entries.extend(conversation.turns)
+            if conversation.handoff is not None:
+                entries.append(conversation.handoff)
+        return any(entry.position.at_or_after(position) for entry in entries)
 
     def seen_at(self, event_id: str) -> Position | None:
         for entry in self.seen:

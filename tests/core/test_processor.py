@@ -17,10 +17,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engage_stream.config.settings import PROJECT_ROOT
-from engage_stream.core.processor import EngagementCore, Outcome, position_of
+from engage_stream.core.processor import EngagementCore, Outcome
 from engage_stream.drafting.drafter import Drafter
 from engage_stream.drafting.politeness import is_polite
-from engage_stream.enrichment.state import MAX_CONVERSATIONS, MAX_SEEN, MAX_TURNS, CustomerState
+from engage_stream.enrichment.state import (
+    MAX_CONVERSATIONS,
+    MAX_SEEN,
+    MAX_TURNS,
+    CustomerState,
+    Position,
+)
 from engage_stream.inference.scoring import Scorer, Scores, text_to_score
 from engage_stream.policy.outbound import is_night
 from engage_stream.schemas.actions import (
@@ -132,7 +138,7 @@ def test_every_event_type_gives_exactly_one_enriched_record(event: CrmEvent) -> 
     assert enriched.models == [INTENT_STAMP, TOXICITY_STAMP]
     assert outcome.duplicate is False
     assert outcome.state is not None
-    assert outcome.state.seen_at("e1") == position_of(source(17))
+    assert outcome.state.seen_at("e1") == Position.of(source(17))
     assert EnrichedEvent.model_validate_json(enriched.model_dump_json()) == enriched
 
 
