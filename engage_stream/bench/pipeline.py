@@ -167,23 +167,19 @@ def _phase(
         producer.flush()
         sample = list(stream.events(count))
         enriched = topics.name(TopicRole.ENRICHED)
-        key = f"engage_events_out_total{{topic={enriched}}}"
         started = time.monotonic()
         sender = threading.Thread(target=_send, args=(producer, topics, sample, rate))
         sender.start()
-        while worker.metrics().get(key, 0.0) < count:
+        while worker.scrape().total("engage_events_out_total", topic=enriched) < count:
             if not worker.running():
                 raise RuntimeError(f"worker stopped; see {worker.log_file}")
             time.sleep(0.1)
         seconds = time.monotonic() - started
         sender.join()
         producer.close()
-        metrics = worker.metrics()
+        metrics = worker.scrape()
     latencies = _latencies(connection, topics)
-    batches = metrics.get("engage_batch_size_count", 0.0)
-
-    def total(prefix: str) -> int:
-        return int(sum(v for k, v in metrics.items() if k.startswith(prefix)))
+    batches = metrics.total("engage_batch_size_count")
 
     result = PhaseResult(
         broker=name,
@@ -195,11 +191,11 @@ def _phase(
         latency_p50_ms=round(percentile(latencies, 50), 1),
         latency_p95_ms=round(percentile(latencies, 95), 1),
         latency_p99_ms=round(percentile(latencies, 99), 1),
-        mean_batch=round(metrics.get("engage_batch_size_sum", 0.0) / batches, 1) if batches else 0,
-        handoffs=total("engage_actions_total{kind=handoff}"),
-        messages=total("engage_actions_total{kind=next_best_action}"),
-        suppressions=total("engage_suppressions_total"),
-        dlq=total("engage_dlq_total"),
+        mean_batch=round(metrics.total("engage_batch_size_sum") / batches, 1) if batches else 0,
+        handoffs=int(metrics.total("engage_actions_total", kind="handoff")),
+        messages=int(metrics.total("engage_actions_total", kind="next_best_action")),
+        suppressions=int(metrics.total("engage_suppressions_total")),
+        dlq=int(metrics.total("engage_dlq_total")),
     )
     return result, topics_file
 

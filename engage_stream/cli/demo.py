@@ -30,7 +30,7 @@ from engage_stream.kafka.topics import TopicRole, TopicsFile
 from engage_stream.privacy import mask_text
 from engage_stream.samples.generator import SampleConfig, SampleStream
 from engage_stream.samples.publish import send_event, send_profiles
-from engage_stream.worker.process import WorkerProcess, WorkerProcessError
+from engage_stream.worker.process import Scrape, WorkerProcess, WorkerProcessError
 
 MALFORMED_SAMPLES: list[tuple[bytes | None, bytes]] = [
     (b"C00001", b'{"event_id": "bad-1", "event_type": "chat.message"'),
@@ -140,63 +140,36 @@ def _produce(
     producer.close()
 
 
-def _sum(metrics: dict[str, float], name: str, **labels: str) -> float:
-    """Sum of the samples of `name` whose labels include `labels`."""
-    total = 0.0
-    for key, value in metrics.items():
-        base, _, rest = key.partition("{")
-        if base != name:
-            continue
-        found = dict(pair.split("=", 1) for pair in rest.rstrip("}").split(",") if pair)
-        if all(found.get(k) == v for k, v in labels.items()):
-            total += value
-    return total
+def _done(metrics: Scrape, topics: TopicsFile) -> float:
+    """Inputs finished: enriched, or dead-lettered."""
+    enriched = metrics.total("engage_events_out_total", topic=topics.name(TopicRole.ENRICHED))
+    return enriched + metrics.total("engage_dlq_total")
 
 
-def _quantile(metrics: dict[str, float], name: str, q: float) -> float | None:
-    buckets = sorted(
-        (float(key.split("le=")[1].rstrip("}")), value)
-        for key, value in metrics.items()
-        if key.startswith(f"{name}_bucket{{") and "+Inf" not in key
-    )
-    count = metrics.get(f"{name}_count", 0.0)
-    if not count:
-        return None
-    for bound, cumulative in buckets:
-        if cumulative >= q * count:
-            return bound
-    return None
-
-
-def _view(metrics: dict[str, float], topics: TopicsFile, total: int, rate: float) -> Panel:
-    done = _sum(metrics, "engage_events_out_total", topic=topics.name(TopicRole.ENRICHED))
-    dlq = _sum(metrics, "engage_dlq_total")
+def _view(metrics: Scrape, topics: TopicsFile, total: int, rate: float) -> Panel:
+    dlq = metrics.total("engage_dlq_total")
     table = Table.grid(padding=(0, 3))
     table.add_column(justify="right", style="bold")
     table.add_column()
-    consumed = _sum(metrics, "engage_events_in_total", topic=topics.name(TopicRole.EVENTS))
+    consumed = metrics.total("engage_events_in_total", topic=topics.name(TopicRole.EVENTS))
     table.add_row("events in", f"{consumed:,.0f} / {total:,}")
-    table.add_row("processed", f"{done + dlq:,.0f}  ({rate:,.0f} events/s now)")
-    table.add_row("handoffs", f"{_sum(metrics, 'engage_actions_total', kind='handoff'):,.0f}")
+    table.add_row("processed", f"{_done(metrics, topics):,.0f}  ({rate:,.0f} events/s now)")
+    table.add_row("handoffs", f"{metrics.total('engage_actions_total', kind='handoff'):,.0f}")
     table.add_row(
-        "messages", f"{_sum(metrics, 'engage_actions_total', kind='next_best_action'):,.0f}"
+        "messages", f"{metrics.total('engage_actions_total', kind='next_best_action'):,.0f}"
     )
-    reasons = {
-        key.split("reason=")[1].rstrip("}"): value
-        for key, value in metrics.items()
-        if key.startswith("engage_suppressions_total{")
-    }
+    reasons = metrics.by_label("engage_suppressions_total", "reason")
     table.add_row(
         "suppressed",
         f"{sum(reasons.values()):,.0f}  "
         + ", ".join(f"{reason} {count:,.0f}" for reason, count in sorted(reasons.items())),
     )
     table.add_row("DLQ", f"{dlq:,.0f}")
-    batches = metrics.get("engage_batch_size_count", 0.0)
+    batches = metrics.total("engage_batch_size_count")
     if batches:
-        table.add_row("mean batch", f"{metrics.get('engage_batch_size_sum', 0.0) / batches:.1f}")
-    p50 = _quantile(metrics, "engage_end_to_end_seconds", 0.5)
-    p95 = _quantile(metrics, "engage_end_to_end_seconds", 0.95)
+        table.add_row("mean batch", f"{metrics.total('engage_batch_size_sum') / batches:.1f}")
+    p50 = metrics.histogram_bound("engage_end_to_end_seconds", 0.5)
+    p95 = metrics.histogram_bound("engage_end_to_end_seconds", 0.95)
     if p50 is not None:
         table.add_row(
             "end to end", f"p50 ≤ {p50 * 1000:,.0f} ms, p95 ≤ {(p95 or 0) * 1000:,.0f} ms"
@@ -209,10 +182,8 @@ def _watch(console: Console, worker: WorkerProcess, topics: TopicsFile, total: i
     last_done, last_at, rate = 0.0, time.monotonic(), 0.0
     with Live(console=console, refresh_per_second=4) as live:
         while time.monotonic() < deadline:
-            metrics = worker.metrics()
-            done = _sum(
-                metrics, "engage_events_out_total", topic=topics.name(TopicRole.ENRICHED)
-            ) + _sum(metrics, "engage_dlq_total")
+            metrics = worker.scrape()
+            done = _done(metrics, topics)
             now = time.monotonic()
             if now - last_at >= 1.0:
                 rate = (done - last_done) / (now - last_at)

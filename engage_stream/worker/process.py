@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -22,6 +23,44 @@ from prometheus_client.parser import text_string_to_metric_families
 
 class WorkerProcessError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class Scrape:
+    """One read of a worker's /metrics: (name, labels, value) per sample."""
+
+    samples: list[tuple[str, dict[str, str], float]]
+
+    def total(self, name: str, **labels: str) -> float:
+        """Sum of the samples of `name` whose labels include `labels`."""
+        return sum(
+            value
+            for sample, found, value in self.samples
+            if sample == name and all(found.get(k) == v for k, v in labels.items())
+        )
+
+    def by_label(self, name: str, label: str) -> dict[str, float]:
+        return {found[label]: value for sample, found, value in self.samples if sample == name}
+
+    def histogram_bound(self, name: str, q: float) -> float | None:
+        """The upper bound of the bucket holding quantile `q` of histogram `name`."""
+        count = self.total(f"{name}_count")
+        if not count:
+            return None
+        buckets = sorted(
+            (float(found["le"]), value)
+            for sample, found, value in self.samples
+            if sample == f"{name}_bucket" and found.get("le") != "+Inf"
+        )
+        return next((bound for bound, seen in buckets if seen >= q * count), None)
+
+    def as_keys(self) -> dict[str, float]:
+        """Samples by `name{label=value,...}` (labels sorted)."""
+        keys: dict[str, float] = {}
+        for name, found, value in self.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(found.items()))
+            keys[f"{name}{{{labels}}}" if labels else name] = value
+        return keys
 
 
 class WorkerProcess:
@@ -88,17 +127,22 @@ class WorkerProcess:
         except (urllib.error.URLError, OSError, TimeoutError):
             return None
 
-    def metrics(self) -> dict[str, float]:
-        """Samples by `name{label=value,...}` (labels sorted), from the worker's /metrics."""
+    def scrape(self) -> Scrape:
+        """The worker's /metrics now (no samples while it does not answer)."""
         text = self._get("/metrics")
         if text is None:
-            return {}
-        samples: dict[str, float] = {}
-        for family in text_string_to_metric_families(text.decode()):
-            for sample in family.samples:
-                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
-                samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
-        return samples
+            return Scrape([])
+        return Scrape(
+            [
+                (sample.name, dict(sample.labels), sample.value)
+                for family in text_string_to_metric_families(text.decode())
+                for sample in family.samples
+            ]
+        )
+
+    def metrics(self) -> dict[str, float]:
+        """Samples by `name{label=value,...}` (labels sorted), from the worker's /metrics."""
+        return self.scrape().as_keys()
 
     def stop(self, timeout_s: float = 30.0) -> int | None:
         """SIGTERM, then wait; Faust commits offsets and leaves the group."""
