@@ -71,9 +71,7 @@ class DirectorySink:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
-        self._files = {
-            role: (directory / f"{role.value}.jsonl").open("ab") for role in OUTPUT_ROLES
-        }
+        self._files = {role: self.path(role).open("ab") for role in OUTPUT_ROLES}
 
     def path(self, role: TopicRole) -> Path:
         return self.directory / f"{role.value}.jsonl"
@@ -122,7 +120,6 @@ class ShadowTopics:
             ]
             ensure_topics(connection, topics, specs=specs)
         self._producer = KafkaProducer(**connection, acks="all", linger_ms=20)
-        self._written: set[tuple[TopicRole, str]] = set()
         self._skip: set[tuple[TopicRole, str]] = set()
 
     def _guard(self, name: str) -> None:
