@@ -79,10 +79,45 @@ def _pad_id_of(tokenizer: Tokenizer) -> int:
     return 0
 
 
-def plan_batches(lengths: Sequence[int], max_batch: int) -> list[list[int]]:
-    """Input indices grouped into batches of similar length, at most `max_batch` each."""
+def plan_batches(lengths: Sequence[int], max_batch: int, slices: int = 1) -> list[list[int]]:
+    """Input indices grouped into batches of similar length, at most `max_batch` each,
+    and each batch cut into up to `slices` slices of about equal work (tokens, padding
+    included), for lanes to run at once. Short texts are cheap, so the shortest slice
+    holds the most texts; equal counts would leave one lane waiting on another."""
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    return [order[start : start + max_batch] for start in range(0, len(order), max_batch)]
+    planned: list[list[int]] = []
+    for start in range(0, len(order), max_batch):
+        batch = order[start : start + max_batch]
+        planned.extend(_balanced([lengths[i] for i in batch], batch, slices))
+    return planned
+
+
+def _balanced(lengths: Sequence[int], batch: list[int], slices: int) -> list[list[int]]:
+    """`batch` (sorted by length) cut into at most `slices` contiguous slices so that the
+    largest slice's work (texts x its padded length) is as small as it can be."""
+    if slices <= 1 or len(batch) <= 1:
+        return [batch]
+    work = [-(-n // PAD_MULTIPLE) * PAD_MULTIPLE for n in lengths]
+
+    def cuts(limit: int) -> list[int] | None:
+        ends, start = [], 0
+        while start < len(work):
+            end = start + 1
+            while end < len(work) and (end + 1 - start) * work[end] <= limit:
+                end += 1
+            ends.append(end)
+            start = end
+        return ends if len(ends) <= slices else None
+
+    low, high = max(work), len(work) * work[-1]  # a slice of one text; everything at once
+    while low < high:
+        middle = (low + high) // 2
+        if cuts(middle) is None:
+            low = middle + 1
+        else:
+            high = middle
+    ends = cuts(low) or [len(batch)]
+    return [batch[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def padded_length(longest: int, limit: int) -> int:

@@ -51,8 +51,10 @@ class EngineModel(Closeable):
         batch_max_size: int = 32,
         precision: Precision | None = None,
         threads: int | None = None,
+        lanes: int | None = None,
     ) -> Self:
-        """Load a model folder; `precision` forces a file (benchmarks, parity checks)."""
+        """Load a model folder; `precision` forces a file (benchmarks, parity checks);
+        `threads` and `lanes` are explained in `providers.open_session`."""
         runner = OnnxRunner.open(
             path,
             cls.task,
@@ -60,6 +62,7 @@ class EngineModel(Closeable):
             precision=precision,
             batch_max_size=batch_max_size,
             threads=threads,
+            lanes=lanes,
         )
         return cls(runner)
 

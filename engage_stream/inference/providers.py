@@ -3,6 +3,12 @@
 CUDA runs the fp16 file (fp32 if there is none); the CPU runs the int8 file (fp32 if
 there is none). `auto` tries CUDA and falls back to the CPU with the reason; `cuda` fails
 at start instead, so a GPU worker that lost its GPU does not limp along on the CPU.
+
+On the CPU the cores are used as lanes: each lane runs its own slice of a batch through
+the session on one thread. A small encoder's operators are too short to split across
+threads without paying more in wake-ups than they gain (`benchmarks/models-*.md` has
+both layouts measured in one run), and single-threaded runs need no spinning threads
+that would take the event loop's core.
 """
 
 from __future__ import annotations
@@ -41,13 +47,16 @@ class RuntimeChoice:
     file: Path
     reason: str
     threads: int
+    """ONNX Runtime threads inside one run."""
+    lanes: int = 1
+    """Runs at once, each on a slice of the batch; lanes x threads is the cores used."""
     gpu_lost: bool = False
     """A GPU driver is there but CUDA failed: a GPU machine running on its CPU."""
 
 
 def default_threads() -> int:
-    """All cores this process may use, at most 8: ORT releases the GIL while it runs, and
-    spinning is off, so idle ORT threads do not take the event loop's core."""
+    """All cores this process may use, at most 8. ORT releases the GIL while it runs, and
+    a lane waiting for work sleeps (no spinning), so the event loop keeps its share."""
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -73,9 +82,16 @@ def open_session(
     *,
     precision: Precision | None = None,
     threads: int | None = None,
+    lanes: int | None = None,
 ) -> tuple[ort.InferenceSession, RuntimeChoice]:
-    """A session on the configured device, and the choice made, for the one log line."""
+    """A session on the configured device, and the choice made, for the one log line.
+
+    `threads` is the cores to use (default: all, at most 8). On the CPU they become
+    `lanes` concurrent single-threaded runs unless `lanes` says otherwise; CUDA uses one
+    lane, since the GPU does the work."""
     threads = threads or default_threads()
+    if lanes is not None and not 1 <= lanes <= threads:
+        raise ValueError(f"lanes must be between 1 and threads ({threads}), got {lanes}")
     fallback = ""
     gpu_lost = False
     if device != "cpu":
@@ -94,9 +110,11 @@ def open_session(
             )
         fallback = f", CUDA unavailable: {problem}"
     file, chosen, note = _pick(folder, "cpu", precision)
-    session = _session(folder, file, [CPU], threads)
+    lanes = lanes or threads
+    per_run = threads // lanes
+    session = _session(folder, file, [CPU], per_run)
     reason = f"ENGAGE_DEVICE={device}{fallback}{note}"
-    return session, RuntimeChoice("cpu", CPU, chosen, file, reason, threads, gpu_lost)
+    return session, RuntimeChoice("cpu", CPU, chosen, file, reason, per_run, lanes, gpu_lost)
 
 
 def _pick(

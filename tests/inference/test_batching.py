@@ -1,10 +1,13 @@
 """Texts become padded batches: truncated to max_length, sorted by length, each batch
-padded only to its own longest member, rounded up to a multiple of 8."""
+padded only to its own longest member, rounded up to a multiple of 8, and cut into
+slices of about equal work for the CPU lanes."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engage_stream.inference.batching import (
     Encoded,
@@ -28,6 +31,48 @@ def test_batches_group_similar_lengths_and_respect_the_size_limit() -> None:
     assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
     flat = [lengths[i] for b in batches for i in b]
     assert flat == sorted(lengths)
+
+
+def _work(lengths: list[int], piece: list[int]) -> int:
+    return len(piece) * padded_length(max(lengths[i] for i in piece), 10_000)
+
+
+def test_slices_even_out_the_work_so_the_short_slice_holds_more_texts() -> None:
+    lengths = [4] * 24 + [40] * 8  # chat: many short messages, a few long ones
+    first, second = plan_batches(lengths, max_batch=32, slices=2)
+    assert [lengths[i] for i in first] == [4] * 24
+    assert [lengths[i] for i in second] == [40] * 8
+    # Equal counts (16 and 16) would put 16 x 40 tokens on one lane and 16 x 8 on the other.
+    assert max(_work(lengths, first), _work(lengths, second)) == 8 * 40
+
+
+def test_each_batch_is_sliced_on_its_own_and_never_into_more_than_asked() -> None:
+    lengths = list(range(1, 11))
+    planned = plan_batches(lengths, max_batch=4, slices=2)
+    assert [len(p) for p in planned] == [2, 2, 2, 2, 1, 1]
+    assert plan_batches([7], max_batch=32, slices=4) == [[0]]
+
+
+@given(
+    lengths=st.lists(st.integers(min_value=1, max_value=64), min_size=1, max_size=200),
+    max_batch=st.integers(min_value=1, max_value=128),
+    slices=st.integers(min_value=1, max_value=8),
+)
+def test_slices_cover_every_text_once_in_length_order_and_beat_equal_counts(
+    lengths: list[int], max_batch: int, slices: int
+) -> None:
+    planned = plan_batches(lengths, max_batch, slices)
+    assert sorted(i for piece in planned for i in piece) == list(range(len(lengths)))
+    assert [lengths[i] for piece in planned for i in piece] == sorted(lengths)
+    assert all(piece for piece in planned)
+    whole = plan_batches(lengths, max_batch)
+    assert len(planned) <= len(whole) * slices
+    # Within each batch, the largest slice is no more work than an equal-count cut.
+    for batch in whole:
+        mine = [piece for piece in planned if piece[0] in batch]
+        size = -(-len(batch) // slices)
+        equal = [batch[i : i + size] for i in range(0, len(batch), size)]
+        assert max(_work(lengths, p) for p in mine) <= max(_work(lengths, p) for p in equal)
 
 
 @pytest.mark.parametrize(

@@ -171,6 +171,41 @@ def test_threads_predicting_at_once_get_the_single_thread_answers(int8: Classifi
     assert all(result == expected for result in results)
 
 
+def test_lanes_give_the_answers_of_one_run_in_input_order(tiny: TinyModels) -> None:
+    texts = korean_lines(300)
+    with (
+        Classifier.load(tiny.classifier, device="cpu", precision="fp32", threads=3) as lanes,
+        Classifier.load(
+            tiny.classifier, device="cpu", precision="fp32", threads=3, lanes=1
+        ) as one_run,
+    ):
+        assert lanes.runtime.lanes == 3
+        sliced, whole = lanes.predict(texts), one_run.predict(texts)
+    assert [p.label for p in sliced] == [p.label for p in whole]
+    np.testing.assert_allclose(_scores(sliced), _scores(whole), atol=1e-5)
+
+
+def test_a_lane_that_fails_fails_the_call_and_the_next_call_works(
+    tiny: TinyModels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = korean_lines(64)
+    with Classifier.load(tiny.classifier, device="cpu", threads=2, batch_max_size=64) as model:
+        expected = model.predict(texts)
+        runner = model._runner
+        infer = runner._infer
+
+        def long_slices_fail(feeds: dict[str, np.ndarray]) -> np.ndarray:
+            if feeds["input_ids"].shape[1] > 16:
+                raise RuntimeError("lane failed (test)")
+            return infer(feeds)
+
+        monkeypatch.setattr(runner, "_infer", long_slices_fail)
+        with pytest.raises(RuntimeError, match="lane failed"):
+            model.predict(texts)
+        monkeypatch.undo()
+        assert model.predict(texts) == expected
+
+
 async def test_the_event_loop_keeps_running_while_apredict_works(int8: Classifier) -> None:
     texts = korean_lines(500) * 4
     ticks = 0

@@ -58,6 +58,22 @@ def test_a_folder_without_int8_runs_fp32_on_the_cpu_and_says_why(tiny: TinyModel
     assert (choice.precision, choice.reason) == ("fp32", "ENGAGE_DEVICE=cpu, no int8 file")
 
 
+def test_on_the_cpu_each_core_is_a_lane_with_a_single_threaded_run(tiny: TinyModels) -> None:
+    _, choice = open_session(load_model_folder(tiny.classifier), "cpu", threads=2)
+    assert (choice.lanes, choice.threads) == (2, 1)
+
+
+def test_one_lane_gets_every_thread_for_its_run(tiny: TinyModels) -> None:
+    _, choice = open_session(load_model_folder(tiny.classifier), "cpu", threads=4, lanes=1)
+    assert (choice.lanes, choice.threads) == (1, 4)
+
+
+@pytest.mark.parametrize("lanes", [0, 3])
+def test_lanes_must_fit_the_threads(tiny: TinyModels, lanes: int) -> None:
+    with pytest.raises(ValueError, match=r"lanes must be between 1 and threads \(2\)"):
+        open_session(load_model_folder(tiny.classifier), "cpu", threads=2, lanes=lanes)
+
+
 def test_threads_default_to_the_usable_cores_at_most_8() -> None:
     assert 1 <= default_threads() <= 8
 
