@@ -115,6 +115,17 @@ def test_int8_gives_the_fp32_label_for_most_real_sentences(tiny: TinyModels) -> 
     assert agreement >= 0.9
 
 
+def test_int8_quantises_the_weight_products_and_leaves_attention_in_fp32(tiny: TinyModels) -> None:
+    graph = onnx.load(tiny.classifier / "model.int8.onnx").graph
+    weights = {init.name for init in graph.initializer}
+    integer = [n for n in graph.node if n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul")]
+    assert integer, "no weight product was quantised"
+    assert all(weights.intersection(n.input) for n in integer)
+    assert not [n for n in graph.node if n.op_type == "MatMulIntegerToFloat"]
+    float_products = [n for n in graph.node if n.op_type == "MatMul"]
+    assert len(float_products) == 2 * 2  # QK^T and scores x V in each of the 2 layers
+
+
 def test_the_fp16_file_is_valid_onnx_fed_and_read_like_the_others(tiny: TinyModels) -> None:
     model = onnx.load(tiny.classifier / "model.fp16.onnx")
     onnx.checker.check_model(model)
