@@ -27,7 +27,8 @@ def models(
     hf_dir: Annotated[
         Path | None,
         typer.Option(
-            help="HF checkpoint of the same weights for PyTorch eager (default build/NAME)."
+            help="HF checkpoint of the same weights for PyTorch eager (default: rebuilt "
+            "from the model folder's fp32 ONNX file and checked against it)."
         ),
     ] = None,
     messages: Annotated[int, typer.Option(help="Real 3i4K messages to run.")] = 1_024,
@@ -42,16 +43,11 @@ def models(
 
     settings = startup()
     model_dir = settings.model_dir / name
-    hf = hf_dir or PROJECT_ROOT / "build" / name
     console = Console(stderr=True)
-    if not (hf / "config.json").is_file():
-        console.print(f"[yellow]no HF checkpoint at {hf}: PyTorch eager is left out[/yellow]")
     sizes = [int(s) for s in batch_sizes.split(",")]
     texts = chat_messages(messages)
     with console.status(f"benchmarking {name} on {len(texts)} messages ..."):
-        rows = bench_classifier(
-            model_dir, hf if (hf / "config.json").is_file() else None, texts, sizes, min_seconds
-        )
+        rows = bench_classifier(model_dir, hf_dir, texts, sizes, min_seconds)
     accuracy = None
     if name in RECIPES:
         data = split(RECIPES[name].load(PROJECT_ROOT.parent / "shared" / "data"))
