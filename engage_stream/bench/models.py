@@ -3,7 +3,7 @@
 All run the same weights on the same real messages in the same process, taking turns in
 short rounds, so a noisy neighbour slows them alike: each rate is the median of its
 rounds, and a speed-up is the median of the per-round ratios. The int8 engine also
-runs as one multi-threaded run per batch (`onnx-int8-one-run`), the layout the lanes
+runs as one lane, one multi-threaded run at a time (`onnx-int8-one-run`), the layout the lanes
 replaced, so that choice stays measured.
 """
 

@@ -160,7 +160,7 @@ class OnnxRunner:
         encoded = self.encoder.encode(texts)
         if not encoded:
             return np.empty((0, self.width), dtype=np.float32), []
-        slices = plan_batches([len(e.ids) for e in encoded], self.batch_max_size, self.choice.lanes)
+        slices = plan_batches([len(e.ids) for e in encoded], self.batch_max_size, self._slices)
 
         def infer(indices: list[int]) -> np.ndarray:
             feeds = pad_batch(

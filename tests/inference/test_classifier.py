@@ -185,6 +185,25 @@ def test_lanes_give_the_answers_of_one_run_in_input_order(tiny: TinyModels) -> N
     np.testing.assert_allclose(_scores(sliced), _scores(whole), atol=1e-5)
 
 
+def test_on_the_cpu_a_batch_is_cut_into_two_slices_per_lane(
+    tiny: TinyModels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Classifier.load(tiny.classifier, device="cpu", threads=2, batch_max_size=32) as model:
+        runner = model._runner
+        infer = runner._infer
+        widths: list[int] = []
+
+        def counted(feeds: dict[str, np.ndarray]) -> np.ndarray:
+            widths.append(len(feeds["input_ids"]))
+            return infer(feeds)
+
+        monkeypatch.setattr(runner, "_infer", counted)
+        model.predict(korean_lines(64))
+    # Two batches of 32, each cut into up to four slices (fewer only where that is as even).
+    assert 2 * 2 < len(widths) <= 2 * 4
+    assert sum(widths) == 64
+
+
 def test_a_lane_that_fails_fails_the_call_and_the_next_call_works(
     tiny: TinyModels, monkeypatch: pytest.MonkeyPatch
 ) -> None:
