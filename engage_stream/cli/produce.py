@@ -17,6 +17,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
@@ -225,37 +226,27 @@ def produce(
     producer = _open_producer(connection, servers)
     deliveries = Deliveries(producer)
     pacer = Pacer(rate)
-    interrupted = False
     events_sent = 0
     started = time.monotonic()
-    try:
-        with _progress(console) as progress:
-            if profiles:
-                task = progress.add_task(
-                    f"profiles → {customers_topic}", total=len(stream.profiles)
-                )
-                for profile in stream.profiles:
-                    deliveries.send(
-                        customers_topic,
-                        profile.customer_id.encode(),
-                        profile.model_dump_json().encode(),
-                    )
-                    progress.advance(task)
-            task = progress.add_task(f"events → {events_topic}", total=count)
-            started = time.monotonic()
-            for event in stream.events(count):
-                pacer.wait()
+    with _sending(producer, deliveries, servers) as sending, _progress(console) as progress:
+        if profiles:
+            task = progress.add_task(f"profiles → {customers_topic}", total=len(stream.profiles))
+            for profile in stream.profiles:
                 deliveries.send(
-                    events_topic, event.customer_id.encode(), event.model_dump_json().encode()
+                    customers_topic,
+                    profile.customer_id.encode(),
+                    profile.model_dump_json().encode(),
                 )
-                events_sent += 1
                 progress.advance(task)
-    except KeyboardInterrupt:
-        interrupted = True
-    except KafkaError as exc:
-        producer.close(timeout=0)
-        fail(f"sending to {servers} failed: {describe_error(exc)}")
-    _finish(producer, deliveries, servers)
+        task = progress.add_task(f"events → {events_topic}", total=count)
+        started = time.monotonic()
+        for event in stream.events(count):
+            pacer.wait()
+            deliveries.send(
+                events_topic, event.customer_id.encode(), event.model_dump_json().encode()
+            )
+            events_sent += 1
+            progress.advance(task)
     elapsed = max(time.monotonic() - started, 1e-9)
     profiles_sent = deliveries.sent - events_sent
     log.debug(
@@ -270,7 +261,7 @@ def produce(
     summary += f"({events_sent / elapsed:.0f} events/s)"
     if profiles:
         summary += f", after {profiles_sent} profiles to {customers_topic}"
-    _report(summary, deliveries, servers, interrupted)
+    _report(summary, deliveries, servers, sending.interrupted)
 
 
 def _send_file(
@@ -285,24 +276,16 @@ def _send_file(
     deliveries = Deliveries(producer)
     pacer = Pacer(rate)
     empty = 0
-    interrupted = False
     started = time.monotonic()
-    try:
-        with _progress(console) as progress:
-            task = progress.add_task(f"{label} → {topic}", total=None)
-            for line in file_lines(handle):
-                if not line:
-                    empty += 1
-                    continue
-                pacer.wait()
-                deliveries.send(topic, key_of(line), line)
-                progress.advance(task)
-    except KeyboardInterrupt:
-        interrupted = True
-    except KafkaError as exc:
-        producer.close(timeout=0)
-        fail(f"sending to {servers} failed: {describe_error(exc)}")
-    _finish(producer, deliveries, servers)
+    with _sending(producer, deliveries, servers) as sending, _progress(console) as progress:
+        task = progress.add_task(f"{label} → {topic}", total=None)
+        for line in file_lines(handle):
+            if not line:
+                empty += 1
+                continue
+            pacer.wait()
+            deliveries.send(topic, key_of(line), line)
+            progress.advance(task)
     elapsed = max(time.monotonic() - started, 1e-9)
     summary = (
         f"sent {deliveries.sent} lines from {label} to {topic} in {elapsed:.2f}s "
@@ -317,7 +300,27 @@ def _send_file(
         failed=deliveries.failed,
         seconds=round(elapsed, 3),
     )
-    _report(summary, deliveries, servers, interrupted)
+    _report(summary, deliveries, servers, sending.interrupted)
+
+
+@dataclasses.dataclass
+class _Sending:
+    interrupted: bool = False
+
+
+@contextmanager
+def _sending(producer: KafkaProducer, deliveries: Deliveries, servers: str) -> Iterator[_Sending]:
+    """Ctrl-C stops sending but still flushes and reports what went; a broker error stops
+    the command with its cause. Either way the producer is closed."""
+    sending = _Sending()
+    try:
+        yield sending
+    except KeyboardInterrupt:
+        sending.interrupted = True
+    except KafkaError as exc:
+        producer.close(timeout=0)
+        fail(f"sending to {servers} failed: {describe_error(exc)}")
+    _finish(producer, deliveries, servers)
 
 
 def _finish(producer: KafkaProducer, deliveries: Deliveries, servers: str) -> None:
