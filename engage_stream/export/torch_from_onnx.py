@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from engage_stream.export.hf_dir import TRAIN_INFO, ExportError
-from engage_stream.inference.model_folder import load_model_folder
+from engage_stream.inference.model_folder import ModelFolder, load_model_folder
 
 PARITY_TOLERANCE = 1e-3
 
@@ -83,22 +83,23 @@ def eager_classifier(model_dir: Path, texts: Sequence[str]) -> Any:
             f"missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"
         )
     model.load_state_dict(state, strict=False)
-    gap = _largest_gap(model, folder.onnx_files["fp32"], model_dir, texts)
+    gap = _largest_gap(model, folder, texts)
     if gap > PARITY_TOLERANCE:
         raise ExportError(f"{model_dir}: the rebuilt PyTorch model is off by {gap:.2e} from ONNX")
     return model
 
 
-def _largest_gap(model: Any, onnx_file: Path, model_dir: Path, texts: Sequence[str]) -> float:
+def _largest_gap(model: Any, folder: ModelFolder, texts: Sequence[str]) -> float:
     import onnxruntime as ort
     import torch
 
     from engage_stream.inference.batching import TextEncoder, pad_batch
 
-    folder = load_model_folder(model_dir)
     encoder = TextEncoder(folder.tokenizer_file, folder.max_length, folder.pad_token_id)
     feeds = pad_batch(encoder.encode(texts), encoder.pad_id, encoder.max_length)
-    session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(folder.onnx_files["fp32"]), providers=["CPUExecutionProvider"]
+    )
     wanted = {node.name for node in session.get_inputs()}
     inputs = {name: array for name, array in feeds.items() if name in wanted}
     expected = session.run(["logits"], inputs)[0]
