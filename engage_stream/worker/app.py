@@ -14,8 +14,9 @@ issue #497) while the models want batches:
 `profiles` keeps the profile table from the compacted `crm.customers` topic and runs the
 profile-driven rule (win-back). Every stage turns a failure on one record into a DLQ
 record with the original bytes, so no input is lost and no input stops the worker.
-Faust flushes the producer before it commits offsets: outputs are sent before the inputs
-that made them count as done (at-least-once; the core makes reprocessing idempotent).
+Faust flushes the producer before it commits offsets: outputs and table changelog writes
+are sent before the inputs that made them count as done (at-least-once; the core makes
+reprocessing idempotent). The transport's buffer makes that flush complete (`transport`).
 """
 
 from __future__ import annotations
