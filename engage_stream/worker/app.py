@@ -24,8 +24,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import ssl
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -90,6 +92,9 @@ class WorkerApp:
             broker=[f"{SCHEME}://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
             broker_credentials=_credentials(settings),
             store="memory://",
+            # Tables live in memory and come back from their changelogs; Faust still makes
+            # an empty data folder, which belongs in the temp folder, not the checkout.
+            datadir=Path(tempfile.gettempdir()) / f"engage-stream-{settings.group_id}-data",
             autodiscover=False,
             web_enabled=True,
             web_bind="0.0.0.0",  # noqa: S104 - the metrics and health port is meant to be reached
