@@ -29,6 +29,10 @@ from engage_stream.inference.model_folder import ModelFolder, ModelFolderError, 
 Device = Literal["auto", "cpu", "cuda"]
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
+SLICES_PER_LANE = 2
+"""On the CPU a batch is cut finer than one slice per lane: the lanes then even out among
+themselves, slices pad less, and a slice's activations stay in the core's cache (measured:
+two slices per lane, about 1.2x one). A GPU wants whole batches."""
 _PREFERENCE: dict[str, tuple[Precision, ...]] = {
     "cuda": ("fp16", "fp32", "int8"),
     "cpu": ("int8", "fp32", "fp16"),
@@ -50,6 +54,8 @@ class RuntimeChoice:
     """ONNX Runtime threads inside one run."""
     lanes: int = 1
     """Runs at once, each on a slice of the batch; lanes x threads is the cores used."""
+    slices: int = 1
+    """Pieces each batch is cut into, for the lanes to take in turn."""
     gpu_lost: bool = False
     """A GPU driver is there but CUDA failed: a GPU machine running on its CPU."""
 
@@ -114,7 +120,9 @@ def open_session(
     per_run = threads // lanes
     session = _session(folder, file, [CPU], per_run)
     reason = f"ENGAGE_DEVICE={device}{fallback}{note}"
-    return session, RuntimeChoice("cpu", CPU, chosen, file, reason, per_run, lanes, gpu_lost)
+    return session, RuntimeChoice(
+        "cpu", CPU, chosen, file, reason, per_run, lanes, lanes * SLICES_PER_LANE, gpu_lost
+    )
 
 
 def _pick(

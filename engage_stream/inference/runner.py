@@ -46,7 +46,6 @@ _LOADER_OF: dict[Task, str] = {
     "feature-extraction": "Embedder",
 }
 _INPUT_TYPES: dict[str, type[np.integer]] = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
-SLICES_PER_LANE = 2
 WARM_UP_TEXTS = ("안녕하세요, 주문한 상품이 언제 도착하나요?", "")
 
 
@@ -76,10 +75,6 @@ class OnnxRunner:
         self._lock = threading.Lock()
         self.width = 0  # scores (or vector size) per text, known after the warm-up
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engage-infer")
-        # On the CPU a batch is cut finer than one slice per lane: the lanes then even out
-        # among themselves, slices pad less, and a slice's activations stay in the core's
-        # cache (measured: two slices per lane, about 1.2x one). A GPU wants whole batches.
-        self._slices = choice.lanes * SLICES_PER_LANE if choice.device == "cpu" else 1
         # The calling thread is one lane; the others wait here for slices.
         self._lanes = (
             ThreadPoolExecutor(max_workers=choice.lanes - 1, thread_name_prefix="engage-lane")
@@ -160,7 +155,9 @@ class OnnxRunner:
         encoded = self.encoder.encode(texts)
         if not encoded:
             return np.empty((0, self.width), dtype=np.float32), []
-        slices = plan_batches([len(e.ids) for e in encoded], self.batch_max_size, self._slices)
+        slices = plan_batches(
+            [len(e.ids) for e in encoded], self.batch_max_size, self.choice.slices
+        )
 
         def infer(indices: list[int]) -> np.ndarray:
             feeds = pad_batch(

@@ -11,7 +11,7 @@ import pytest
 import structlog
 
 from engage_stream.inference import Classifier, DeviceError, load_model_folder, providers
-from engage_stream.inference.providers import default_threads, open_session
+from engage_stream.inference.providers import SLICES_PER_LANE, default_threads, open_session
 from engage_stream.observability.logs import configure_logging
 from tests.tiny_models import TinyModels
 
@@ -61,11 +61,12 @@ def test_a_folder_without_int8_runs_fp32_on_the_cpu_and_says_why(tiny: TinyModel
 def test_on_the_cpu_each_core_is_a_lane_with_a_single_threaded_run(tiny: TinyModels) -> None:
     _, choice = open_session(load_model_folder(tiny.classifier), "cpu", threads=2)
     assert (choice.lanes, choice.threads) == (2, 1)
+    assert choice.slices == 2 * SLICES_PER_LANE  # each lane takes slices in turn
 
 
 def test_one_lane_gets_every_thread_for_its_run(tiny: TinyModels) -> None:
     _, choice = open_session(load_model_folder(tiny.classifier), "cpu", threads=4, lanes=1)
-    assert (choice.lanes, choice.threads) == (1, 4)
+    assert (choice.lanes, choice.threads, choice.slices) == (1, 4, SLICES_PER_LANE)
 
 
 @pytest.mark.parametrize("lanes", [0, 3])
