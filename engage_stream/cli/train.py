@@ -46,6 +46,16 @@ def load_or_exit(load: Callable[[], T]) -> T:
         raise typer.Exit(1) from None
 
 
+def _fit_length(base: Path, wanted: int) -> int:
+    """The recipe's token limit, or the base encoder's positions where it has fewer."""
+    from transformers import AutoConfig
+
+    positions = getattr(AutoConfig.from_pretrained(base), "max_position_embeddings", wanted)
+    if positions < wanted:
+        typer.echo(f"max_length {wanted} -> {positions}: the base has {positions} positions")
+    return min(wanted, positions)
+
+
 def _command_line(*words: object, **options: object) -> str:
     """The command that reproduces a run, for the model card (options left at None omitted)."""
     parts = ["engage-stream", *map(str, words)]
@@ -118,12 +128,22 @@ def train(
         Path | None,
         typer.Option(help="drafter-ko only: model folder to ship (default models/drafter-ko)."),
     ] = None,
+    teachers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Self-training teachers, for recipes with unlabelled text (default: the "
+            "recipe's; 0 trains on the labelled data only).",
+        ),
+    ] = None,
 ) -> None:
     """Fine-tune a classifier on its corpus, report it beside the TF-IDF + SVM baseline.
 
     `drafter-ko` fine-tunes a sentence encoder for the reply drafter, measures every
     retrieval variant beside the baselines, and ships the best to `--ship`."""
     if name == "drafter-ko":
+        if teachers is not None:
+            raise typer.BadParameter("drafter-ko has no self-training", param_hint="--teachers")
         from engage_stream.cli.train_drafter import train_drafter
 
         train_drafter(base, out, ship, epochs, max_minutes, limit, version, data_dir)
@@ -146,13 +166,43 @@ def train(
             data, train_texts=data.train_texts[:limit], train_labels=data.train_labels[:limit]
         )
     config = replace(
-        recipe.finetune, max_minutes=max_minutes, epochs=epochs or recipe.finetune.epochs
+        recipe.finetune,
+        max_minutes=max_minutes,
+        epochs=epochs or recipe.finetune.epochs,
+        max_length=_fit_length(base, recipe.finetune.max_length),
     )
     console = Console(stderr=True)
     with console.status("baseline: TF-IDF char 1-4-grams + linear SVM ..."):
         baseline, baseline_params = tfidf_svm(corpus, data)
-    with console.status(f"fine-tuning {name} from {base} ..."):
-        metrics = finetune(corpus, data, base, out, config)
+    plan = recipe.self_training
+    if plan is not None and teachers is not None:
+        plan = replace(plan, teachers=teachers) if teachers else None
+    self_training: dict[str, object] | None = None
+    read_unlabelled = recipe.unlabelled
+    if plan is not None and read_unlabelled is not None:
+        from engage_stream.training.self_training import self_train
+
+        if epochs:
+            plan = replace(plan, epochs=epochs)
+        unlabelled = load_or_exit(lambda: read_unlabelled(data_dir))
+        with console.status(f"self-training {name}: {plan.teachers} teachers, then the model"):
+            result = self_train(corpus, data, unlabelled[:limit], base, out, config, plan)
+        metrics = result.metrics
+        self_training = {
+            "teachers": result.teachers,
+            "teacher_epochs": config.epochs,
+            "teacher_ensemble": {
+                "accuracy": round(result.ensemble.accuracy, 4),
+                "macro_f1": round(result.ensemble.macro_f1, 4),
+            },
+            "unlabelled_texts": result.unlabelled,
+            "epochs": plan.epochs,
+            "weight": plan.weight,
+        }
+        config = replace(config, epochs=plan.epochs)
+    else:
+        with console.status(f"fine-tuning {name} from {base} ..."):
+            metrics = finetune(corpus, data, base, out, config)
     manifest = {
         "name": name,
         "version": version or datetime.now(UTC).strftime("%Y.%m.%d"),
@@ -170,6 +220,7 @@ def train(
             "duplicates_merged": data.dropped_duplicates,
         },
         "finetune": asdict(config),
+        **({"self_training": self_training} if self_training else {}),
         "validation": metrics.as_dict(),
         "baseline": {"method": "tfidf-char-svm", "params": baseline_params, **baseline.as_dict()},
         "command": _command_line(
@@ -181,6 +232,7 @@ def train(
             max_minutes=max_minutes,
             limit=limit,
             version=version,
+            teachers=teachers,
         ),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

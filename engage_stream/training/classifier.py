@@ -32,6 +32,16 @@ class FinetuneConfig:
     """auto: CUDA when torch sees a GPU, else the CPU."""
 
 
+@dataclass(frozen=True)
+class SoftLabelled:
+    """Texts without gold labels, each with a probability per label (from teachers), trained
+    on beside the labelled data with cross-entropy against those probabilities."""
+
+    texts: list[str]
+    probabilities: list[list[float]]
+    weight: float = 1.0
+
+
 def torch_device(setting: str) -> str:
     import torch
 
@@ -40,14 +50,17 @@ def torch_device(setting: str) -> str:
     return setting
 
 
-def _predict(model: object, tokenizer: object, texts: list[str], max_length: int) -> list[int]:
+def class_probabilities(
+    model: object, tokenizer: object, texts: list[str], max_length: int
+) -> list[list[float]]:
+    """Softmax over the labels for each text, in input order (batches sorted by length)."""
     import torch
 
-    predicted: list[int] = []
+    out: list[list[float]] = [[] for _ in texts]
     model.eval()  # type: ignore[attr-defined]
+    device = next(model.parameters()).device  # type: ignore[attr-defined]
     with torch.inference_mode():
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = [0] * len(texts)
         for start in range(0, len(order), 128):
             idx = order[start : start + 128]
             batch = tokenizer(  # type: ignore[operator]
@@ -57,22 +70,33 @@ def _predict(model: object, tokenizer: object, texts: list[str], max_length: int
                 padding=True,
                 return_tensors="pt",
             )
-            device = next(model.parameters()).device  # type: ignore[attr-defined]
             logits = model(  # type: ignore[operator]
                 input_ids=batch["input_ids"].to(device),
                 attention_mask=batch["attention_mask"].to(device),
             ).logits
-            for i, label in zip(idx, logits.argmax(-1).tolist(), strict=True):
-                out[i] = label
-        predicted = out
+            for i, row in zip(idx, logits.float().softmax(-1).tolist(), strict=True):
+                out[i] = row
     model.train()  # type: ignore[attr-defined]
-    return predicted
+    return out
+
+
+def _predict(model: object, tokenizer: object, texts: list[str], max_length: int) -> list[int]:
+    rows = class_probabilities(model, tokenizer, texts, max_length)
+    return [max(range(len(row)), key=row.__getitem__) for row in rows]
 
 
 def finetune(
-    corpus: Corpus, data: Split, base_dir: Path, out_dir: Path, config: FinetuneConfig
+    corpus: Corpus,
+    data: Split,
+    base_dir: Path,
+    out_dir: Path,
+    config: FinetuneConfig,
+    soft: SoftLabelled | None = None,
 ) -> ClassificationMetrics:
-    """Train, keep the epoch with the best validation macro-F1, save it as an HF folder."""
+    """Train, keep the epoch with the best validation macro-F1, save it as an HF folder.
+
+    `soft` texts are mixed into the same shuffled, length-bucketed batches as the labelled
+    ones; each batch's loss is the sum over its texts divided by the batch size."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -89,13 +113,17 @@ def finetune(
     )
     device = torch_device(config.device)
     model.to(device)
-    encoded = tokenizer(data.train_texts, truncation=True, max_length=config.max_length)[
-        "input_ids"
-    ]
+    soft_texts = soft.texts if soft is not None else []
+    labelled = len(data.train_texts)
+    encoded = tokenizer(
+        [*data.train_texts, *soft_texts], truncation=True, max_length=config.max_length
+    )["input_ids"]
     lengths = [len(ids) for ids in encoded]
     counts = torch.bincount(torch.tensor(data.train_labels), minlength=len(labels)).float()
     weights = (counts.sum() / counts.clamp(min=1)) ** config.class_weighting
-    loss_fn = torch.nn.CrossEntropyLoss(weight=(weights / weights.mean()).to(device))
+    class_weights = (weights / weights.mean()).to(device)
+    soft_targets = torch.tensor(soft.probabilities if soft else [], dtype=torch.float32)
+    soft_weight = soft.weight if soft else 0.0
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
     total = max(1, config.epochs * -(-len(encoded) // config.batch_size))
     warmup = max(1, int(total * config.warmup_fraction))
@@ -111,7 +139,19 @@ def finetune(
         for batch in bucketed_batches(lengths, config.batch_size, rng):
             ids, attention = pad([encoded[i] for i in batch], tokenizer.pad_token_id)
             logits = model(input_ids=ids.to(device), attention_mask=attention.to(device)).logits
-            loss = loss_fn(logits, targets[batch].to(device))
+            rows = torch.tensor(batch)
+            gold = rows < labelled
+            loss = torch.nn.functional.cross_entropy(
+                logits[gold.to(device)],
+                targets[rows[gold]].to(device),
+                weight=class_weights,
+                reduction="sum",
+            )
+            if not gold.all():
+                log_p = torch.log_softmax(logits[(~gold).to(device)], dim=-1)
+                teacher = soft_targets[rows[~gold] - labelled].to(device)
+                loss = loss - soft_weight * (teacher * log_p).sum()
+            loss = loss / len(batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()

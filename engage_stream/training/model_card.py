@@ -51,6 +51,25 @@ def _selection(train: dict[str, Any]) -> list[str]:
     return [f"Settings: {selection.get('note', '')}. Tried: {tried}.", ""]
 
 
+def _self_training(train: dict[str, Any]) -> list[str]:
+    plan = train.get("self_training")
+    if not plan:
+        return []
+    teachers = ", ".join(
+        f"seed {t.get('seed')} macro-F1 {t.get('macro_f1')}" for t in plan.get("teachers", [])
+    )
+    ensemble = plan.get("teacher_ensemble", {})
+    return [
+        f"- Self-training: {len(plan.get('teachers', []))} teachers fine-tuned on the labelled "
+        f"data only ({plan.get('teacher_epochs')} epochs each; {teachers}; their average: "
+        f"accuracy {ensemble.get('accuracy')}, macro-F1 {ensemble.get('macro_f1')}) gave "
+        f"label probabilities for {plan.get('unlabelled_texts')} unlabelled comments of the "
+        "same corpus (those that are not labelled texts). This model then trained on both for "
+        f"{plan.get('epochs')} epochs, an unlabelled text's loss weighted "
+        f"{plan.get('weight')}, the cross-entropy against the teachers' probabilities."
+    ]
+
+
 def render(model_dir: Path, files: dict[str, int], export_notes: list[str]) -> str:
     """The card for `model_dir`; `files` maps shipped file names to their sizes in bytes."""
     train = _load(model_dir / "engage-train.json")
@@ -96,6 +115,7 @@ def render(model_dir: Path, files: dict[str, int], export_notes: list[str]) -> s
         if pre
         else "- Pre-training: none (fine-tuned from --base)",
         f"- Fine-tuning: {json.dumps(train.get('finetune', {}))}",
+        *_self_training(train),
         "",
         "## Files",
         "",

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engage_stream.training.classifier import FinetuneConfig
-from engage_stream.training.corpora import Corpus, load_intent, load_toxicity
+from engage_stream.training.corpora import Corpus, load_intent, load_toxicity, load_unlabeled
+from engage_stream.training.self_training import SelfTrainingConfig
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,9 @@ class ClassifierRecipe:
     load: Callable[[Path], Corpus]
     finetune: FinetuneConfig
     purpose: str
+    unlabelled: Callable[[Path], list[str]] | None = None
+    """Unlabelled text from the corpus's own source, for self-training."""
+    self_training: SelfTrainingConfig | None = None
 
 
 RECIPES: dict[str, ClassifierRecipe] = {
@@ -30,5 +34,7 @@ RECIPES: dict[str, ClassifierRecipe] = {
         load_toxicity,
         FinetuneConfig(epochs=6, learning_rate=1e-4, max_length=96, class_weighting=0.5),
         "Escalates abusive conversations (none / offensive / hate).",
+        unlabelled=load_unlabeled,
+        self_training=SelfTrainingConfig(teachers=3, epochs=3),
     ),
 }

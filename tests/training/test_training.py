@@ -24,15 +24,6 @@ from engage_stream.training.splits import split
 from engage_stream.training.tokenizer import train_wordpiece
 
 
-@pytest.fixture(scope="module")
-def tiny_pretrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("pretrained")
-    pretrain(
-        tokenizer_corpus()[:2_000], out, PretrainConfig(SHAPES["tiny"], epochs=1, batch_size=64)
-    )
-    return out
-
-
 def test_the_tokenizer_keeps_hangul_syllables_and_splits_off_punctuation(tmp_path: Path) -> None:
     from transformers import PreTrainedTokenizerFast
 

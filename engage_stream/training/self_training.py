@@ -1,0 +1,107 @@
+"""Self-training: teachers fine-tuned on the labelled data label the corpus's unlabelled
+text, and the shipped model learns from both.
+
+For toxicity the labelled comments are few (7k) and the same source has 34k unlabelled
+ones. The teachers' averaged probabilities carry what the labelled set teaches into that
+text, so the student sees the task on five times the comments; on the validation split this
+measured above every labelled-only fine-tune (model card and `benchmarks/` notes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from engage_stream.observability.logs import get_logger
+from engage_stream.training.classifier import (
+    FinetuneConfig,
+    SoftLabelled,
+    class_probabilities,
+    finetune,
+    torch_device,
+)
+from engage_stream.training.corpora import Corpus
+from engage_stream.training.metrics import ClassificationMetrics, classification_metrics
+from engage_stream.training.splits import Split
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class SelfTrainingConfig:
+    teachers: int = 3
+    """Labelled-only fine-tunes, seeds seed+1 .. seed+N; their probabilities are averaged."""
+    epochs: int = 3
+    """The student's epochs over labelled + unlabelled text (more text per epoch)."""
+    weight: float = 1.0
+    """Weight of an unlabelled text's loss against a labelled one's."""
+
+
+@dataclass(frozen=True)
+class SelfTrainingResult:
+    metrics: ClassificationMetrics
+    teachers: list[dict[str, object]]
+    ensemble: ClassificationMetrics
+    unlabelled: int
+
+
+def unlabelled_texts(unlabelled: list[str], corpus: Corpus) -> list[str]:
+    """Distinct unlabelled texts that are not also labelled texts (sorted: reproducible)."""
+    labelled = set(corpus.texts)
+    return sorted({text for text in unlabelled if text and text not in labelled})
+
+
+def self_train(
+    corpus: Corpus,
+    data: Split,
+    unlabelled: list[str],
+    base_dir: Path,
+    out_dir: Path,
+    teacher_config: FinetuneConfig,
+    config: SelfTrainingConfig,
+) -> SelfTrainingResult:
+    """Train the teachers beside `out_dir` (`<out>-teacher-K`), then the student in it."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    if config.teachers < 1:
+        raise ValueError("self-training needs at least one teacher")
+    texts = unlabelled_texts(unlabelled, corpus)
+    device = torch_device(teacher_config.device)
+    summed: list[list[float]] = [[0.0] * len(corpus.label_names) for _ in texts]
+    val_summed: list[list[float]] = [[0.0] * len(corpus.label_names) for _ in data.val_texts]
+    teachers: list[dict[str, object]] = []
+    for k in range(1, config.teachers + 1):
+        folder = out_dir.parent / f"{out_dir.name}-teacher-{k}"
+        seeded = replace(teacher_config, seed=teacher_config.seed + k)
+        metrics = finetune(corpus, data, base_dir, folder, seeded)
+        teachers.append(
+            {
+                "folder": str(folder),
+                "seed": seeded.seed,
+                "accuracy": round(metrics.accuracy, 4),
+                "macro_f1": round(metrics.macro_f1, 4),
+            }
+        )
+        log.info("teacher_trained", model=out_dir.name, teacher=k, **teachers[-1])
+        model = AutoModelForSequenceClassification.from_pretrained(folder).to(device)
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        for total, rows in (
+            (summed, class_probabilities(model, tokenizer, texts, teacher_config.max_length)),
+            (
+                val_summed,
+                class_probabilities(model, tokenizer, data.val_texts, teacher_config.max_length),
+            ),
+        ):
+            for acc, row in zip(total, rows, strict=True):
+                for j, p in enumerate(row):
+                    acc[j] += p / config.teachers
+    ensemble = classification_metrics(
+        data.val_labels,
+        [max(range(len(row)), key=row.__getitem__) for row in val_summed],
+        corpus.label_names,
+    )
+    student = replace(teacher_config, epochs=config.epochs)
+    metrics = finetune(
+        corpus, data, base_dir, out_dir, student, SoftLabelled(texts, summed, config.weight)
+    )
+    return SelfTrainingResult(metrics, teachers, ensemble, len(texts))
