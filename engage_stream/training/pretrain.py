@@ -65,7 +65,7 @@ def pretrain(
     warmup = max(1, total_steps // 20)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / (total_steps - warmup))),
+        lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup))),
     )
     special = set(tokenizer.all_special_ids)
     mask_id, vocab = tokenizer.mask_token_id, len(tokenizer)
