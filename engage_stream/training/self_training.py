@@ -1,10 +1,12 @@
 """Self-training: teachers fine-tuned on the labelled data label the corpus's unlabelled
-text, and the shipped model learns from both.
+text, and the model learns from both.
 
-For toxicity the labelled comments are few (7k) and the same source has 34k unlabelled
-ones. The teachers' averaged probabilities carry what the labelled set teaches into that
-text, so the student sees the task on five times the comments; on the validation split this
-measured above every labelled-only fine-tune (model card and `benchmarks/` notes).
+For toxicity the labelled comments are few (7k) and the same source has 29k more that are
+not labelled. The teachers' averaged probabilities carry what the labelled set teaches into
+that text, so the model sees the task on five times the comments. On the validation split
+the model beat its own teachers' average in each of three runs, by 1.0 to 2.0 macro-F1
+points (0.599 vs 0.589 with this recipe's three teachers; 0.616 and 0.614 vs 0.596 with
+four); how high it ends still follows the teachers.
 """
 
 from __future__ import annotations
