@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
-from typer.testing import CliRunner
 
-from engage_stream.cli.app import app
 from engage_stream.training.classifier import FinetuneConfig, SoftLabelled, finetune
 from engage_stream.training.corpora import Corpus, load_intent
 from engage_stream.training.model_card import render
 from engage_stream.training.self_training import unlabelled_texts
 from engage_stream.training.splits import split
+from tests.training.tiny_runs import first, run_train
 
 TINY = FinetuneConfig(epochs=1, learning_rate=1e-3)
 
@@ -26,16 +24,10 @@ def test_a_one_hot_soft_label_trains_exactly_as_the_gold_label(
 ) -> None:
     corpus = load_intent()
     data = split(corpus)
-    data = replace(
-        data,
-        train_texts=data.train_texts[:600],
-        train_labels=data.train_labels[:600],
-        val_texts=data.val_texts[:300],
-        val_labels=data.val_labels[:300],
-    )
+    data = first(data, 600, 300)
     # The same texts in the same order: 100 with gold labels, 500 with their gold label
     # as a teacher's certainty. Batches and losses are then the same as all-gold.
-    few = replace(data, train_texts=data.train_texts[:100], train_labels=data.train_labels[:100])
+    few = first(data, 100)
     oracle = SoftLabelled(
         data.train_texts[100:],
         [[float(k == label) for k in range(7)] for label in data.train_labels[100:]],
@@ -61,24 +53,7 @@ def test_unlabelled_texts_leave_out_labelled_texts_blanks_and_repeats() -> None:
 @pytest.fixture(scope="module")
 def self_trained(tiny_pretrained: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("self") / "toxicity"
-    result = CliRunner().invoke(
-        app,
-        [
-            "train",
-            "toxicity-ko",
-            "--base",
-            str(tiny_pretrained),
-            "--out",
-            str(out),
-            "--epochs",
-            "1",
-            "--limit",
-            "300",
-            "--teachers",
-            "2",
-        ],
-    )
-    assert result.exit_code == 0, result.output
+    run_train("toxicity-ko", tiny_pretrained, out, "--limit", "300", "--teachers", "2")
     return out
 
 
@@ -103,8 +78,6 @@ def test_the_card_says_how_the_unlabelled_text_was_used(self_trained: Path) -> N
 def test_no_teachers_trains_on_the_labelled_data_only(
     tiny_pretrained: Path, tmp_path: Path
 ) -> None:
-    args = ["train", "toxicity-ko", "--base", str(tiny_pretrained), "--out", str(tmp_path)]
-    result = CliRunner().invoke(app, [*args, "--epochs", "1", "--limit", "200", "--teachers", "0"])
-    assert result.exit_code == 0, result.output
+    run_train("toxicity-ko", tiny_pretrained, tmp_path, "--limit", "200", "--teachers", "0")
     assert "self_training" not in json.loads((tmp_path / "engage-train.json").read_text())
     assert not list(tmp_path.parent.glob(f"{tmp_path.name}-teacher-*"))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from engage_stream.training.model_card import render
 from engage_stream.training.pretrain import PretrainConfig, pretrain
 from engage_stream.training.splits import split
 from engage_stream.training.tokenizer import train_wordpiece
+from tests.training.tiny_runs import first, run_train
 
 
 def test_the_tokenizer_keeps_hangul_syllables_and_splits_off_punctuation(tmp_path: Path) -> None:
@@ -52,13 +52,7 @@ def test_finetuning_from_a_base_folder_beats_chance_and_names_its_labels(
 
     corpus = load_intent()
     data = split(corpus)
-    data = replace(
-        data,
-        train_texts=data.train_texts[:3_000],
-        train_labels=data.train_labels[:3_000],
-        val_texts=data.val_texts[:500],
-        val_labels=data.val_labels[:500],
-    )
+    data = first(data, 3_000, 500)
     metrics = finetune(
         corpus, data, tiny_pretrained, tmp_path, FinetuneConfig(epochs=2, learning_rate=1e-3)
     )
@@ -71,9 +65,7 @@ def test_finetuning_from_a_base_folder_beats_chance_and_names_its_labels(
 def test_the_baseline_beats_chance_clearly() -> None:
     corpus = load_intent()
     data = split(corpus)
-    data = replace(
-        data, train_texts=data.train_texts[:5_000], train_labels=data.train_labels[:5_000]
-    )
+    data = first(data, 5_000)
     metrics, params = tfidf_svm(corpus, data)
     assert metrics.accuracy > 0.7
     assert params["analyzer"] == "char"
@@ -82,24 +74,7 @@ def test_the_baseline_beats_chance_clearly() -> None:
 @pytest.fixture(scope="module")
 def tiny_trained(tiny_pretrained: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("trained") / "intent"
-    result = CliRunner().invoke(
-        app,
-        [
-            "train",
-            "intent-ko",
-            "--base",
-            str(tiny_pretrained),
-            "--out",
-            str(out),
-            "--epochs",
-            "1",
-            "--limit",
-            "500",
-            "--version",
-            "0.0.1-test",
-        ],
-    )
-    assert result.exit_code == 0, result.output
+    run_train("intent-ko", tiny_pretrained, out, "--limit", "500", "--version", "0.0.1-test")
     return out
 
 
