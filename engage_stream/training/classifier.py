@@ -80,9 +80,13 @@ def class_probabilities(
     return out
 
 
-def _predict(model: object, tokenizer: object, texts: list[str], max_length: int) -> list[int]:
-    rows = class_probabilities(model, tokenizer, texts, max_length)
+def most_likely(rows: list[list[float]]) -> list[int]:
+    """The index of each row's largest probability."""
     return [max(range(len(row)), key=row.__getitem__) for row in rows]
+
+
+def _predict(model: object, tokenizer: object, texts: list[str], max_length: int) -> list[int]:
+    return most_likely(class_probabilities(model, tokenizer, texts, max_length))
 
 
 def finetune(

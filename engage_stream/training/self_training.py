@@ -20,6 +20,7 @@ from engage_stream.training.classifier import (
     SoftLabelled,
     class_probabilities,
     finetune,
+    most_likely,
     torch_device,
 )
 from engage_stream.training.corpora import Corpus
@@ -69,8 +70,8 @@ def self_train(
         raise ValueError("self-training needs at least one teacher")
     texts = unlabelled_texts(unlabelled, corpus)
     device = torch_device(teacher_config.device)
-    summed: list[list[float]] = [[0.0] * len(corpus.label_names) for _ in texts]
-    val_summed: list[list[float]] = [[0.0] * len(corpus.label_names) for _ in data.val_texts]
+    # Each teacher's probabilities for the unlabelled texts, then the validation texts.
+    per_teacher: list[list[list[float]]] = []
     teachers: list[dict[str, object]] = []
     for k in range(1, config.teachers + 1):
         folder = out_dir.parent / f"{out_dir.name}-teacher-{k}"
@@ -87,23 +88,18 @@ def self_train(
         log.info("teacher_trained", model=out_dir.name, teacher=k, **teachers[-1])
         model = AutoModelForSequenceClassification.from_pretrained(folder).to(device)
         tokenizer = AutoTokenizer.from_pretrained(folder)
-        for total, rows in (
-            (summed, class_probabilities(model, tokenizer, texts, teacher_config.max_length)),
-            (
-                val_summed,
-                class_probabilities(model, tokenizer, data.val_texts, teacher_config.max_length),
-            ),
-        ):
-            for acc, row in zip(total, rows, strict=True):
-                for j, p in enumerate(row):
-                    acc[j] += p / config.teachers
-    ensemble = classification_metrics(
-        data.val_labels,
-        [max(range(len(row)), key=row.__getitem__) for row in val_summed],
-        corpus.label_names,
-    )
+        per_teacher.append(
+            class_probabilities(
+                model, tokenizer, [*texts, *data.val_texts], teacher_config.max_length
+            )
+        )
+    averaged = [
+        [sum(ps) / len(ps) for ps in zip(*rows, strict=True)]
+        for rows in zip(*per_teacher, strict=True)
+    ]
+    unlabelled_rows, val_rows = averaged[: len(texts)], averaged[len(texts) :]
+    ensemble = classification_metrics(data.val_labels, most_likely(val_rows), corpus.label_names)
     student = replace(teacher_config, epochs=config.epochs)
-    metrics = finetune(
-        corpus, data, base_dir, out_dir, student, SoftLabelled(texts, summed, config.weight)
-    )
+    soft = SoftLabelled(texts, unlabelled_rows, config.weight)
+    metrics = finetune(corpus, data, base_dir, out_dir, student, soft)
     return SelfTrainingResult(metrics, teachers, ensemble, len(texts))
