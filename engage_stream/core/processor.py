@@ -109,6 +109,16 @@ def win_back_id(customer_id: str, last_active: datetime) -> str:
     return f"winback:{digest}:{stamp}"
 
 
+def _kept(
+    stored: CustomerState, position: Position, decided: CustomerState
+) -> CustomerState | None:
+    """The state to store after a record: None (unchanged) when the stored state already
+    holds this record or a later one of its partition. Reprocessing decides from the state
+    as of the record; storing that would throw away what later records wrote, and nothing
+    guarantees that they are all processed again."""
+    return None if stored.written_since(position) else decided
+
+
 @dataclass(slots=True)
 class _Work:
     """One event's decisions while they are being made."""
@@ -149,7 +159,8 @@ class EngagementCore:
         processed_at: datetime,
     ) -> Outcome:
         position = Position.of(source)
-        before = (state or CustomerState(customer_id=event.customer_id)).as_of(position)
+        stored = state or CustomerState(customer_id=event.customer_id)
+        before = stored.as_of(position)
         work = _Work(
             source_id=event.event_id,
             customer_id=event.customer_id,
@@ -184,7 +195,7 @@ class EngagementCore:
             work.state = work.state.with_order(event.payload.order_id, position)
         elif isinstance(event, OrderDeliveredEvent):
             self._review_request(work, event)
-        work.outcome.state = work.state
+        work.outcome.state = _kept(stored, position, work.state)
         work.outcome.enriched = self._enriched(work, event, source)
         return work.outcome
 
@@ -203,7 +214,8 @@ class EngagementCore:
         if last is None or profile.updated_at - last < timedelta(days=rule.inactive_days):
             return Outcome()
         position = Position.of(source)
-        before = (state or CustomerState(customer_id=profile.customer_id)).as_of(position)
+        stored = state or CustomerState(customer_id=profile.customer_id)
+        before = stored.as_of(position)
         source_id = win_back_id(profile.customer_id, last.astimezone(self.zone))
         if any(m.action_id == action_id_for(source_id, "win_back") for m in before.sent):
             return Outcome()
@@ -229,7 +241,7 @@ class EngagementCore:
                 body=body,
             )
             self._offer(work, offer, models=[])
-        work.outcome.state = work.state
+        work.outcome.state = _kept(stored, position, work.state)
         return work.outcome
 
     def _enriched(

@@ -109,7 +109,13 @@ class WorkerApp:
             producer_acks=-1,
             table_standby_replicas=0,
         )
-        self.topic = {role: self.app.topic(topics.name(role), **_RAW) for role in TopicRole}
+        # Compaction is declared so that the consumer expects holes there (`offsets`).
+        self.topic = {
+            role: self.app.topic(
+                spec.name, compacting="compact" in spec.cleanup_policy or None, **_RAW
+            )
+            for role, spec in topics.topics.items()
+        }
         # Keys are customer ids and values JSON of pydantic models, both as bytes: typed at
         # the edge, no Faust Records. Faust picks the changelog codec from key_type and
         # value_type ("raw" only for bytes), not from a schema.

@@ -1,6 +1,6 @@
 """Faust's aiokafka transport, adjusted for this worker, as the `engage://` broker scheme.
 
-Two adjustments:
+Three adjustments:
 
 - A short fetch wait. Faust hard-codes `fetch_max_wait_ms=1500` for its consumer. A broker
   that holds a fetch until that wait runs out when little data is there (the embedded Tansu
@@ -12,7 +12,12 @@ Two adjustments:
   buffer before it commits offsets. Faust's flush gives up when no message leaves the buffer
   for 0.1 s, which happens on a loaded machine; the commit then went ahead while a state
   write was still queued, and a crash at that moment restored a state older than the
-  committed offsets (a handoff transcript missing a turn after a restart).
+  committed offsets.
+- A drain loop that skips no offset (`offsets`). Faust's loop hands over whatever the fetch
+  returned and counts a hole in the offsets as acknowledged; after a restart a record could
+  go missing that way, and the commit then moved past it (an event never processed, or a
+  handoff transcript missing a turn). Here a hole in a delete-retention topic is fetched
+  again, and a fetch that a rebalance interrupts is dropped rather than acknowledged.
 """
 
 from __future__ import annotations
@@ -21,11 +26,14 @@ import asyncio
 import time
 from typing import Any
 
+from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
+from faust.types import TP
 
 from engage_stream.observability.logs import get_logger
+from engage_stream.worker.offsets import ContiguousOffsets, Verdict
 
 SCHEME = "engage"
 FETCH_MAX_WAIT_MS = 100
@@ -43,8 +51,128 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 class Consumer(faust_aiokafka.Consumer):
+    YIELD_EVERY = 100
+    """Records handed over between two yields to the event loop (as in Faust)."""
+
+    def _reset_state(self) -> None:
+        super()._reset_state()
+        self._offsets = ContiguousOffsets()
+        self._contiguous: dict[str, bool] = {}
+        self._fetches = 0
+
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def is_contiguous(self, topic: str) -> bool:
+        """A topic an agent reads whose offsets have no holes: acknowledged, not compacted."""
+        known = self._contiguous.get(topic)
+        if known is None:
+            channels = [channel for channel in self.app.topics if topic in channel.topics]
+            known = (
+                bool(channels)
+                and self.app.topics.acks_enabled_for(topic)
+                and not any(getattr(channel, "compacting", False) for channel in channels)
+            )
+            self._contiguous[topic] = known
+        return known
+
+    async def perform_seek(self) -> None:
+        await super().perform_seek()
+        for tp in self.assignment():
+            if self.is_contiguous(tp.topic):
+                self._offsets.reset(tp, self._read_offset.get(tp))
+
+    async def seek(self, partition: TP, offset: int) -> None:
+        await super().seek(partition, offset)
+        self._offsets.reset(partition, offset)
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        for tp in revoked:
+            self._offsets.forget(tp)
+        await super().on_partitions_revoked(revoked)
+
+    async def _drain_messages(self, fetcher: Any) -> None:
+        """Faust's fetch loop (faust-streaming 0.15.3), with `ContiguousOffsets` deciding
+        which record of a checked topic to hand over, and no record marked read unless the
+        stream took it."""
+        callback = self.callback
+        read_offset = self._read_offset
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        since_yield = 0
+        try:
+            while not (self._stopped.is_set() or fetcher._stopped.is_set()):
+                self.diag.set_flag(CONSUMER_FETCHING)
+                records = self.getmany(timeout=1.0)
+                self._fetches += 1
+                await self.sleep(0)
+                if not self.should_stop:
+                    async for tp, message in records:
+                        since_yield += 1
+                        if since_yield > self.YIELD_EVERY:
+                            await asyncio.sleep(0)
+                            since_yield = 0
+                        offset = message.offset
+                        if self.is_contiguous(tp.topic):
+                            if not await self._in_order(tp, offset):
+                                continue
+                        else:
+                            last = read_offset[tp]
+                            if last is not None and offset < last:
+                                continue
+                            if last and offset - last > 1 and acks_enabled_for(tp.topic):
+                                await self._add_gap(tp, last + 1, offset)
+                        if self._commit_every is not None and self._n_acked >= self._commit_every:
+                            self._n_acked = 0
+                            await self.commit()
+                        delivery = callback(message)
+                        waited = await self.wait_first(delivery, self.suspend_flow.wait())
+                        if delivery not in waited.done:
+                            break  # a rebalance stopped the flow; it seeks to committed offsets
+                        read_offset[tp] = offset
+                        if self.is_contiguous(tp.topic):
+                            self._offsets.delivered(tp, offset)
+                self.diag.unset_flag(CONSUMER_FETCHING)
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                return
+            raise
+        except Exception as exc:
+            log.exception("fetch_loop_failed", error=str(exc)[:300])
+            raise
+        finally:
+            self.diag.unset_flag(CONSUMER_FETCHING)
+
+    async def _in_order(self, tp: TP, offset: int) -> bool:
+        """Whether to hand over the record at `offset`; asks for a re-fetch at a hole."""
+        verdict = self._offsets.check(tp, offset, self._fetches)
+        expected = self._offsets.expected(tp)
+        if verdict is Verdict.REFETCH and expected is not None:
+            log.warning(
+                "fetch_skipped_offsets",
+                topic=tp.topic,
+                partition=tp.partition,
+                expected=expected,
+                fetched=offset,
+                action="fetching again from the expected offset; nothing to do",
+            )
+            await self.seek_wait({tp: expected})
+            return False
+        if verdict is Verdict.ACCEPT_GAP and expected is not None:
+            log.warning(
+                "offsets_missing_from_topic",
+                topic=tp.topic,
+                partition=tp.partition,
+                first_missing=expected,
+                next_present=offset,
+                action="records deleted by retention before they were read; if not, "
+                "check the topic's producers (transactions) and retention",
+            )
+            await self._add_gap(tp, expected, offset - 1)
+        return verdict is not Verdict.SKIP
 
 
 class DrainingProducerBuffer(ProducerBuffer):

@@ -259,7 +259,7 @@ def test_reprocessing_each_event_against_the_final_state_decides_the_same() -> N
         assert again.handoffs == first[offset].handoffs
         assert again.messages == first[offset].messages
         assert again.suppressions == first[offset].suppressions
-        assert again.state == first[offset].state
+        assert again.state is None, "the stored state already holds the event"
 
 
 def test_reprocessing_the_tail_in_order_from_the_final_state_repeats_every_output() -> None:
@@ -275,8 +275,23 @@ def test_reprocessing_the_tail_in_order_from_the_final_state_repeats_every_outpu
         assert again.enriched == first[offset].enriched
         assert again.handoffs == first[offset].handoffs
         assert action_ids(again) == action_ids(first[offset])
-        state = again.state
-    assert state == feeder.state
+        assert again.state is None
+
+
+def test_a_reprocessed_turn_whose_successor_is_not_reprocessed_keeps_the_successor() -> None:
+    # After a crash the first of two turns came round again, the second did not (its
+    # offset had been committed): the state must still hold the second turn.
+    feeder = Feeder()
+    feeder.say("t1", "배송 조회는 어디서 하나요?")
+    feeder.say("t2", "주문 번호를 모르겠어요")
+    again = feeder.feed(chat("t1", "배송 조회는 어디서 하나요?"), NEUTRAL, offset=0)
+    assert again.state is None
+    (handoff,) = feeder.say("t3", "상담원 연결해 주세요").handoffs
+    assert [turn.text for turn in handoff.transcript] == [
+        "배송 조회는 어디서 하나요?",
+        "주문 번호를 모르겠어요",
+        "상담원 연결해 주세요",
+    ]
 
 
 def test_reprocessing_a_win_back_at_the_same_position_sends_the_same_message() -> None:
@@ -288,6 +303,7 @@ def test_reprocessing_a_win_back_at_the_same_position_sends_the_same_message() -
     )
     assert again.messages == first.messages
     assert len(again.messages) == 1
+    assert again.state is None, "the stored state already holds the message"
 
 
 def test_reprocessing_a_handoff_after_a_later_order_drafts_the_same_reply() -> None:
