@@ -96,6 +96,10 @@ class Consumer(faust_aiokafka.Consumer):
         which record of a checked topic to hand over, and no record marked read unless the
         stream took it."""
         callback = self.callback
+        stopping: tuple[type[BaseException], ...] = (
+            asyncio.CancelledError,
+            *self.consumer_stopped_errors,
+        )
         read_offset = self._read_offset
         acks_enabled_for = self.app.topics.acks_enabled_for
         since_yield = 0
@@ -132,13 +136,9 @@ class Consumer(faust_aiokafka.Consumer):
                         if self.is_contiguous(tp.topic):
                             self._offsets.delivered(tp, offset)
                 self.diag.unset_flag(CONSUMER_FETCHING)
-        except self.consumer_stopped_errors:
+        except stopping:
             if self.transport.app.should_stop:
-                return
-            raise
-        except asyncio.CancelledError:
-            if self.transport.app.should_stop:
-                return
+                return  # stopping: the consumer was closed under the loop
             raise
         except Exception as exc:
             log.exception("fetch_loop_failed", error=str(exc)[:300])
