@@ -159,7 +159,12 @@ class Consumer(faust_aiokafka.Consumer):
                 fetched=offset,
                 action="fetching again from the expected offset; nothing to do",
             )
-            await self.seek_wait({tp: expected})
+            try:
+                await self.seek_wait({tp: expected})
+            except Exception as exc:  # revoked meanwhile: the rebalance seeks it anyway
+                log.warning(
+                    "refetch_failed", topic=tp.topic, partition=tp.partition, error=str(exc)
+                )
             return False
         if verdict is Verdict.ACCEPT_GAP and expected is not None:
             log.warning(

@@ -174,3 +174,11 @@ def test_the_consumer_checks_only_acknowledged_topics_without_compaction(
     consumer = _consumer_of("some.topic", compacted)
     assert consumer.is_contiguous("some.topic") is not compacted
     assert consumer.is_contiguous("not.read.by.any.agent") is False
+
+
+async def test_a_refetch_that_fails_skips_the_record_instead_of_stopping_the_loop() -> None:
+    class RevokedMeanwhile(LossyFetcher):
+        async def seek_wait(self, partitions: Mapping[TP, int]) -> None:
+            raise RuntimeError("partition is not assigned")
+
+    assert await _drained(Consumer._drain_messages, RevokedMeanwhile()) == [128]
