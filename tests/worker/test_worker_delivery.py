@@ -69,7 +69,8 @@ def _unhurried_drafts(directory: Path) -> dict[str, str]:
 
 def test_sigkill_mid_stream_loses_no_event(kafka_pipeline: Pipeline, tmp_path: Path) -> None:
     pipe = kafka_pipeline
-    policy = _unhurried_drafts(tmp_path)
+    # fp32: events scored again after the crash sit in other batches, which move int8 scores.
+    policy = {**_unhurried_drafts(tmp_path), "ENGAGE_MODEL_PRECISION": "fp32"}
     valid = _feed(pipe, 3_000)
     first = pipe.worker(**policy).start()
     pipe.wait_for_count(TopicRole.ENRICHED, 300, timeout_s=120)
