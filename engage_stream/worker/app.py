@@ -16,7 +16,8 @@ profile-driven rule (win-back). Every stage turns a failure on one record into a
 record with the original bytes, so no input is lost and no input stops the worker.
 Faust flushes the producer before it commits offsets: outputs and table changelog writes
 are sent before the inputs that made them count as done (at-least-once; the core makes
-reprocessing idempotent). The transport's buffer makes that flush complete (`transport`).
+reprocessing idempotent). The transport makes that flush complete, and its fetch loop hands
+every offset of the events and scored topics to the stages (`transport`, `offsets`).
 """
 
 from __future__ import annotations
