@@ -110,13 +110,13 @@ def win_back_id(customer_id: str, last_active: datetime) -> str:
 
 
 def _kept(
-    stored: CustomerState, position: Position, decided: CustomerState
+    stored: CustomerState, before: CustomerState, decided: CustomerState
 ) -> CustomerState | None:
     """The state to store after a record: None (unchanged) when the stored state already
-    holds this record or a later one of its partition. Reprocessing decides from the state
-    as of the record; storing that would throw away what later records wrote, and nothing
-    guarantees that they are all processed again."""
-    return None if stored.written_since(position) else decided
+    holds this record or a later one of its partition, i.e. when `as_of` had to rewind it.
+    Reprocessing decides from the rewound state; storing that would throw away what later
+    records wrote, and nothing guarantees that they are all processed again."""
+    return decided if before is stored else None
 
 
 @dataclass(slots=True)
@@ -195,7 +195,7 @@ class EngagementCore:
             work.state = work.state.with_order(event.payload.order_id, position)
         elif isinstance(event, OrderDeliveredEvent):
             self._review_request(work, event)
-        work.outcome.state = _kept(stored, position, work.state)
+        work.outcome.state = _kept(stored, before, work.state)
         work.outcome.enriched = self._enriched(work, event, source)
         return work.outcome
 
@@ -241,7 +241,7 @@ class EngagementCore:
                 body=body,
             )
             self._offer(work, offer, models=[])
-        work.outcome.state = _kept(stored, position, work.state)
+        work.outcome.state = _kept(stored, before, work.state)
         return work.outcome
 
     def _enriched(

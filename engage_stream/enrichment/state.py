@@ -4,8 +4,8 @@ It lives in a changelogged Faust table (one value per customer, so one changelog
 event) and, during a replay, in a dict. Every entry remembers the input position that made
 it, so that an event processed again after a crash (at-least-once delivery) sees the state
 exactly as it was the first time (`as_of`) and decides the same. The stored state itself
-never moves back: it already holds what the record did (`written_since`). Texts are stored
-masked: the changelog holds no raw personal data.
+never moves back: it already holds what the record did. Texts are stored masked: the
+changelog holds no raw personal data.
 """
 
 from __future__ import annotations
@@ -114,8 +114,9 @@ class CustomerState(BaseModel):
         return self.orders[-1].order_id if self.orders else None
 
     def as_of(self, position: Position) -> CustomerState:
-        """The state before the record at `position` was first processed."""
-        if not self.written_since(position):
+        """The state before the record at `position` was first processed: this very object
+        when nothing in it was written at or after `position`."""
+        if not self._written_since(position):
             return self  # the usual case: a record seen for the first time
         conversations: dict[str, ConversationState] = {}
         for key, conversation in self.conversations.items():
@@ -135,9 +136,7 @@ class CustomerState(BaseModel):
             orders=[o for o in self.orders if not o.position.at_or_after(position)],
         )
 
-    def written_since(self, position: Position) -> bool:
-        """True when this record, or a later one of its partition, is already in the state:
-        the record is being processed again, and the state must not move back."""
+    def _written_since(self, position: Position) -> bool:
         entries: list[_Entry] = [*self.seen, *self.sent, *self.orders]
         for conversation in self.conversations.values():
             entries.extend(conversation.turns)

@@ -117,6 +117,13 @@ def test_as_of_a_later_position_changes_nothing() -> None:
     assert state.as_of(pos(100)) == state
 
 
+def test_as_of_returns_the_state_itself_exactly_when_nothing_is_rewound() -> None:
+    # The core stores a new state only then: a rewound state must never be stored.
+    state = busy_state()
+    assert state.as_of(pos(100)) is state
+    assert state.as_of(pos(3)) is not state
+
+
 def test_as_of_a_position_on_another_input_changes_nothing() -> None:
     state = busy_state()
     assert state.as_of(pos(0, "crm.customers/0")) == state
