@@ -116,7 +116,8 @@ class Consumer(faust_aiokafka.Consumer):
                             await asyncio.sleep(0)
                             since_yield = 0
                         offset = message.offset
-                        if self.is_contiguous(tp.topic):
+                        checked = self.is_contiguous(tp.topic)
+                        if checked:
                             if not await self._in_order(tp, offset):
                                 continue
                         else:
@@ -133,7 +134,7 @@ class Consumer(faust_aiokafka.Consumer):
                         if delivery not in waited.done:
                             break  # a rebalance stopped the flow; it seeks to committed offsets
                         read_offset[tp] = offset
-                        if self.is_contiguous(tp.topic):
+                        if checked:
                             self._offsets.delivered(tp, offset)
                 self.diag.unset_flag(CONSUMER_FETCHING)
         except stopping:
