@@ -10,11 +10,10 @@ import torch
 from safetensors.torch import load_file
 
 from engage_stream.training.classifier import FinetuneConfig, SoftLabelled, finetune
-from engage_stream.training.corpora import Corpus, load_intent
+from engage_stream.training.corpora import Corpus
 from engage_stream.training.model_card import render
 from engage_stream.training.self_training import unlabelled_texts
-from engage_stream.training.splits import split
-from tests.training.tiny_runs import first, run_train
+from tests.training.tiny_runs import first, intent_split, run_train
 
 TINY = FinetuneConfig(epochs=1, learning_rate=1e-3)
 
@@ -22,9 +21,7 @@ TINY = FinetuneConfig(epochs=1, learning_rate=1e-3)
 def test_a_one_hot_soft_label_trains_exactly_as_the_gold_label(
     tiny_pretrained: Path, tmp_path: Path
 ) -> None:
-    corpus = load_intent()
-    data = split(corpus)
-    data = first(data, 600, 300)
+    corpus, data = intent_split(600, 300)
     # The same texts in the same order: 100 with gold labels, 500 with their gold label
     # as a teacher's certainty. Batches and losses are then the same as all-gold.
     few = first(data, 100)

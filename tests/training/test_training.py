@@ -15,13 +15,12 @@ from typer.testing import CliRunner
 from engage_stream.cli.app import app
 from engage_stream.training.baseline import tfidf_svm
 from engage_stream.training.classifier import FinetuneConfig, finetune
-from engage_stream.training.corpora import load_intent, tokenizer_corpus
+from engage_stream.training.corpora import tokenizer_corpus
 from engage_stream.training.encoder import SHAPES
 from engage_stream.training.model_card import render
 from engage_stream.training.pretrain import PretrainConfig, pretrain
-from engage_stream.training.splits import split
 from engage_stream.training.tokenizer import train_wordpiece
-from tests.training.tiny_runs import first, run_train
+from tests.training.tiny_runs import intent_split, run_train
 
 
 def test_the_tokenizer_keeps_hangul_syllables_and_splits_off_punctuation(tmp_path: Path) -> None:
@@ -50,9 +49,7 @@ def test_finetuning_from_a_base_folder_beats_chance_and_names_its_labels(
 ) -> None:
     from transformers import AutoConfig
 
-    corpus = load_intent()
-    data = split(corpus)
-    data = first(data, 3_000, 500)
+    corpus, data = intent_split(3_000, 500)
     metrics = finetune(
         corpus, data, tiny_pretrained, tmp_path, FinetuneConfig(epochs=2, learning_rate=1e-3)
     )
@@ -63,9 +60,7 @@ def test_finetuning_from_a_base_folder_beats_chance_and_names_its_labels(
 
 
 def test_the_baseline_beats_chance_clearly() -> None:
-    corpus = load_intent()
-    data = split(corpus)
-    data = first(data, 5_000)
+    corpus, data = intent_split(5_000)
     metrics, params = tfidf_svm(corpus, data)
     assert metrics.accuracy > 0.7
     assert params["analyzer"] == "char"

@@ -8,7 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from engage_stream.cli.app import app
-from engage_stream.training.splits import Split
+from engage_stream.training.corpora import Corpus, load_intent
+from engage_stream.training.splits import Split, split
 
 
 def first(data: Split, train: int, val: int | None = None) -> Split:
@@ -21,6 +22,12 @@ def first(data: Split, train: int, val: int | None = None) -> Split:
         val_texts=data.val_texts[:val],
         val_labels=data.val_labels[:val],
     )
+
+
+def intent_split(train: int, val: int | None = None) -> tuple[Corpus, Split]:
+    """3i4K and the first texts of its fixed-seed split (see `first`)."""
+    corpus = load_intent()
+    return corpus, first(split(corpus), train, val)
 
 
 def run_train(name: str, base: Path, out: Path, *options: str) -> None:
