@@ -26,6 +26,9 @@ COPY engage_stream engage_stream
 COPY infra infra
 COPY schemas schemas
 COPY models models
+# The sample shop's own data: the producer's sample questions, and the knowledge bank's
+# source for `engage-stream bank build`.
+COPY data/sample-shop data/sample-shop
 # Editable, so the default paths (infra/topics.yaml, infra/policies.yaml, models/) resolve
 # inside /app.
 RUN pip install --no-deps -e . && useradd --create-home --uid 10001 engage

@@ -21,6 +21,7 @@ import numpy as np
 import onnxruntime as ort
 
 from engage_stream.inference import Classifier, Embedder
+from engage_stream.inference.heads import open_groups
 from engage_stream.inference.model_folder import load_model_folder
 from engage_stream.observability.logs import configure_logging
 
@@ -74,7 +75,21 @@ def check(folder: Path) -> dict[str, Any]:
     sample = texts_for(len(MESSAGES) * 4, offset=1)
     result: dict[str, Any] = {"model": folder.name, "task": task}
     runs: dict[str, Callable[[list[str]], Any]]
-    if task == "text-classification":
+    if task == "multi-head":
+        roles = [h.name for h in loaded.heads if h.kind == "classification"]
+        bindings = {role: folder for role in roles}
+        (gpu_group,) = open_groups(bindings, device="cuda", batch_max_size=size)
+        (cpu_group,) = open_groups(bindings, device="cpu", batch_max_size=size)
+        (ref_group,) = open_groups(bindings, device="cpu", precision=reference, batch_max_size=size)
+        on_gpu, on_ref = gpu_group.predict(sample), ref_group.predict(sample)
+        result["cuda"] = str(gpu_group.runner.choice)
+        for role in roles:
+            pairs_of = list(zip(on_gpu[role], on_ref[role], strict=True))
+            result[f"cuda_vs_cpu_fp32_label_agreement_{role}"] = float(
+                np.mean([a.label == b.label for a, b in pairs_of])
+            )
+        runs = {"cuda": gpu_group.predict, "cpu": cpu_group.predict}
+    elif task == "text-classification":
         gpu = Classifier.load(folder, device="cuda", batch_max_size=size)
         cpu = Classifier.load(folder, device="cpu", batch_max_size=size)
         ref = Classifier.load(folder, device="cpu", precision=reference, batch_max_size=size)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from engage_stream.config.settings import PROJECT_ROOT
-from engage_stream.schemas.labels import INTENT_LABELS
+from engage_stream.training.corpora import INTENT_LABELS
 from engage_stream.training.tokenizer import build_wordpiece
 
 if TYPE_CHECKING:
@@ -45,6 +45,10 @@ class TinyModels:
     """optimum's own export and quantisation of the same weights, no manifest."""
     hf_encoder: Path
     embedder: Path
+    hf_multihead: Path
+    """A multi-head HF folder as `train multihead-ko` writes it (encoder + heads.safetensors)."""
+    multihead: Path
+    """`export_model(hf_multihead, ...)`: intent, toxicity and topic heads and an embedding."""
     build_seconds: float
 
 
@@ -96,6 +100,9 @@ def _build(root: Path) -> TinyModels:
     report = export_model(hf_classifier, classifier)
     embedder = root / "models" / "encoder-tiny"
     export_model(hf_encoder, embedder)
+    hf_multihead = _save_multihead(root / "hf-multihead", hf_encoder, tokenizer)
+    multihead = root / "models" / "multihead-tiny"
+    export_model(hf_multihead, multihead)
 
     plain = root / "optimum-export"
     with warnings.catch_warnings():  # the tracer's, about code that is fine for BERT
@@ -111,6 +118,8 @@ def _build(root: Path) -> TinyModels:
         plain_export=plain,
         hf_encoder=hf_encoder,
         embedder=embedder,
+        hf_multihead=hf_multihead,
+        multihead=multihead,
         build_seconds=round(time.perf_counter() - started, 2),
     )
 
@@ -118,6 +127,39 @@ def _build(root: Path) -> TinyModels:
 def _tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:
     tokenizer: PreTrainedTokenizerFast = build_wordpiece(texts, 1_000, MAX_LENGTH)
     return tokenizer
+
+
+TOPIC_LABELS = ("delivery_status", "refund_status", "other")
+TOXICITY = ("none", "offensive", "hate")
+
+
+def _save_multihead(folder: Path, encoder: Path, tokenizer: PreTrainedTokenizerFast) -> Path:
+    import torch
+
+    from engage_stream.training.multihead import build_model, save_model
+
+    labels = {"intent": LABELS, "toxicity": TOXICITY, "topic": TOPIC_LABELS}
+    torch.manual_seed(1)
+    model = build_model(encoder, {name: len(names) for name, names in labels.items()})
+    for parameter in model.heads.parameters():  # wide, so random logits mean something
+        torch.nn.init.normal_(parameter, std=0.5)
+    save_model(model.eval(), tokenizer, folder, labels)
+    heads = [
+        *(
+            {"name": name, "kind": "classification", "labels": list(names)}
+            for name, names in labels.items()
+        ),
+        {"name": "embedding", "kind": "embedding"},
+    ]
+    info = {
+        "name": "multihead-tiny",
+        "version": "2026.12.01",
+        "task": "multi-head",
+        "max_length": MAX_LENGTH,
+        "heads": heads,
+    }
+    (folder / "engage-train.json").write_text(json.dumps(info), encoding="utf-8")
+    return folder
 
 
 def _save_bert(

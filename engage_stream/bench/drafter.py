@@ -1,110 +1,325 @@
-"""Draft latency and politeness of a shipped drafter on the validation questions.
+"""How well the drafter finds the shop's answer, and how fast: on questions that are not
+the bank's own examples.
 
-Each question is drafted alone, as a handoff would, after a warm-up; the numbers are wall
-time around `Drafter.draft` (tokenise, encode, search the bank, fill the template).
+The questions are `data/sample-shop/bank-check.jsonl`, written apart from the bank: two
+per answer, and 40 that no answer covers (`answer_id: null`). Each question is drafted as
+a handoff would draft it: the topic head's label for it, an order in the state its answer
+speaks of (for general answers, a seeded random state or none), the drafter's retrieval
+and eligibility rules. The questions are split by answer id (fixed seed) into a tuning
+half, on which each retrieval variant's `min_score` is chosen (most drafts right: the
+labelled answer, or no answer where none fits), and a test half reported with it.
+Latency is wall time around `Drafter.draft` for the shipped settings, after a warm-up.
 """
 
 from __future__ import annotations
 
+import json
+import random
 import statistics
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from engage_stream.bench.stats import percentile
-from engage_stream.drafting.drafter import Drafter
-from engage_stream.drafting.politeness import is_polite
-from engage_stream.drafting.templates import INTENTS
-from engage_stream.training.chrf import corpus_chrf
+from engage_stream.drafting.bank_file import OrderNeed
+from engage_stream.drafting.drafter import Draft, Drafter, Question
+from engage_stream.drafting.facts import OrderFacts
+from engage_stream.drafting.knowledge import Encoder, KnowledgeBank, Retrieval
+from engage_stream.inference.scoring import Scorer
 
+SEED = 20261201
 WARM_UP = 20
+STATES: tuple[OrderNeed | None, ...] = (
+    None,
+    "placed",
+    "shipped",
+    "delivered",
+    "cancelled",
+    "refunded",
+)
+MIN_SCORES = tuple(round(0.025 * i, 3) for i in range(41))
+
+
+@dataclass(frozen=True, slots=True)
+class CheckQuestion:
+    text: str
+    answer_id: str | None
+    topic: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    name: str
+    retrieval: Retrieval
+    dense: bool
+
+
+@dataclass(frozen=True)
+class Scores:
+    answered: int
+    hit_at_1: float
+    hit_at_3: float
+    unanswerable: int
+    correct_fallback: float
+    right: float
+    """Share of all drafts that are right: the labelled answer, or none where none fits."""
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    name: str
+    retrieval: dict[str, float]
+    min_score: float
+    tune: Scores
+    test: Scores
 
 
 @dataclass(frozen=True)
 class DrafterBench:
-    drafts: int
+    questions: int
+    tune_questions: int
+    test_questions: int
+    variants: list[VariantResult]
+    shipped: str
+    """The variant the shipped bank's manifest uses."""
     p50_ms: float
     p95_ms: float
     p99_ms: float
     max_ms: float
-    polite_rate: float
-    """Whole drafts (template + answer) that end politely."""
-    fallbacks: dict[str, int]
-    truncated: int
-    response_chrf: float
-    """chrF of the retrieved answer alone against the reference answer."""
-    draft_chrf: float
-    """chrF of the whole draft (with template text) against the reference answer."""
-    budget_ms: float
-    precision: str
-    model_sha256: str
+    bank: str
+    encoder: str | None
+    topic_model: str
+
+
+def load_questions(path: Path) -> list[CheckQuestion]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [CheckQuestion(r["text"], r["answer_id"], r["topic"], r["channel"]) for r in rows]
+
+
+def halves(questions: Sequence[CheckQuestion]) -> tuple[list[int], list[int]]:
+    """Indices of the tuning and the test half: by answer id, null questions alternately."""
+    ids = sorted({q.answer_id for q in questions if q.answer_id})
+    random.Random(SEED).shuffle(ids)
+    tuning = set(ids[: len(ids) // 2])
+    tune: list[int] = []
+    test: list[int] = []
+    nulls = 0
+    for i, q in enumerate(questions):
+        if q.answer_id is None:
+            (tune if nulls % 2 == 0 else test).append(i)
+            nulls += 1
+        else:
+            (tune if q.answer_id in tuning else test).append(i)
+    return tune, test
+
+
+def orders_for(questions: Sequence[CheckQuestion], bank: KnowledgeBank) -> list[OrderFacts | None]:
+    """The order each asker has: in the state the labelled answer speaks of; for general
+    answers and unanswerable questions, a seeded random state or none."""
+    needs = {a.id: a.order for a in bank.answers}
+    rng = random.Random(SEED)
+    out: list[OrderFacts | None] = []
+    for q in questions:
+        need = needs.get(q.answer_id or "")
+        state = need if need not in (None, "any") else rng.choice(STATES)
+        out.append(None if state is None else sample_order(state))
+    return out
+
+
+def sample_order(status: OrderNeed) -> OrderFacts:
+    at = datetime(2026, 11, 27, 3, tzinfo=UTC)
+    shipped = status in ("shipped", "delivered")
+    return OrderFacts(
+        order_id="ORD-20261127-0042",
+        status=status,
+        items=("경량 패딩 자켓",),
+        total_krw=89_000,
+        placed_at=at,
+        carrier="CJ대한통운" if shipped else None,
+        tracking_number="612345678901" if shipped else None,
+        estimated_delivery=date(2026, 11, 29) if shipped else None,
+        delivered_at=at if status == "delivered" else None,
+        cancelled_at=at if status in ("cancelled", "refunded") else None,
+        refund_krw=89_000 if status == "refunded" else None,
+        refunded_at=at if status == "refunded" else None,
+    )
+
+
+def _scores(
+    questions: Sequence[CheckQuestion], drafts: Sequence[Draft], indices: Sequence[int], bar: float
+) -> Scores:
+    answered = unanswerable = hits1 = hits3 = fallbacks = said_right = 0
+    for i in indices:
+        q, d = questions[i], drafts[i]
+        best = d.suggestions[0] if d.suggestions else None
+        said = best.answer_id if best is not None and best.score >= bar else None
+        if q.answer_id is None:
+            unanswerable += 1
+            fallbacks += said is None
+        else:
+            answered += 1
+            hits1 += best is not None and best.answer_id == q.answer_id
+            hits3 += q.answer_id in [s.answer_id for s in d.suggestions[:3]]
+            said_right += said == q.answer_id
+    return Scores(
+        answered=answered,
+        hit_at_1=round(hits1 / max(1, answered), 4),
+        hit_at_3=round(hits3 / max(1, answered), 4),
+        unanswerable=unanswerable,
+        correct_fallback=round(fallbacks / max(1, unanswerable), 4),
+        right=round((said_right + fallbacks) / max(1, answered + unanswerable), 4),
+    )
 
 
 def bench_drafter(
-    model_dir: Path,
-    questions: Sequence[str],
-    references: Sequence[str],
+    bank: KnowledgeBank,
+    encoder: Encoder | None,
+    scorer: Scorer,
+    questions: Sequence[CheckQuestion],
     *,
-    threads: int | None = None,
+    sender: dict[str, str],
+    zone: ZoneInfo,
 ) -> DrafterBench:
-    """Drafts cycle through no intent and every intent label, with and without profile."""
-    with Drafter.load(model_dir, device="cpu", threads=threads) as drafter:
-        texts = {r.id: r.text for r in drafter.bank.responses}
-        for question in questions[:WARM_UP]:
-            drafter.draft(question)
-        latencies: list[float] = []
-        drafts: list[str] = []
-        responses: list[str] = []
-        fallbacks: Counter[str] = Counter()
-        truncated = 0
-        intents: list[str | None] = [None, *INTENTS]
-        for i, question in enumerate(questions):
-            intent = intents[i % len(intents)]
-            profile = {"name": "김민지", "order_id": f"ORD-{i}"} if i % 2 else None
-            started = time.perf_counter()
-            draft = drafter.draft(question, intent=intent, profile=profile)
-            latencies.append((time.perf_counter() - started) * 1000)
-            drafts.append(draft.text)
-            responses.append(texts.get(draft.response_id or "", ""))
-            fallbacks[draft.fallback or "none"] += 1
-            truncated += int(draft.truncated)
-        return DrafterBench(
-            drafts=len(drafts),
-            p50_ms=round(statistics.median(latencies), 2),
-            p95_ms=round(percentile(latencies, 95), 2),
-            p99_ms=round(percentile(latencies, 99), 2),
-            max_ms=round(max(latencies), 2),
-            polite_rate=round(sum(map(is_polite, drafts)) / len(drafts), 4),
-            fallbacks=dict(fallbacks),
-            truncated=truncated,
-            response_chrf=round(corpus_chrf(responses, list(references)), 2),
-            draft_chrf=round(corpus_chrf(drafts, list(references)), 2),
-            budget_ms=drafter.budget_ms,
-            precision=drafter.bank.manifest.precision,
-            model_sha256=drafter.stamp.sha256,
+    """Every variant drafts every question once (with `min_score` 0, so the bar can be
+    chosen afterwards); then the shipped settings again, timed one by one."""
+    texts = [q.text for q in questions]
+    scored, _ = scorer.score_texts(texts)
+    asked = [
+        Question(
+            q.text,
+            s.topic.label if s and s.topic else None,
+            s.topic.score if s and s.topic else None,
         )
-
-
-def markdown(name: str, result: DrafterBench, machine: dict[str, object]) -> str:
-    r = asdict(result)
-    return "\n".join(
-        [
-            f"## {name}",
-            "",
-            f"{machine['date']} · {machine['cpu']} · {machine['cores']} cores · "
-            f"load {machine.get('load_average_1m', '?')} · `{machine['command']}`",
-            "",
-            "| drafts | p50 ms | p95 ms | p99 ms | max ms | polite | answer chrF | draft chrF |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |",
-            f"| {r['drafts']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['max_ms']} "
-            f"| {r['polite_rate']} | {r['response_chrf']} | {r['draft_chrf']} |",
-            "",
-            f"One validation question per draft (split by distinct question), {result.precision} "
-            f"encoder on the CPU, deadline {result.budget_ms} ms; intents cycle through none and "
-            "the seven labels, every other draft with a name and an order number. "
-            f"Fallbacks: {dict(result.fallbacks)}; truncated: {result.truncated}.",
-            "",
+        for q, s in zip(questions, scored, strict=True)
+    ]
+    orders = orders_for(questions, bank)
+    tune, test = halves(questions)
+    shipped = bank.retrieval
+    variants = [
+        Variant("lexical", replace_retrieval(shipped, dense_weight=0.0, topic_weight=0.0), False),
+        Variant("lexical + topic", replace_retrieval(shipped, dense_weight=0.0), False),
+    ]
+    if encoder is not None:
+        variants += [
+            Variant(
+                "dense", replace_retrieval(shipped, lexical_weight=0.0, topic_weight=0.0), True
+            ),
+            Variant("dense + topic", replace_retrieval(shipped, lexical_weight=0.0), True),
+            Variant("lexical + dense", replace_retrieval(shipped, topic_weight=0.0), True),
+            Variant("lexical + dense + topic (shipped)", shipped, True),
         ]
+    results = []
+    for variant in variants:
+        drafts = _draft_all(
+            bank, encoder if variant.dense else None, variant.retrieval, asked, orders, sender, zone
+        )
+        bar = max(MIN_SCORES, key=lambda b: (_scores(questions, drafts, tune, b).right, -b))
+        results.append(
+            VariantResult(
+                variant.name,
+                {k: v for k, v in variant.retrieval.model_dump().items() if k != "min_score"},
+                bar,
+                _scores(questions, drafts, tune, bar),
+                _scores(questions, drafts, test, bar),
+            )
+        )
+    latencies = _timed(bank, encoder, asked, orders, sender, zone)
+    return DrafterBench(
+        questions=len(questions),
+        tune_questions=len(tune),
+        test_questions=len(test),
+        variants=results,
+        shipped=variants[-1].name,
+        p50_ms=round(statistics.median(latencies), 2),
+        p95_ms=round(percentile(latencies, 95), 2),
+        p99_ms=round(percentile(latencies, 99), 2),
+        max_ms=round(max(latencies), 2),
+        bank=f"{bank.stamp.name} {bank.stamp.version} ({bank.stamp.sha256[:12]})",
+        encoder=f"{encoder.stamp.name} {encoder.stamp.version}" if encoder else None,
+        topic_model=" + ".join(f"{s.name} {s.version}" for s in scorer.stamps),
     )
+
+
+def replace_retrieval(retrieval: Retrieval, **changes: float) -> Retrieval:
+    return retrieval.model_copy(update=changes)
+
+
+def _with(bank: KnowledgeBank, retrieval: Retrieval) -> KnowledgeBank:
+    copy = KnowledgeBank(bank.path, bank.manifest, bank.file, bank.vectors, bank.stamp)
+    copy.retrieval = replace_retrieval(retrieval, min_score=0.0)
+    return copy
+
+
+def _draft_all(
+    bank: KnowledgeBank,
+    encoder: Encoder | None,
+    retrieval: Retrieval,
+    asked: Sequence[Question],
+    orders: Sequence[OrderFacts | None],
+    sender: dict[str, str],
+    zone: ZoneInfo,
+) -> list[Draft]:
+    with Drafter(
+        _with(bank, retrieval), encoder, sender=sender, zone=zone, budget_ms=10_000
+    ) as drafter:
+        return [drafter.draft(q, order=o) for q, o in zip(asked, orders, strict=True)]
+
+
+def _timed(
+    bank: KnowledgeBank,
+    encoder: Encoder | None,
+    asked: Sequence[Question],
+    orders: Sequence[OrderFacts | None],
+    sender: dict[str, str],
+    zone: ZoneInfo,
+) -> list[float]:
+    with Drafter(bank, encoder, sender=sender, zone=zone) as drafter:
+        for q, o in list(zip(asked, orders, strict=True))[:WARM_UP]:
+            drafter.draft(q, order=o)
+        latencies = []
+        for q, o in zip(asked, orders, strict=True):
+            started = time.perf_counter()
+            drafter.draft(q, order=o)
+            latencies.append((time.perf_counter() - started) * 1000)
+        return latencies
+
+
+def markdown(result: DrafterBench, machine: dict[str, object]) -> str:
+    lines = [
+        "# Drafter: the shop's answer for questions that are not bank examples",
+        "",
+        f"Machine: {machine.get('cpu')} ({machine.get('cores')} cores), {machine.get('date')}. "
+        f"Command: `{machine.get('command')}`.",
+        "",
+        f"Bank {result.bank}; encoder {result.encoder or '-'}; topic from {result.topic_model}. "
+        f"{result.questions} questions of `data/sample-shop/bank-check.jsonl` (written apart "
+        f"from the bank), split by answer id: {result.tune_questions} to choose each "
+        f"variant's min_score, {result.test_questions} reported.",
+        "",
+        "| retrieval | min_score | hit@1 | hit@3 | correct fallback | right | hit@1 (tune) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        *(
+            f"| {v.name} | {v.min_score} | {v.test.hit_at_1:.3f} | {v.test.hit_at_3:.3f} | "
+            f"{v.test.correct_fallback:.3f} | {v.test.right:.3f} | {v.tune.hit_at_1:.3f} |"
+            for v in result.variants
+        ),
+        "",
+        "hit@1: the best suggestion is the labelled answer; hit@3: it is among the three "
+        "suggestions; correct fallback: a question no answer covers gets none (best score "
+        "below min_score); right: the share of all test questions whose draft says the "
+        "labelled answer, or none where none fits.",
+        "",
+        f"Latency of the shipped settings, one draft at a time ({result.questions} drafts): "
+        f"p50 {result.p50_ms} ms, p95 {result.p95_ms} ms, p99 {result.p99_ms} ms, "
+        f"max {result.max_ms} ms.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def as_json(result: DrafterBench, machine: dict[str, object]) -> str:
+    return json.dumps({"machine": machine, **asdict(result)}, indent=2, ensure_ascii=False)

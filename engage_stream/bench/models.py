@@ -44,7 +44,7 @@ def chat_messages(count: int, seed: int = 7) -> list[str]:
     from engage_stream.training.splits import split
 
     texts = split(load_intent()).val_texts
-    return random.Random(seed).sample(texts, min(count, len(texts)))  # noqa: S311 - sampling
+    return random.Random(seed).sample(texts, min(count, len(texts)))
 
 
 def time_batches(
@@ -213,3 +213,96 @@ def onnx_accuracy(model_dir: Path, texts: list[str], labels: list[int]) -> dict[
         predicted = [classifier.labels.index(p.label) for p in classifier.predict(texts)]
         accuracy[precision] = round(sum(map(int.__eq__, predicted, labels)) / len(labels), 4)
     return accuracy
+
+
+SINGLE_HEADS = "intent-ko + toxicity-ko (two passes)"
+
+
+def bench_heads(
+    multihead_dir: Path,
+    singles: Sequence[Path],
+    texts: list[str],
+    batch_sizes: Sequence[int] = BATCH_SIZES,
+    min_seconds: float = 3.0,
+    rounds: int = ROUNDS,
+) -> list[BenchRow]:
+    """One encoder pass for every head against one pass per single-head model (the
+    pipeline's model stage before the multi-head model): int8 on the CPU, taking turns.
+
+    The multi-head model runs as the pipeline runs it (intent, toxicity and topic from one
+    session run), and also with only its encoder's work counted (the embedding head alone),
+    so what the appended heads cost stays measured."""
+    from engage_stream.inference.classifier import Classifier
+    from engage_stream.inference.embedder import Embedder
+    from engage_stream.inference.heads import open_groups
+    from engage_stream.inference.model_folder import EMBEDDING
+
+    size = max(batch_sizes)
+    classifiers = [
+        Classifier.load(path, device="cpu", precision="int8", batch_max_size=size)
+        for path in singles
+    ]
+    roles = ("intent", "toxicity", "topic")
+    (group,) = open_groups(
+        {role: multihead_dir for role in roles}, device="cpu", precision="int8", batch_max_size=size
+    )
+    pooled = Embedder.load(
+        multihead_dir, head=EMBEDDING, device="cpu", precision="int8", batch_max_size=size
+    )
+
+    def two_passes(batch: Sequence[str]) -> object:
+        return [c.predict(batch) for c in classifiers]
+
+    engines: list[tuple[str, Callable[[Sequence[str]], object]]] = [
+        (SINGLE_HEADS, two_passes),
+        (f"{group.name}: intent + toxicity + topic (one pass)", group.predict),
+        (f"{group.name}: embedding only (the encoder)", pooled.embed),
+    ]
+    rows: list[BenchRow] = []
+    try:
+        for batch_size in batch_sizes:
+            measured: dict[str, list[tuple[float, list[float]]]] = {n: [] for n, _ in engines}
+            for _ in range(rounds):
+                for name, run in engines:
+                    measured[name].append(
+                        time_batches(run, texts, batch_size, min_seconds / rounds)
+                    )
+            rows.extend(_row(name, batch_size, measured[name]) for name, _ in engines)
+    finally:
+        for classifier in classifiers:
+            classifier.close()
+        group.close()
+        pooled.close()
+    return rows
+
+
+def heads_markdown(rows: list[BenchRow], machine: dict[str, object]) -> str:
+    engines = list(dict.fromkeys(r.engine for r in rows))
+    one_pass = engines[1]
+    lines = [
+        "## One encoder pass for every head",
+        "",
+        f"{machine['date']} · {machine['cpu']} · {machine['cores']} cores · `{machine['command']}`",
+        "",
+        "| batch | "
+        + " | ".join(f"{e} msg/s (p50 / p95 ms)" for e in engines)
+        + " | one pass ÷ two passes |",
+        "| --- |" + " --- |" * (len(engines) + 1),
+    ]
+    for size in dict.fromkeys(r.batch_size for r in rows):
+        cells = []
+        for engine in engines:
+            r = next(x for x in rows if x.engine == engine and x.batch_size == size)
+            cells.append(f"{r.messages_per_s:,.0f} ({r.p50_ms} / {r.p95_ms})")
+        cells.append(f"{speedup(rows, one_pass, SINGLE_HEADS, size)}×")
+        lines.append(f"| {size} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"ONNX Runtime int8 on the CPU, every engine on the same {len(rows[0].round_rates)} "
+        "rounds of the same real messages, taking turns; msg/s: median of the rounds; ratio: "
+        "median of the per-round ratios. Two passes: the shipped single-head intent-ko and "
+        "toxicity-ko, one after the other (no topic). One pass: the multi-head model's "
+        "session answers all three heads. Embedding only: the shared encoder with no "
+        "classification head, so the heads' own cost is the difference.",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,9 +1,12 @@
 """The live pipeline end to end: sustained events/s and end-to-end latency, per broker.
 
 A worker process (`engage-stream worker`, default settings) on a broker started here.
-Two phases, each on topics of its own:
+Phases, each on topics of its own:
 - sustained: profiles, then N sample events produced as fast as possible; events/s is N
-  over the time from the first event sent to the last enriched record written;
+  over the time from the first event sent to the last enriched record written; once with
+  the score cache on (the default) and once with `ENGAGE_SCORE_CACHE_SIZE=0`, each
+  checked against the worker's own metrics (`engage_score_cache_size`, and no cache hits
+  with the cache off), so a setting that did not reach the worker cannot pass unseen;
 - paced: events at a fixed rate well under capacity; latency of each event from its
   Kafka record timestamp on `crm.events` to `processed_at` on its enriched record.
 """
@@ -27,13 +30,14 @@ from kafka import KafkaProducer
 from engage_stream.bench.stats import percentile
 from engage_stream.brokers import ApacheKafkaBroker, BrokerProcess, TansuBroker
 from engage_stream.brokers.process import free_ports
+from engage_stream.config.settings import Settings
 from engage_stream.kafka.admin import ensure_topics
 from engage_stream.kafka.isolation import isolated_topics_file
 from engage_stream.kafka.reader import read_to_end
 from engage_stream.kafka.topics import TopicRole, TopicsFile, load_topics
 from engage_stream.samples.generator import SampleConfig, SampleStream
 from engage_stream.samples.publish import send_event, send_profiles
-from engage_stream.worker.process import WorkerProcess
+from engage_stream.worker.process import Scrape, WorkerProcess
 
 BROKERS: dict[str, type[BrokerProcess]] = {"tansu": TansuBroker, "kafka": ApacheKafkaBroker}
 
@@ -42,6 +46,10 @@ BROKERS: dict[str, type[BrokerProcess]] = {"tansu": TansuBroker, "kafka": Apache
 class PhaseResult:
     broker: str
     phase: str
+    score_cache: bool
+    cache_hits: int
+    """Customer texts scored from the cache, by the worker's metrics."""
+    cache_misses: int
     events: int
     rate_asked: float | None
     seconds: float
@@ -88,6 +96,17 @@ def run(
                 name, broker, "sustained", events, None, topics_source, work_dir, env or {}
             )
             results.append(sustained)
+            uncached, _ = _phase(
+                name,
+                broker,
+                "sustained",
+                events,
+                None,
+                topics_source,
+                work_dir,
+                {**(env or {}), "ENGAGE_SCORE_CACHE_SIZE": "0"},
+            )
+            results.append(uncached)
             for precision, cache in (("fp32", True), ("int8", True), ("fp32", False)):
                 replays.append(
                     _replay(name, broker, topics_file, precision, cache, sustained, work_dir)
@@ -178,12 +197,16 @@ def _phase(
         sender.join()
         producer.close()
         metrics = worker.scrape()
+    cache = _cache_in_force(metrics, env)
     latencies = _latencies(connection, topics)
     batches = metrics.total("engage_batch_size_count")
 
     result = PhaseResult(
         broker=name,
         phase=phase,
+        score_cache=cache,
+        cache_hits=int(metrics.total("engage_score_cache_texts_total", result="hit")),
+        cache_misses=int(metrics.total("engage_score_cache_texts_total", result="miss")),
         events=count,
         rate_asked=rate,
         seconds=round(seconds, 2),
@@ -198,6 +221,21 @@ def _phase(
         dlq=int(metrics.total("engage_dlq_total")),
     )
     return result, topics_file
+
+
+def _cache_in_force(metrics: Scrape, env: dict[str, str]) -> bool:
+    """Whether the worker ran with its score cache, proven by its own metrics."""
+    wanted = int(
+        env.get("ENGAGE_SCORE_CACHE_SIZE", Settings.model_fields["score_cache_size"].default)
+    )
+    served = metrics.total("engage_score_cache_size")
+    hits = metrics.total("engage_score_cache_texts_total", result="hit")
+    if served != wanted or (wanted == 0 and hits):
+        raise RuntimeError(
+            f"the worker ran with a score cache of {served:g} texts ({hits:g} hits); "
+            f"the benchmark asked for {wanted}"
+        )
+    return wanted > 0
 
 
 def _send(
@@ -239,18 +277,21 @@ def markdown(
         "",
         f"{machine['date']} · {machine['cpu']} · {machine['cores']} cores · `{machine['command']}`",
         "",
-        "| broker | phase | events | asked rate | events/s | p50 ms | p95 ms | p99 ms "
-        "| mean batch | handoffs | messages | suppressed |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| broker | phase | score cache (hits / misses) | events | asked rate | events/s "
+        "| p50 ms | p95 ms | p99 ms | mean batch | handoffs | messages | suppressed |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         asked = f"{r.rate_asked:g}/s" if r.rate_asked else "max"
+        cache = f"{'on' if r.score_cache else 'off'} ({r.cache_hits:,} / {r.cache_misses:,})"
         lines.append(
-            f"| {r.broker} | {r.phase} | {r.events:,} | {asked} | {r.events_per_s:,.0f} "
-            f"| {r.latency_p50_ms:,.0f} | {r.latency_p95_ms:,.0f} | {r.latency_p99_ms:,.0f} "
-            f"| {r.mean_batch} | {r.handoffs} | {r.messages} | {r.suppressions} |"
+            f"| {r.broker} | {r.phase} | {cache} | {r.events:,} | {asked} "
+            f"| {r.events_per_s:,.0f} | {r.latency_p50_ms:,.0f} | {r.latency_p95_ms:,.0f} "
+            f"| {r.latency_p99_ms:,.0f} | {r.mean_batch} | {r.handoffs} | {r.messages} "
+            f"| {r.suppressions} |"
         )
-    sustained = [r.events_per_s for r in results if r.phase == "sustained"]
+    sustained = [r.events_per_s for r in results if r.phase == "sustained" and r.score_cache]
+    uncached = [r.events_per_s for r in results if r.phase == "sustained" and not r.score_cache]
     if replays:
         lines += [
             "",
@@ -276,8 +317,10 @@ def markdown(
         " of its enriched record (sustained rows include queueing behind the backlog; the "
         "paced rows are the latency under a load the worker keeps up with).",
         "",
-        f"Median sustained rate over brokers: {statistics.median(sustained):,.0f} events/s."
-        if sustained
+        f"Median sustained rate over brokers: {statistics.median(sustained):,.0f} events/s "
+        f"with the score cache, {statistics.median(uncached):,.0f} without "
+        f"({statistics.median(sustained) / statistics.median(uncached):.2f}x)."
+        if sustained and uncached
         else "",
         "",
         "The score cache keeps model scores per exact customer text. The sample stream repeats "

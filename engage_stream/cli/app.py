@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from engage_stream import __version__
-from engage_stream.cli import bench, config, policy, schemas, topics
+from engage_stream.cli import bank, bench, config, policy, schemas, topics
 from engage_stream.cli.broker import broker
 from engage_stream.cli.classify import classify
 from engage_stream.cli.consume import consume
@@ -41,6 +41,7 @@ app.add_typer(schemas.app, name="schemas")
 app.add_typer(config.app, name="config")
 app.add_typer(policy.app, name="policy")
 app.add_typer(bench.app, name="bench")
+app.add_typer(bank.app, name="bank")
 
 
 def _version(value: bool) -> None:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from engage_stream.bench.machine import describe
-from engage_stream.cli.startup import startup
+from engage_stream.cli.startup import config_error, startup
 from engage_stream.config.settings import PROJECT_ROOT
 
 app = typer.Typer(help="Benchmarks whose results are written into the repo.", no_args_is_help=True)
@@ -37,7 +37,15 @@ def models(
     out: Annotated[Path, typer.Option(help="Folder for the JSON and Markdown results.")] = RESULTS,
 ) -> None:
     """ONNX int8 vs ONNX fp32 vs PyTorch eager, same weights, same messages, one run."""
-    from engage_stream.bench.models import bench_classifier, chat_messages, markdown, onnx_accuracy
+    from engage_stream.bench.models import (
+        bench_classifier,
+        bench_heads,
+        chat_messages,
+        heads_markdown,
+        markdown,
+        onnx_accuracy,
+    )
+    from engage_stream.inference.model_folder import load_model_folder
     from engage_stream.training.recipes import RECIPES
     from engage_stream.training.splits import split
 
@@ -46,6 +54,20 @@ def models(
     console = Console(stderr=True)
     sizes = [int(s) for s in batch_sizes.split(",")]
     texts = chat_messages(messages)
+    if load_model_folder(model_dir).task == "multi-head":
+        singles = [settings.model_dir / "intent-ko", settings.model_dir / "toxicity-ko"]
+        with console.status(f"one pass of {name} against two single-head passes ..."):
+            rows = bench_heads(model_dir, singles, texts, sizes, min_seconds)
+        machine = describe()
+        out.mkdir(parents=True, exist_ok=True)
+        record = {"model": name, "machine": machine, "rows": [r.__dict__ for r in rows]}
+        (out / f"models-{name}.json").write_text(
+            json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+        )
+        table = heads_markdown(rows, machine)
+        (out / f"models-{name}.md").write_text(table)
+        console.print(table)
+        return
     with console.status(f"benchmarking {name} on {len(texts)} messages ..."):
         rows = bench_classifier(model_dir, hf_dir, texts, sizes, min_seconds)
     accuracy = None
@@ -73,32 +95,37 @@ def models(
 
 @app.command("drafter")
 def drafter(
-    name: Annotated[
-        str, typer.Option("--model", help="Drafter folder name under ENGAGE_MODEL_DIR.")
-    ] = "drafter-ko",
-    limit: Annotated[int | None, typer.Option(help="Draft only the first N questions.")] = None,
-    threads: Annotated[int | None, typer.Option(help="ONNX Runtime threads.")] = None,
+    questions: Annotated[
+        Path, typer.Option(help="Check questions (JSON lines: text, answer_id, topic, channel).")
+    ] = PROJECT_ROOT / "data" / "sample-shop" / "bank-check.jsonl",
     out: Annotated[Path, typer.Option(help="Folder for the JSON and Markdown results.")] = RESULTS,
 ) -> None:
-    """p95 draft latency and polite-ending rate on the drafter's validation questions."""
-    from dataclasses import asdict
-
-    from engage_stream.bench.drafter import bench_drafter, markdown
-    from engage_stream.training.corpora import load_chatbot
-    from engage_stream.training.splits import split_pairs
+    """hit@1, hit@3, correct fallbacks and draft latency of the shipped knowledge bank, by
+    retrieval variant (n-grams, embeddings, both; with and without the topic)."""
+    from engage_stream.bench.drafter import as_json, bench_drafter, load_questions, markdown
+    from engage_stream.policy.policy_file import PolicyError, load_policy
+    from engage_stream.worker.runtime import StartupError, load_models
 
     settings = startup()
-    data = split_pairs(load_chatbot(PROJECT_ROOT.parent / "shared" / "data"))
-    questions, references = data.val_questions[:limit], data.val_answers[:limit]
+    try:
+        policy = load_policy(settings.policy_file)
+        scorer, loaded = load_models(settings, policy)
+    except PolicyError as exc:
+        config_error([f"ENGAGE_POLICY_FILE: {exc}"])
+    except StartupError as exc:
+        config_error(exc.problems)
+    checks = load_questions(questions)
+    sender = {"shop_name": policy.outbound.sender.name, "contact": policy.outbound.sender.contact}
     console = Console(stderr=True)
-    with console.status(f"drafting {len(questions)} validation questions ..."):
-        result = bench_drafter(settings.model_dir / name, questions, references, threads=threads)
+    with scorer, loaded, console.status(f"drafting {len(checks)} check questions ..."):
+        result = bench_drafter(
+            loaded.bank, loaded.encoder, scorer, checks, sender=sender, zone=policy.zone
+        )
     machine = {**describe(), "load_average_1m": round(os.getloadavg()[0], 2)}
     out.mkdir(parents=True, exist_ok=True)
-    record = {"model": name, "machine": machine, **asdict(result)}
-    (out / f"{name}.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-    table = markdown(name, result, machine)
-    (out / f"{name}.md").write_text(table)
+    (out / "drafter.json").write_text(as_json(result, machine) + "\n")
+    table = markdown(result, machine)
+    (out / "drafter.md").write_text(table)
     console.print(table)
 
 

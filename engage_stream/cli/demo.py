@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 from kafka import KafkaProducer
@@ -30,7 +31,10 @@ from engage_stream.kafka.topics import TopicRole, TopicsFile
 from engage_stream.privacy import mask_text
 from engage_stream.samples.generator import SampleConfig, SampleStream
 from engage_stream.samples.publish import send_event, send_profiles
+from engage_stream.schemas.actions import HandoffAction, NextBestAction
 from engage_stream.worker.process import Scrape, WorkerProcess, WorkerProcessError
+
+M = TypeVar("M", HandoffAction, NextBestAction)
 
 MALFORMED_SAMPLES: list[tuple[bytes | None, bytes]] = [
     (b"C00001", b'{"event_id": "bad-1", "event_type": "chat.message"'),
@@ -205,6 +209,36 @@ def _first(
     return None
 
 
+def _parsed(
+    connection: dict[str, object], topic: str, model: type[M], match: Callable[[M], bool]
+) -> M | None:
+    """The first record of `topic` that `match` accepts, as its contract."""
+    for record in read_to_end(connection, topic):
+        value = model.model_validate_json(record.value)
+        if match(value):
+            return value
+    return None
+
+
+def _handoff_text(handoff: HandoffAction) -> str:
+    draft = handoff.draft
+    lines = [
+        f"[bold]priority[/bold] {handoff.priority.value}   [bold]queue[/bold] {handoff.queue}   "
+        f"[bold]reasons[/bold] {', '.join(r.value for r in handoff.reasons)}",
+        "[bold]transcript (masked)[/bold]",
+        *(f"  {t.sender.value}: {t.text}" for t in handoff.transcript[-4:]),
+        f"[bold]drafted reply[/bold] ({draft.kind}, answering {draft.question_event_id}, "
+        f"topic {draft.topic})",
+        f"  {handoff.draft_reply}",
+        "[bold]suggestions[/bold]",
+        *(
+            f"  {s.score:.2f} {s.answer_id}{' (grounded)' if s.grounded else ''}"
+            for s in handoff.suggestions
+        ),
+    ]
+    return "\n".join(lines)
+
+
 def _summary(
     console: Console,
     connection: dict[str, object],
@@ -229,17 +263,25 @@ def _summary(
         table.add_row(topics.name(role), f"{count:,}")
     console.print(table)
 
-    handoff = _first(connection, topics.name(TopicRole.ACTIONS_HANDOFF))
+    handoffs = topics.name(TopicRole.ACTIONS_HANDOFF)
+    handoff = _parsed(
+        connection, handoffs, HandoffAction, lambda h: h.draft.kind == "grounded"
+    ) or _parsed(connection, handoffs, HandoffAction, lambda h: True)
     if handoff:
-        lines = [
-            f"[bold]priority[/bold] {handoff['priority']}   "
-            f"[bold]queue[/bold] {handoff['queue']}   "
-            f"[bold]reasons[/bold] {', '.join(handoff['reasons'])}",  # type: ignore[arg-type]
-            "[bold]transcript (masked)[/bold]",
-            *(f"  {t['sender']}: {t['text']}" for t in handoff["transcript"][-4:]),  # type: ignore[index]
-            f"[bold]drafted reply[/bold] {handoff['draft_reply']}",
-        ]
-        console.print(Panel("\n".join(lines), title="a handoff to a person", expand=False))
+        console.print(Panel(_handoff_text(handoff), title="a handoff to a person", expand=False))
+    answer = _parsed(
+        connection,
+        topics.name(TopicRole.ACTIONS_EMAIL),
+        NextBestAction,
+        lambda m: m.draft is not None,
+    )
+    if answer and answer.draft:
+        text = (
+            f"[bold]answer[/bold] {answer.draft.answer_id} ({answer.draft.kind}) to "
+            f"{answer.draft.question_event_id}, topic {answer.draft.topic}\n"
+            f"[bold]subject[/bold] {answer.subject}\n{mask_text(answer.body)}"
+        )
+        console.print(Panel(text, title="an e-mail question answered by e-mail", expand=False))
     email = _first(connection, topics.name(TopicRole.ACTIONS_EMAIL), lambda v: v["advertising"])
     if email:
         text = f"[bold]{email['channel']}[/bold] not before {email['send_not_before']}\n"

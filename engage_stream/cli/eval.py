@@ -37,6 +37,8 @@ from engage_stream.evaluation.runs import (
     load_run_topics,
     topic_names,
 )
+from engage_stream.inference.heads import labels_of
+from engage_stream.inference.model_folder import ModelFolderError
 from engage_stream.kafka.clients import connection_config
 
 BAD_INPUT_EXIT_CODE = 2
@@ -168,7 +170,8 @@ def eval_command(
     """Compare a run with labels and with another run; write eval.json and report.html."""
     run_spec = parse_run_spec(run, "--run")
     baseline_spec = parse_run_spec(baseline, "--baseline") if baseline is not None else None
-    kafka = _Kafka(startup(kafka_bootstrap=bootstrap))
+    settings = startup(kafka_bootstrap=bootstrap)
+    kafka = _Kafka(settings)
     try:
         candidate = _load_run(run_spec, kafka)
         reference = _load_run(baseline_spec, kafka) if baseline_spec is not None else None
@@ -177,7 +180,16 @@ def eval_command(
         _stop(str(exc), code=1)
     except (RunLoadError, LabelsError) as exc:
         _stop(str(exc))
-    evaluation = evaluate(candidate, reference, truth, examples=examples)
+    known = _known_labels(settings)
+    if truth is not None:
+        for role, names in known.items():
+            unknown = truth.unknown(role, names)
+            if unknown:
+                _stop(
+                    f"--labels {labels}: {role} labels {unknown} are not labels of the {role} "
+                    f"head ({settings.model_bindings()[role]}: {', '.join(names)})"
+                )
+    evaluation = evaluate(candidate, reference, truth, examples=examples, known=known)
     out_dir = out or Path(f"eval-{_safe(candidate.run_id)}")
     try:
         paths = write_report(evaluation, out_dir)
@@ -186,6 +198,15 @@ def eval_command(
     print_summary(evaluation, Console())
     typer.echo(f"wrote {paths.json}")
     typer.echo(f"wrote {paths.html}")
+
+
+def _known_labels(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """The label names of the heads the registry names (none when they cannot be read:
+    labels are then not checked, and confusion matrices order labels alphabetically)."""
+    try:
+        return labels_of(settings.model_bindings())
+    except ModelFolderError:
+        return {}
 
 
 # -- the summary on the terminal ------------------------------------------------------------
@@ -224,6 +245,16 @@ def print_summary(evaluation: Evaluation, console: Console) -> None:
                 if c is not None:
                     f1 = "–" if c.macro_f1 is None else f"{c.macro_f1:.3f}"
                     table.add_row(model, name, f"{c.n:,}", _pct(c.accuracy), f1)
+        for name, result in runs:
+            d = result.drafts
+            if d.judged:
+                table.add_row(
+                    "answers",
+                    name,
+                    f"{d.judged:,}",
+                    f"hit@1 {_pct(d.hit_at_1)}",
+                    f"hit@3 {_pct(d.hit_at_3)}",
+                )
         for name, result in runs:
             h = result.handoff
             if h is not None and h.n:

@@ -2,8 +2,10 @@
 
 Without `--file`: the sample stream's customer profiles go to the `customers` topic (keyed
 by customer id), then `--count` events to the `events` topic (keyed by customer id), at
-`--rate` events per second. With `--file`: each line goes out byte for byte, malformed or
-not, so that the pipeline's dead-letter path can be exercised on purpose.
+`--rate` events per second; `--labels FILE` also writes the labels of the customer
+questions among them (topic and expected answer, as JSON lines), the ground truth a run's
+topics and drafts are scored against. With `--file`: each line goes out byte for byte,
+malformed or not, so that the pipeline's dead-letter path can be exercised on purpose.
 
 Topic names come from the topics file by role. Pacing follows a schedule (record i leaves
 at start + i / rate), so the rate holds over a long run instead of drifting with each
@@ -19,7 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any, BinaryIO, TextIO
 
 import typer
 from kafka import KafkaProducer
@@ -193,9 +195,23 @@ def produce(
             help="Corpora folder for chat lines (3i4k/, chatbot/); default ../shared/data.",
         ),
     ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels",
+            dir_okay=False,
+            help="Also write the labels of the sample events sent (customer questions: topic "
+            "and expected answer id) to this file, one JSON object a line.",
+        ),
+    ] = None,
     bootstrap: Bootstrap = None,
 ) -> None:
     """Send the sample CRM stream (profiles, then events), or a file's lines, to Kafka."""
+    if file is not None and labels is not None:
+        raise typer.BadParameter(
+            "only the sample stream has labels; a file's lines have none (drop --file or --labels)",
+            param_hint="--labels",
+        )
     settings = startup(kafka_bootstrap=bootstrap)
     topics = topics_of(settings)
     events_topic = resolve_topic(topics, topic or TopicRole.EVENTS.value)
@@ -223,12 +239,17 @@ def produce(
     _check_topics(
         connection, servers, [customers_topic, events_topic] if profiles else [events_topic]
     )
+    labels_out = _open_labels(labels) if labels is not None else None
     producer = _open_producer(connection, servers)
     deliveries = Deliveries(producer)
     pacer = Pacer(rate)
-    events_sent = 0
+    events_sent = labels_written = 0
     started = time.monotonic()
-    with _sending(producer, deliveries, servers) as sending, _progress(console) as progress:
+    with (
+        _closing(labels_out),
+        _sending(producer, deliveries, servers) as sending,
+        _progress(console) as progress,
+    ):
         if profiles:
             task = progress.add_task(f"profiles → {customers_topic}", total=len(stream.profiles))
             for profile in stream.profiles:
@@ -240,12 +261,15 @@ def produce(
                 progress.advance(task)
         task = progress.add_task(f"events → {events_topic}", total=count)
         started = time.monotonic()
-        for event in stream.events(count):
+        for event, label in stream.labelled(count):
             pacer.wait()
             deliveries.send(
                 events_topic, event.customer_id.encode(), event.model_dump_json().encode()
             )
             events_sent += 1
+            if labels_out is not None and label is not None:
+                labels_out.write(json.dumps(label, ensure_ascii=False) + "\n")
+                labels_written += 1
             progress.advance(task)
     elapsed = max(time.monotonic() - started, 1e-9)
     profiles_sent = deliveries.sent - events_sent
@@ -261,7 +285,26 @@ def produce(
     summary += f"({events_sent / elapsed:.0f} events/s)"
     if profiles:
         summary += f", after {profiles_sent} profiles to {customers_topic}"
+    if labels is not None:
+        summary += f"; wrote {labels_written} labels to {labels}"
     _report(summary, deliveries, servers, sending.interrupted)
+
+
+def _open_labels(path: Path) -> TextIO:
+    """Opened before anything is sent, so an unwritable path costs no events."""
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write the labels to {path}: {exc.strerror or exc}")
+
+
+@contextmanager
+def _closing(handle: TextIO | None) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if handle is not None:
+            handle.close()
 
 
 def _send_file(

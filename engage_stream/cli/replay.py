@@ -26,10 +26,6 @@ from engage_stream.cli.consume import resolve_topic
 from engage_stream.cli.startup import config_error, startup, topics_of
 from engage_stream.config.settings import PROJECT_ROOT
 from engage_stream.core.processor import EngagementCore
-from engage_stream.drafting.drafter import Drafter
-from engage_stream.inference.model_folder import ModelFolderError
-from engage_stream.inference.providers import DeviceError
-from engage_stream.inference.scoring import Scorer
 from engage_stream.kafka.clients import connection_config
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.policy.policy_file import PolicyError, load_policy
@@ -37,7 +33,7 @@ from engage_stream.replay import checkpoint as checkpoints
 from engage_stream.replay.ranges import RangeError, RangeSpec, parse_offsets
 from engage_stream.replay.runner import ReplayProgress, ReplayRunner, plan
 from engage_stream.replay.sinks import DirectorySink, ShadowTopics, Sink, check_run_id
-from engage_stream.worker.runtime import DRAFTER_MODEL
+from engage_stream.worker.runtime import StartupError, load_models
 
 RUNS = PROJECT_ROOT / "runs"
 
@@ -119,22 +115,17 @@ def replay(
         return
     run_dir.mkdir(parents=True, exist_ok=True)
 
-    models = model_dir or settings.model_dir
+    chosen = settings.model_copy(
+        update={"model_dir": model_dir or settings.model_dir, "batch_max_size": batch_size}
+    )
     policy_path = policy_file or settings.policy_file
     try:
         policy = load_policy(policy_path)
-        scorer = Scorer.load(
-            models,
-            device=settings.device,
-            batch_max_size=batch_size,
-            precision=precision,  # type: ignore[arg-type]
-            cache_size=settings.score_cache_size,
-        )
-        drafter = Drafter.load(models / DRAFTER_MODEL, device=settings.device)
-    except (PolicyError, ModelFolderError, DeviceError) as exc:
+        scorer, drafter = load_models(chosen, policy, precision)  # type: ignore[arg-type]
+    except (PolicyError, StartupError) as exc:
         if not resume:
             shutil.rmtree(run_dir, ignore_errors=True)
-        config_error([str(exc)])
+        config_error(exc.problems if isinstance(exc, StartupError) else [str(exc)])
     connection = connection_config(settings)
     events_topic = resolve_topic(topics, topic)
     customers = topics.name(TopicRole.CUSTOMERS) if topic in {"events", events_topic} else None
@@ -153,7 +144,7 @@ def replay(
         "customers_topic": customers,
         "ranges": {str(p): [r.start, r.end] for p, r in work.ranges.items()},
         "warm_up_from": {str(p): o for p, o in work.warm_up_from.items()},
-        "models": [s.model_dump() for s in [*scorer.stamps, drafter.stamp]],
+        "models": [s.model_dump() for s in [*scorer.stamps, *drafter.stamps]],
         "precision": precision,
         "policy_file": str(policy_path),
         "policy_version": policy.version,

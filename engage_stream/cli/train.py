@@ -109,7 +109,7 @@ def pretrain(
 
 
 def train(
-    name: Annotated[str, typer.Argument(help="intent-ko, toxicity-ko or drafter-ko.")],
+    name: Annotated[str, typer.Argument(help="intent-ko, toxicity-ko, topic-ko or multihead-ko.")],
     base: Annotated[
         Path | None,
         typer.Option(help="Local HF model folder to fine-tune (yours, or one from `pretrain`)."),
@@ -124,9 +124,13 @@ def train(
     ] = None,
     version: Annotated[str | None, typer.Option(help="Model version (default: today).")] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
-    ship: Annotated[
+    data_file: Annotated[
         Path | None,
-        typer.Option(help="drafter-ko only: model folder to ship (default models/drafter-ko)."),
+        typer.Option(
+            "--data",
+            help="topic-ko, multihead-ko: the shop's labelled messages, CSV or JSON lines with "
+            "text and label (default: the sample shop's data/sample-shop/topic-messages.jsonl).",
+        ),
     ] = None,
     teachers: Annotated[
         int | None,
@@ -136,17 +140,33 @@ def train(
             "recipe's; 0 trains on the labelled data only).",
         ),
     ] = None,
+    bank: Annotated[
+        Path | None,
+        typer.Option(
+            help="topic-ko, multihead-ko: a knowledge bank whose example questions are "
+            "training messages of their answer's topic (default: the sample shop's)."
+        ),
+    ] = None,
+    no_bank: Annotated[
+        bool, typer.Option("--no-bank", help="Train on the labelled messages alone.")
+    ] = False,
 ) -> None:
-    """Fine-tune a classifier on its corpus, report it beside the TF-IDF + SVM baseline.
+    """Fine-tune a classifier on its data, report it beside the TF-IDF + SVM baseline.
 
-    `drafter-ko` fine-tunes a sentence encoder for the reply drafter, measures every
-    retrieval variant beside the baselines, and ships the best to `--ship`."""
-    if name == "drafter-ko":
+    `topic-ko` trains on the shop's labelled messages (`--data`); `multihead-ko` trains one
+    encoder with intent, toxicity and topic heads, taught by the shipped single-head
+    models."""
+    from engage_stream.training.recipes import SAMPLE_BANK
+
+    if name == "multihead-ko":
         if teachers is not None:
-            raise typer.BadParameter("drafter-ko has no self-training", param_hint="--teachers")
-        from engage_stream.cli.train_drafter import train_drafter
-
-        train_drafter(base, out, ship, epochs, max_minutes, limit, version, data_dir)
+            raise typer.BadParameter(
+                "multihead-ko learns from the shipped models", param_hint="--teachers"
+            )
+        examples = None if no_bank else bank or SAMPLE_BANK
+        _train_multihead(
+            base, out, epochs, max_minutes, limit, version, data_dir, data_file, examples
+        )
         return
     from engage_stream.training.baseline import tfidf_svm
     from engage_stream.training.classifier import finetune
@@ -159,12 +179,29 @@ def train(
     base = require_base(base)
     recipe = RECIPES[name]
     out = out or PROJECT_ROOT / "build" / name
-    corpus = load_or_exit(lambda: recipe.load(data_dir))
+    if recipe.data_file is None and data_file is not None:
+        raise typer.BadParameter(f"{name} trains on its corpus (--data-dir)", param_hint="--data")
+    source = data_file or recipe.data_file or data_dir
+    corpus = load_or_exit(lambda: recipe.load(source))
     data = split(corpus)
     if limit is not None:
         data = replace(
             data, train_texts=data.train_texts[:limit], train_labels=data.train_labels[:limit]
         )
+    bank_data: dict[str, object] | None = None
+    if recipe.data_file is not None and not no_bank:
+        from engage_stream.inference.model_folder import sha256_of
+        from engage_stream.training.corpora import project_path
+        from engage_stream.training.recipes import bank_examples
+        from engage_stream.training.splits import with_extra
+
+        examples = bank or SAMPLE_BANK
+        data, added = with_extra(data, *bank_examples(examples, corpus.label_names))
+        bank_data = {
+            "file": project_path(examples),
+            "sha256": sha256_of(examples),
+            "added": added,
+        }
     config = replace(
         recipe.finetune,
         max_minutes=max_minutes,
@@ -212,7 +249,12 @@ def train(
         "purpose": recipe.purpose,
         "base": str(base),
         "hf_dir": str(out),
-        "data": {"corpus": corpus.name, "source": corpus.source, "licence": corpus.licence},
+        "data": {
+            "corpus": corpus.name,
+            "source": corpus.source,
+            "licence": corpus.licence,
+            **({"bank_examples": bank_data} if bank_data else {}),
+        },
         "split": {
             "seed": data.seed,
             "train": len(data.train_texts),
@@ -233,7 +275,10 @@ def train(
             limit=limit,
             version=version,
             teachers=teachers,
-        ),
+            data=data_file,
+            bank=bank,
+        )
+        + (" --no-bank" if no_bank else ""),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (out / "engage-train.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
@@ -242,5 +287,79 @@ def train(
         table.add_column(column)
     table.add_row(name, f"{metrics.accuracy:.4f}", f"{metrics.macro_f1:.4f}")
     table.add_row("TF-IDF + SVM", f"{baseline.accuracy:.4f}", f"{baseline.macro_f1:.4f}")
+    console.print(table)
+    typer.echo(str(out))
+
+
+def _train_multihead(
+    base: Path | None,
+    out: Path | None,
+    epochs: int | None,
+    max_minutes: float,
+    limit: int | None,
+    version: str | None,
+    data_dir: Path,
+    data_file: Path | None,
+    bank: Path | None,
+) -> None:
+    """intent, toxicity and topic heads on one encoder, taught by the shipped single-head
+    models (`ENGAGE_MODEL_DIR`/intent-ko, toxicity-ko) where a text has no gold label."""
+    from engage_stream.config.settings import load_settings
+    from engage_stream.training.multihead import run_recipe
+    from engage_stream.training.recipes import MULTIHEAD, SAMPLE_BANK, SAMPLE_TOPICS
+
+    startup()
+    base = require_base(base)
+    out = out or PROJECT_ROOT / "build" / MULTIHEAD.name
+    config = replace(
+        MULTIHEAD.config,
+        epochs=epochs or MULTIHEAD.config.epochs,
+        max_minutes=max_minutes,
+        max_length=_fit_length(base, MULTIHEAD.config.max_length),
+    )
+    command = _command_line(
+        "train",
+        MULTIHEAD.name,
+        base=base,
+        out=out,
+        epochs=epochs,
+        max_minutes=max_minutes,
+        limit=limit,
+        version=version,
+        data=data_file,
+        bank=bank if bank != SAMPLE_BANK else None,
+    ) + ("" if bank else " --no-bank")
+    console = Console(stderr=True)
+    with console.status(f"training {MULTIHEAD.name}: one encoder, three heads ..."):
+        manifest = load_or_exit(
+            lambda: run_recipe(
+                MULTIHEAD,
+                base=base,
+                out=out,
+                data_dir=data_dir,
+                topics_file=data_file or SAMPLE_TOPICS,
+                teachers_dir=load_settings().model_dir,
+                config=config,
+                limit=limit,
+                version=version or datetime.now(UTC).strftime("%Y.%m.%d"),
+                command=command,
+                bank=bank,
+            )
+        )
+    (out / "engage-train.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    table = Table(title=f"{MULTIHEAD.name} on each head's validation split")
+    for column in ("head", "accuracy", "macro-F1", "TF-IDF + SVM acc.", "TF-IDF + SVM macro-F1"):
+        table.add_column(column)
+    for head in manifest["heads"]:
+        if head["kind"] != "classification":
+            continue
+        val, base_line = head["validation"], head["baseline"]
+        table.add_row(
+            head["name"],
+            f"{val['accuracy']:.4f}",
+            f"{val['macro_f1']:.4f}",
+            f"{base_line['accuracy']:.4f}",
+            f"{base_line['macro_f1']:.4f}",
+        )
     console.print(table)
     typer.echo(str(out))

@@ -53,6 +53,23 @@ class Settings(BaseSettings):
         description="The one source of topic names, partitions, retention and compaction.",
     )
     model_dir: Path = PROJECT_ROOT / "models"
+    # The model registry: which folder (a name under model_dir, or a path) serves each
+    # head. One multi-head folder serves all four from one encoder pass by default.
+    model_intent: str = Field("multihead-ko", min_length=1, description="Serves the intent head.")
+    model_toxicity: str = Field(
+        "multihead-ko", min_length=1, description="Serves the toxicity head."
+    )
+    model_topic: str = Field(
+        "multihead-ko", min_length=1, description="Serves the topic head (the shop's topics)."
+    )
+    model_embedding: str = Field(
+        "multihead-ko", min_length=1, description="Sentence vectors for the knowledge bank."
+    )
+    knowledge_bank: str = Field(
+        "knowledge-bank",
+        min_length=1,
+        description="Built knowledge bank (`engage-stream bank build`), under model_dir or a path.",
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     model_precision: Literal["auto", "fp32", "int8", "fp16"] = Field(
         "auto",
@@ -115,6 +132,21 @@ class Settings(BaseSettings):
                 f"{self.kafka_security_protocol}; use SASL_PLAINTEXT or SASL_SSL"
             )
         return self
+
+    def model_bindings(self) -> dict[str, Path]:
+        """Classification role -> model folder, as the registry settings name them."""
+        roles = {
+            "intent": self.model_intent,
+            "toxicity": self.model_toxicity,
+            "topic": self.model_topic,
+        }
+        return {role: self.model_path(value) for role, value in roles.items()}
+
+    def model_path(self, value: str) -> Path:
+        """A registry value: a folder name under `model_dir`, or a path."""
+        if "/" in value or value.startswith("."):
+            return Path(value)
+        return self.model_dir / value
 
     @property
     def json_logs(self) -> bool:

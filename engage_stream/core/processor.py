@@ -10,13 +10,15 @@ same action ids.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from engage_stream.actions import messages
+from engage_stream.drafting.drafter import Draft, Question, Tone
+from engage_stream.drafting.facts import OrderFacts
 from engage_stream.enrichment.conversation import TurnReader
+from engage_stream.enrichment.orders import Order, fact_of, order_in_question, orders_of
 from engage_stream.enrichment.profile import snapshot
 from engage_stream.enrichment.state import (
     ConversationState,
@@ -25,11 +27,14 @@ from engage_stream.enrichment.state import (
     Position,
     SentMessage,
 )
-from engage_stream.inference.scoring import Scores
-from engage_stream.policy.handoff import handoff_reasons, route
+from engage_stream.inference.scoring import Scores, text_to_score
+from engage_stream.policy.handoff import HandoffCall, handoff_reasons, route
 from engage_stream.policy.outbound import Offer, Placement, place
 from engage_stream.policy.policy_file import Policy, RuleSpec
+from engage_stream.privacy import mask_text
 from engage_stream.schemas.actions import (
+    AnswerSuggestion,
+    DraftSource,
     HandoffAction,
     HandoffReason,
     ModelStamp,
@@ -54,18 +59,24 @@ from engage_stream.schemas.events import (
     ChatMessageEvent,
     CrmEvent,
     EmailInboundEvent,
+    OrderCancelledEvent,
     OrderDeliveredEvent,
     OrderPlacedEvent,
+    OrderShippedEvent,
+    RefundIssuedEvent,
     Sender,
 )
 
+ORDER_EVENTS = (
+    OrderPlacedEvent,
+    OrderShippedEvent,
+    OrderDeliveredEvent,
+    OrderCancelledEvent,
+    RefundIssuedEvent,
+)
 
-class DraftLike(Protocol):
-    @property
-    def text(self) -> str: ...
-
-    @property
-    def model(self) -> ModelStamp: ...
+if TYPE_CHECKING:
+    from engage_stream.inference.classifier import Prediction
 
 
 class DraftWriter(Protocol):
@@ -73,13 +84,13 @@ class DraftWriter(Protocol):
 
     def draft(
         self,
-        text: str,
-        intent: str | None = None,
-        profile: Mapping[str, object] | None = None,
+        question: Question | None,
         *,
+        order: OrderFacts | None = None,
+        name: str | None = None,
+        tone: Tone = "normal",
         budget_ms: float | None = None,
-        min_similarity: float | None = None,
-    ) -> DraftLike: ...
+    ) -> Draft: ...
 
 
 @dataclass(slots=True)
@@ -191,9 +202,9 @@ class EngagementCore:
             self._inbound_email(work, event)
         elif isinstance(event, CartAbandonedEvent):
             self._abandoned_cart(work, event)
-        elif isinstance(event, OrderPlacedEvent):
-            work.state = work.state.with_order(event.payload.order_id, position)
-        elif isinstance(event, OrderDeliveredEvent):
+        if isinstance(event, ORDER_EVENTS):
+            work.state = work.state.with_order_fact(fact_of(event, position))
+        if isinstance(event, OrderDeliveredEvent):
             self._review_request(work, event)
         work.outcome.state = _kept(stored, before, work.state)
         work.outcome.enriched = self._enriched(work, event, source)
@@ -308,80 +319,170 @@ class EngagementCore:
         reasons: list[HandoffReason],
     ) -> ConversationState:
         spec = self.policy.handoff
-        call = route(spec, reasons, work.snap)
-        intent = work.scores.intent.label if work.scores and work.scores.intent else None
-        fields: dict[str, object] = {}
-        if work.profile is not None and work.profile.name:
-            fields["name"] = work.profile.name
-        if work.state.last_order_id:
-            fields["order_id"] = work.state.last_order_id
-        draft = self.drafter.draft(
-            event.payload.text,
-            intent,
-            fields,
-            budget_ms=spec.draft_budget_ms,
-            min_similarity=spec.draft_min_similarity,
-        )
+        question = self._open_question(event, conversation)
+        draft = self._draft(work, question, event.payload.text, _tone(reasons, conversation))
+        topic = question.topic if question else conversation.turns[-1].topic
+        call = route(spec, reasons, work.snap, topic)
         action_id = action_id_for(event.event_id, "handoff")
         transcript = [
             TranscriptTurn(sender=t.sender, text=t.text[:TRANSCRIPT_TEXT_CHARS], at=t.at)
             for t in conversation.turns[-spec.transcript_turns :]
         ]
+        self._hand_over(work, action_id, key, call, transcript, question, draft, "handoff")
+        mark = HandoffMark(position=work.position, action_id=action_id, at=event.occurred_at)
+        return conversation.model_copy(update={"handoff": mark})
+
+    def _open_question(
+        self, event: ChatMessageEvent, conversation: ConversationState
+    ) -> Question | None:
+        """The question a person taking over should answer first (the reader finds the
+        turn; the current turn's own text is used unmasked, earlier turns as stored)."""
+        turn = self.reader.open_question(conversation.turns)
+        if turn is None:
+            return None
+        text = event.payload.text if turn.event_id == event.event_id else turn.text
+        return Question(text, turn.topic, turn.topic_score, turn.event_id)
+
+    def _draft(self, work: _Work, question: Question | None, text: str, tone: Tone) -> Draft:
+        """A draft from the facts of the order the question is about, if the customer has one."""
+        order = order_in_question(question.text if question else text, orders_of(work.state.orders))
+        name = work.profile.name if work.profile is not None else None
+        return self.drafter.draft(
+            question,
+            order=None if order is None else _facts(order),
+            name=name,
+            tone=tone,
+            budget_ms=self.policy.handoff.drafting.budget_ms,
+        )
+
+    def _hand_over(
+        self,
+        work: _Work,
+        action_id: str,
+        conversation_id: str,
+        call: HandoffCall,
+        transcript: list[TranscriptTurn],
+        question: Question | None,
+        draft: Draft,
+        rule: str,
+    ) -> None:
         work.outcome.handoffs.append(
             HandoffAction(
                 action_id=action_id,
-                source_event_id=event.event_id,
-                customer_id=event.customer_id,
+                source_event_id=work.source_id,
+                customer_id=work.customer_id,
                 created_at=work.now,
-                models=[*_stamps(work.scores), draft.model],
+                models=[*_stamps(work.scores), *draft.models],
                 policy_version=self.policy.version,
-                conversation_id=key,
+                conversation_id=conversation_id,
                 priority=call.priority,
                 reasons=call.reasons,
                 queue=call.queue,
                 transcript=transcript,
                 draft_reply=draft.text,
+                draft=_source(question, draft),
+                suggestions=[
+                    AnswerSuggestion(
+                        answer_id=s.answer_id,
+                        topic=s.topic,
+                        score=s.score,
+                        text=s.text,
+                        grounded=s.grounded,
+                    )
+                    for s in draft.suggestions
+                ],
             )
         )
+        answered = f", answer {draft.answer.answer_id}" if draft.answer else ""
         work.decisions.append(
             Decision(
                 kind=DecisionKind.HANDOFF,
-                rule="handoff",
+                rule=rule,
                 action_id=action_id,
                 reasons=[r.value for r in call.reasons],
-                detail=f"priority {call.priority.value}, queue {call.queue}",
+                detail=f"priority {call.priority.value}, queue {call.queue}, "
+                f"draft {draft.kind}{answered}",
             )
         )
-        mark = HandoffMark(position=work.position, action_id=action_id, at=event.occurred_at)
-        return conversation.model_copy(update={"handoff": mark})
 
     # -- next-best-action --------------------------------------------------------------------
 
     def _inbound_email(self, work: _Work, event: EmailInboundEvent) -> None:
+        """A question by e-mail is answered by e-mail only when the answer is sure to answer
+        it: a confident topic the policy lets answer itself, a bank answer that may go out
+        without a person, all its facts known. Anything less goes to a person, with the
+        suggestions, rather than sending the customer an answer that answers nothing."""
         rule = self.policy.outbound.rules.inbound_answer
-        intent = work.scores.intent.label if work.scores and work.scores.intent else None
-        if intent not in rule.intents:
+        scores = work.scores
+        intent = scores.intent.label if scores and scores.intent else None
+        topic = scores.topic if scores else None
+        small_talk = self.policy.handoff.drafting.small_talk_topics
+        asks = topic.label not in small_talk if topic is not None else intent in rule.intents
+        if not asks:
             return
         if not self._enabled(work, "inbound_answer", rule):
             return
-        fields = {"name": work.profile.name} if work.profile and work.profile.name else {}
-        draft = self.drafter.draft(
-            event.payload.body,
-            intent,
-            fields,
-            budget_ms=self.policy.handoff.draft_budget_ms,
-            min_similarity=rule.draft_min_similarity,
+        text = text_to_score(event) or event.payload.body
+        question = Question(
+            text, topic.label if topic else None, topic.score if topic else None, event.event_id
         )
-        offer = Offer(
-            rule="inbound_answer",
-            template_id=f"inbound_answer.{intent}",
-            advertising=rule.advertising,
-            earliest=event.occurred_at,
-            subject=messages.inbound_answer_subject(event.payload.subject),
-            body=messages.inbound_answer_body(draft.text),
-            channel=Channel.EMAIL,
+        negative = scores is not None and self.reader.negative(text, scores)
+        draft = self._draft(work, question, text, "upset" if negative else "normal")
+        unsure = self._unsure(draft, topic)
+        if unsure is None:
+            answer = draft.answer
+            assert answer is not None
+            offer = Offer(
+                rule="inbound_answer",
+                template_id=f"inbound_answer.{answer.answer_id}",
+                advertising=rule.advertising,
+                earliest=event.occurred_at,
+                subject=messages.inbound_answer_subject(event.payload.subject),
+                body=messages.inbound_answer_body(draft.text),
+                channel=Channel.EMAIL,
+            )
+            self._offer(
+                work,
+                offer,
+                models=[*_stamps(scores), *draft.models],
+                draft=_source(question, draft),
+            )
+            return
+        reasons = [HandoffReason.EMAIL_NEEDS_AGENT]
+        call = route(self.policy.handoff, reasons, work.snap, question.topic)
+        transcript = [
+            TranscriptTurn(
+                sender=Sender.CUSTOMER,
+                text=mask_text(text)[:TRANSCRIPT_TEXT_CHARS],
+                at=event.occurred_at,
+            )
+        ]
+        action_id = action_id_for(event.event_id, "handoff")
+        conversation_id = event.conversation_id or event.event_id
+        self._hand_over(
+            work, action_id, conversation_id, call, transcript, question, draft, "inbound_answer"
         )
-        self._offer(work, offer, models=[*_stamps(work.scores), draft.model])
+        work.decisions[-1] = work.decisions[-1].model_copy(
+            update={"detail": f"{work.decisions[-1].detail}; not sent: {unsure}"}
+        )
+
+    def _unsure(self, draft: Draft, topic: Prediction | None) -> str | None:
+        """Why the draft may not go to the customer by itself, or None when it may."""
+        rule = self.policy.outbound.rules.inbound_answer
+        answer = draft.answer
+        if topic is None or topic.label not in rule.auto_answer_topics:
+            return f"topic {topic.label if topic else 'unknown'} is not answered automatically"
+        if topic.score < rule.min_topic_score:
+            return f"topic {topic.label} only {topic.score:.2f} sure"
+        if answer is None:
+            return f"no answer in the bank fits ({draft.fallback or 'no_answer'})"
+        if answer.topic != topic.label:
+            return f"the best answer ({answer.answer_id}) is about {answer.topic}"
+        if not answer.auto_send:
+            return f"answer {answer.answer_id} needs a person"
+        if answer.score < rule.min_answer_score:
+            return f"answer {answer.answer_id} scores only {answer.score:.2f}"
+        return None
 
     def _abandoned_cart(self, work: _Work, event: CartAbandonedEvent) -> None:
         rule = self.policy.outbound.rules.abandoned_cart
@@ -421,7 +522,13 @@ class EngagementCore:
         self._suppress(work, name, SuppressionReason.RULE_DISABLED, "rule disabled in policy")
         return False
 
-    def _offer(self, work: _Work, offer: Offer, models: list[ModelStamp]) -> None:
+    def _offer(
+        self,
+        work: _Work,
+        offer: Offer,
+        models: list[ModelStamp],
+        draft: DraftSource | None = None,
+    ) -> None:
         result = place(offer, work.snap, work.state.sent, self.policy.outbound, self.zone)
         if not isinstance(result, Placement):
             self._suppress(work, offer.rule, result.reason, result.detail)
@@ -442,6 +549,7 @@ class EngagementCore:
                 advertising=offer.advertising,
                 send_not_before=result.send_not_before,
                 consent_basis=result.consent_basis,
+                draft=draft,
             )
         )
         work.decisions.append(
@@ -489,6 +597,43 @@ class EngagementCore:
 
 
 def _stamps(scores: Scores | None) -> list[ModelStamp]:
-    if scores is None:
-        return []
-    return [p.model for p in (scores.intent, scores.toxicity) if p is not None]
+    return scores.stamps if scores is not None else []
+
+
+def _source(question: Question | None, draft: Draft) -> DraftSource:
+    answer = draft.answer
+    return DraftSource(
+        kind=draft.kind,
+        question_event_id=question.event_id if question else None,
+        topic=question.topic if question else None,
+        answer_id=answer.answer_id if answer else None,
+        candidates=[s.answer_id for s in draft.suggestions],
+        fallback=draft.fallback,
+    )
+
+
+def _tone(reasons: list[HandoffReason], conversation: ConversationState) -> Tone:
+    if HandoffReason.ABUSIVE_LANGUAGE in reasons:
+        return "abusive"
+    upset = {HandoffReason.NEGATIVE_STREAK, HandoffReason.VIP_COMPLAINT}
+    if upset.intersection(reasons) or conversation.turns[-1].negative:
+        return "upset"
+    return "normal"
+
+
+def _facts(order: Order) -> OrderFacts:
+    """What the drafter may say about the order: the shop's records, nothing else."""
+    return OrderFacts(
+        order_id=order.order_id,
+        status=order.status,
+        items=order.items,
+        total_krw=order.total_krw,
+        placed_at=order.placed_at,
+        carrier=order.carrier,
+        tracking_number=order.tracking_number,
+        estimated_delivery=order.estimated_delivery,
+        delivered_at=order.delivered_at,
+        cancelled_at=order.cancelled_at,
+        refund_krw=order.refund_krw,
+        refunded_at=order.refunded_at,
+    )

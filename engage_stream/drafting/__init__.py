@@ -1,21 +1,28 @@
-"""Reply drafting at run time: a sentence encoder over a response bank, plus templates.
+"""Reply drafting at run time: the shop's knowledge bank, retrieval, grounded answers.
 
-`Drafter.load(models/drafter-ko)` then `draft(text, intent=..., profile=...)` or
-`await adraft(...)`; no torch, only ONNX Runtime, `tokenizers` and NumPy.
+`Drafter.load(models/knowledge-bank, models/multihead-ko, sender=..., zone=...)`, then
+`draft(Question(text, topic, score), order=OrderFacts(...), name=..., tone=...)`; no torch,
+only ONNX Runtime, `tokenizers` and NumPy.
 """
 
-from engage_stream.drafting.bank import DrafterError, ResponseBank, load_bank
-from engage_stream.drafting.drafter import Draft, Drafter
+from engage_stream.drafting.bank_file import Answer, BankError, BankFile, load_bank_file
+from engage_stream.drafting.drafter import Draft, Drafter, Question, Suggestion, Tone
+from engage_stream.drafting.facts import OrderFacts
+from engage_stream.drafting.knowledge import KnowledgeBank, build_bank
 from engage_stream.drafting.politeness import is_polite
-from engage_stream.drafting.templates import TemplateError, TemplateSet
 
 __all__ = [
+    "Answer",
+    "BankError",
+    "BankFile",
     "Draft",
     "Drafter",
-    "DrafterError",
-    "ResponseBank",
-    "TemplateError",
-    "TemplateSet",
+    "KnowledgeBank",
+    "OrderFacts",
+    "Question",
+    "Suggestion",
+    "Tone",
+    "build_bank",
     "is_polite",
-    "load_bank",
+    "load_bank_file",
 ]

@@ -1,69 +1,95 @@
-"""The reply drafter at run time: encoder + response bank + templates, no torch.
+"""The reply drafter: the shop's own answer to the customer's open question, filled with
+the facts of the order it is about, in the shop's reply frame.
 
-`Drafter.load(models/drafter-ko)`, then `draft(text, intent=..., profile=...)` from any
-thread or `await adraft(...)` from the event loop. A draft is bounded in length (the
-templates' `max_chars`, cut between sentences) and in time: when the encoder has not
-answered within the budget, the draft is the intent's fallback template alone, and
-`Draft.fallback` says so. Texts with nothing to retrieve by (empty, no Hangul) and
-texts too far from every bank entry get the fallback template too, with their reason.
+`Drafter.load(bank_dir, encoder_dir)` then `draft(question, order=..., name=..., tone=...)`
+from any thread. The drafter ranks the knowledge bank's answers for the question
+(`KnowledgeBank.rank`: n-gram and embedding similarity, the topic model's label), keeps
+those it can say (an answer about a shipped order needs a shipped order; every field it
+uses must be known), and writes:
 
-A late encoder run is not interrupted (ONNX Runtime cannot be); it finishes on the
-drafter's one thread, and drafts queued behind it fall back too until it has: under
-overload the drafter degrades to templates instead of answering late.
+    greeting (or an apology when the customer is upset)
+    a calm, de-escalating line after an abusive turn
+    the best answer when it scores at least the bank's `min_score`,
+        else the topic's no-answer line ("확인해서 바로 안내해 드릴게요")
+    closing
+
+bounded by the frame's `max_chars` (the closing goes first, then whole sentences). The
+three best answers it can say come along as suggestions for the agent. The encoder has a
+time budget: past it, retrieval goes on by n-grams alone (`fallback: deadline`), so a
+draft is never late. A late encoder run is not interrupted (ONNX Runtime cannot be); it
+finishes on the drafter's one thread while later drafts go lexical until it has.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from engage_stream.drafting.bank import TEMPLATES, DrafterError, ResponseBank, load_bank
-from engage_stream.drafting.templates import Rendered, TemplateError, TemplateSet
-from engage_stream.inference.embedder import Embedder, Embeddings
+from engage_stream.drafting.bank_file import Answer, BankError, sentences
+from engage_stream.drafting.facts import OrderFacts, clean
+from engage_stream.drafting.fields import parse
+from engage_stream.drafting.knowledge import Encoder, KnowledgeBank
+from engage_stream.inference.embedder import Embedder
 from engage_stream.inference.engine_model import Closeable
-from engage_stream.inference.model_folder import Precision
+from engage_stream.inference.model_folder import EMBEDDING, Precision
 from engage_stream.inference.providers import Device, RuntimeChoice
 from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.actions import ModelStamp
 
 log = get_logger("engage.drafting")
 
-Fallback = Literal["deadline", "empty_input", "not_korean", "low_similarity"]
-MAX_INPUT_CHARS = 1_000
-"""Longer input is cut before tokenising; the encoder reads 64-128 tokens anyway."""
+Tone = Literal["normal", "upset", "abusive"]
+DraftKind = Literal["grounded", "general", "no_answer"]
+"""grounded: an answer filled with the facts of the customer's order; general: an answer
+that needs no order; no_answer: nothing in the bank fits, the topic's no-answer line."""
+Fallback = Literal["deadline", "no_question", "low_score", "not_korean"]
+MAX_QUESTION_CHARS = 1_000
+SUGGESTIONS = 3
 
 
-class Encoder(Protocol):
-    @property
-    def stamp(self) -> ModelStamp: ...
+@dataclass(frozen=True, slots=True)
+class Question:
+    """The customer's open question: what to answer."""
 
-    def embed(self, texts: Sequence[str]) -> Embeddings: ...
+    text: str
+    topic: str | None = None
+    topic_score: float | None = None
+    event_id: str | None = None
 
-    def close(self) -> None: ...
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    answer_id: str
+    topic: str
+    score: float
+    text: str
+    grounded: bool
+    auto_send: bool
 
 
 @dataclass(frozen=True, slots=True)
 class Draft:
     text: str
-    template_id: str
-    """`<intent>.reply` (with a retrieved answer) or `<intent>.fallback` (template alone)."""
-    response_id: str | None
-    similarity: float | None
-    """Cosine similarity of the input to the bank entry that chose the answer."""
-    model: ModelStamp
+    kind: DraftKind
+    suggestions: tuple[Suggestion, ...]
+    models: tuple[ModelStamp, ...]
+    """The bank, and the encoder when it answered in time."""
     latency_ms: float
     fallback: Fallback | None = None
-    """Why no answer was retrieved, or None when one was."""
     truncated: bool = False
-    """Something was left out to keep within `max_chars`."""
+
+    @property
+    def answer(self) -> Suggestion | None:
+        """The answer the draft says, when it says one."""
+        return self.suggestions[0] if self.kind != "no_answer" else None
 
 
 def has_hangul(text: str) -> bool:
@@ -75,186 +101,230 @@ class Drafter(Closeable):
 
     def __init__(
         self,
-        encoder: Encoder,
-        bank: ResponseBank,
-        templates: TemplateSet,
+        bank: KnowledgeBank,
+        encoder: Encoder | None,
         *,
-        budget_ms: float | None = None,
+        sender: Mapping[str, str],
+        zone: ZoneInfo,
+        budget_ms: float = 80.0,
     ) -> None:
-        self.encoder = encoder
+        """`sender`: `shop_name` and `contact`, from the policy file."""
         self.bank = bank
-        self.templates = templates
-        self.budget_ms = budget_ms if budget_ms is not None else bank.manifest.budget_ms
+        self.encoder = encoder
+        self.budget_ms = budget_ms
+        self.zone = zone
+        self._shop = {**bank.file.spec.shop, **{k: clean(v) for k, v in sender.items()}}
+        replies = bank.file.spec.replies
+        self._frame = {
+            name: [parse(line) for line in getattr(replies, name)]
+            for name in ("greeting", "apology", "calm", "closing")
+        }
+        self._no_answer = {topic: parse(line) for topic, line in replies.no_answer.items()}
+        self.max_chars = replies.max_chars
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engage-draft")
+        self._owns_encoder = False
+        """`load` opens the encoder and closes it with the drafter; a given one is the giver's."""
 
     @classmethod
     def load(
         cls,
-        model_dir: Path,
+        bank_dir: Path,
+        encoder_dir: Path | None,
         *,
+        sender: Mapping[str, str],
+        zone: ZoneInfo,
         device: Device = "auto",
-        budget_ms: float | None = None,
+        budget_ms: float = 80.0,
         precision: Precision | None = None,
-        threads: int | None = None,
     ) -> Drafter:
-        """Bank and templates are checked before the encoder is opened; every fault is a
-        `DrafterError` (a `ModelFolderError`) naming the folder and what is wrong."""
-        model_dir = Path(model_dir)
-        bank = load_bank(model_dir)
-        try:
-            templates = TemplateSet.load(model_dir / TEMPLATES)
-        except TemplateError as exc:
-            raise DrafterError(model_dir, str(exc)) from None
-        wanted = precision or bank.manifest.precision
-        encoder = Embedder.load(
-            model_dir, device=device, precision=wanted, batch_max_size=1, threads=threads
-        )
-        if encoder.runtime.precision == bank.manifest.precision:
-            if encoder.stamp.sha256 != bank.manifest.encoder_sha256:
+        """The bank is checked before the encoder is opened; the encoder must be the one
+        that built the bank's vectors (same file), else `BankError` says to rebuild."""
+        bank = KnowledgeBank.load(bank_dir)
+        built = bank.encoder
+        encoder: Embedder | None = None
+        if built is not None:
+            if encoder_dir is None:
+                raise BankError(bank_dir, ["was built with an encoder; name its model folder"])
+            wanted = precision or built.precision
+            encoder = Embedder.load(
+                encoder_dir, head=EMBEDDING, device=device, precision=wanted, batch_max_size=1
+            )
+            if (
+                encoder.runtime.precision == built.precision
+                and encoder.stamp.sha256 != built.sha256
+            ):
                 encoder.close()
-                raise DrafterError(
-                    model_dir,
-                    f"responses.npy was made by another encoder file (sha256 "
-                    f"{bank.manifest.encoder_sha256[:12]}, served {encoder.stamp.sha256[:12]}); "
-                    "rebuild the bank",
+                raise BankError(
+                    bank_dir,
+                    [
+                        f"vectors were made by {built.name} {built.version} (sha256 "
+                        f"{built.sha256[:12]}); {encoder_dir} serves {encoder.stamp.sha256[:12]}: "
+                        "build the bank again with this encoder",
+                    ],
                 )
-        else:
-            log.warning(
-                "drafter_precision_differs",
-                bank=bank.manifest.precision,
-                encoder=encoder.runtime.precision,
-                note="similarities are slightly off; rebuild the bank for this precision",
-            )
-        width = encoder.embed(["네"]).vectors.shape[1]
-        if width != bank.manifest.dim:
-            encoder.close()
-            raise DrafterError(
-                model_dir,
-                f"encoder gives {width}-wide vectors; responses.npy is {bank.manifest.dim}",
-            )
+            if encoder.runtime.precision != built.precision:
+                log.warning(
+                    "bank_precision_differs",
+                    bank=built.precision,
+                    encoder=encoder.runtime.precision,
+                    note="similarities are slightly off; build the bank for this precision",
+                )
         log.info(
             "drafter_loaded",
-            path=str(model_dir),
-            responses=len(bank.responses),
-            rows=bank.manifest.rows,
-            index_by=bank.manifest.index_by,
-            budget_ms=budget_ms if budget_ms is not None else bank.manifest.budget_ms,
+            bank=str(bank_dir),
+            answers=len(bank.answers),
+            version=bank.manifest.version,
+            encoder=built.name if built else None,
+            budget_ms=budget_ms,
         )
-        return cls(encoder, bank, templates, budget_ms=budget_ms)
-
-    @property
-    def stamp(self) -> ModelStamp:
-        return self.encoder.stamp
+        drafter = cls(bank, encoder, sender=sender, zone=zone, budget_ms=budget_ms)
+        drafter._owns_encoder = True
+        return drafter
 
     @property
     def runtime(self) -> RuntimeChoice | None:
-        """Where the encoder runs (None for an encoder that is not an engine model)."""
+        """Where the encoder runs (None without one, or for an encoder not of the engine)."""
         choice: RuntimeChoice | None = getattr(self.encoder, "runtime", None)
         return choice
 
+    @property
+    def stamps(self) -> list[ModelStamp]:
+        stamps = [self.bank.stamp]
+        if self.encoder is not None:
+            stamps.append(self.encoder.stamp)
+        return stamps
+
     def draft(
         self,
-        text: str,
-        intent: str | None = None,
-        profile: Mapping[str, object] | None = None,
+        question: Question | None,
         *,
+        order: OrderFacts | None = None,
+        name: str | None = None,
+        tone: Tone = "normal",
         budget_ms: float | None = None,
-        min_similarity: float | None = None,
     ) -> Draft:
-        """`min_similarity` raises the bank's bar for this call: where a wrong answer costs
-        more (an e-mail sent to the customer), fall back to the template sooner."""
         started = time.perf_counter()
-        self._check_intent(intent)
-        query, reason = self._query(text)
-        vector: np.ndarray | None = None
-        if query is not None:
-            future = self._pool.submit(self._embed, query)
-            try:
-                vector = future.result(timeout=self._seconds(budget_ms))
-            except FutureTimeout:
-                future.cancel()
-                reason = "deadline"
-        return self._finish(started, intent, profile, vector, reason, min_similarity)
-
-    async def adraft(
-        self,
-        text: str,
-        intent: str | None = None,
-        profile: Mapping[str, object] | None = None,
-        *,
-        budget_ms: float | None = None,
-        min_similarity: float | None = None,
-    ) -> Draft:
-        """`min_similarity` raises the bank's bar for this call: where a wrong answer costs
-        more (an e-mail sent to the customer), fall back to the template sooner."""
-        started = time.perf_counter()
-        self._check_intent(intent)
-        query, reason = self._query(text)
-        vector: np.ndarray | None = None
-        if query is not None:
-            loop = asyncio.get_running_loop()
-            try:
-                vector = await asyncio.wait_for(
-                    loop.run_in_executor(self._pool, self._embed, query),
-                    timeout=self._seconds(budget_ms),
-                )
-            except TimeoutError:
-                reason = "deadline"
-        return self._finish(started, intent, profile, vector, reason, min_similarity)
-
-    def _check_intent(self, intent: str | None) -> None:
-        if intent is not None and intent not in self.templates.spec.intents:
-            raise ValueError(f"unknown intent {intent!r}")
-
-    def _seconds(self, budget_ms: float | None) -> float:
-        return max(0.0, (budget_ms if budget_ms is not None else self.budget_ms) / 1000)
-
-    @staticmethod
-    def _query(text: str) -> tuple[str | None, Fallback | None]:
-        query = " ".join(str(text)[:MAX_INPUT_CHARS].split())
-        if not query:
-            return None, "empty_input"
-        if not has_hangul(query):
-            return None, "not_korean"
-        return query, None
-
-    def _embed(self, query: str) -> np.ndarray:
-        vectors: np.ndarray = self.encoder.embed([query]).vectors[0]
-        return vectors
-
-    def _finish(
-        self,
-        started: float,
-        intent: str | None,
-        profile: Mapping[str, object] | None,
-        vector: np.ndarray | None,
-        reason: Fallback | None,
-        min_similarity: float | None = None,
-    ) -> Draft:
-        response_id: str | None = None
-        similarity: float | None = None
-        answer: str | None = None
-        if vector is not None:
-            record, similarity = self.bank.best(vector)
-            bar = max(self.bank.manifest.min_similarity, min_similarity or -1.0)
-            if similarity >= bar:
-                response_id, answer = record.id, record.text
-            else:
-                reason = "low_similarity"
-        rendered: Rendered = self.templates.render(intent, profile, answer)
-        if reason == "deadline":
-            log.warning("draft_deadline_fallback", budget_ms=self.budget_ms, intent=intent)
-        return Draft(
-            text=rendered.text,
-            template_id=rendered.template_id,
-            response_id=response_id,
-            similarity=None if similarity is None else round(similarity, 4),
-            model=self.encoder.stamp,
-            latency_ms=round((time.perf_counter() - started) * 1000, 2),
-            fallback=reason,
-            truncated=rendered.truncated,
+        fallback: Fallback | None = None
+        models = [self.bank.stamp]
+        ranked: list[Suggestion] = []
+        topic = question.topic if question else None
+        text = " ".join(question.text[:MAX_QUESTION_CHARS].split()) if question else ""
+        if not text:
+            fallback = "no_question"
+        elif not has_hangul(text):
+            fallback = "not_korean"
+        else:
+            vector = self._embed(text, budget_ms)
+            if vector is None and self.encoder is not None:
+                fallback = "deadline"
+            elif self.encoder is not None:
+                models.append(self.encoder.stamp)
+            ranked = self._sayable(text, vector, question, order)
+        chosen = ranked[0] if ranked and ranked[0].score >= self.bank.retrieval.min_score else None
+        if ranked and chosen is None:
+            fallback = "low_score"
+        kind: DraftKind = (
+            "no_answer" if chosen is None else ("grounded" if chosen.grounded else "general")
         )
+        body = chosen.text if chosen else self._no_answer_line(topic)
+        reply, truncated = self._frame_reply(body, name, tone)
+        return Draft(
+            text=reply,
+            kind=kind,
+            suggestions=tuple(ranked[:SUGGESTIONS]),
+            models=tuple(models),
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            fallback=fallback,
+            truncated=truncated,
+        )
+
+    def _embed(self, text: str, budget_ms: float | None) -> np.ndarray | None:
+        if self.encoder is None:
+            return None
+        encoder = self.encoder
+        future = self._pool.submit(lambda: encoder.embed([text]).vectors[0])
+        try:
+            vector: np.ndarray = future.result(
+                timeout=max(0.0, (budget_ms or self.budget_ms) / 1000)
+            )
+        except FutureTimeout:
+            future.cancel()
+            log.warning("draft_deadline_lexical", budget_ms=budget_ms or self.budget_ms)
+            return None
+        return vector
+
+    def _sayable(
+        self,
+        text: str,
+        vector: np.ndarray | None,
+        question: Question | None,
+        order: OrderFacts | None,
+    ) -> list[Suggestion]:
+        """Ranked answers that can be said for this customer, rendered; the best first."""
+        topic = None
+        if question is not None and question.topic is not None:
+            topic = (question.topic, question.topic_score or 0.0)
+        values = {**self._shop, **(order.fields(self.zone) if order else {})}
+        out: list[Suggestion] = []
+        for scored in self.bank.rank(text, vector, topic, ordered=order is not None):
+            answer = scored.answer
+            if not _fits(answer, order):
+                continue
+            rendered = answer.text.render(values)
+            if rendered is None:
+                continue
+            out.append(
+                Suggestion(
+                    answer_id=answer.id,
+                    topic=answer.topic,
+                    score=scored.score,
+                    text=rendered,
+                    grounded=answer.order is not None,
+                    auto_send=answer.auto_send,
+                )
+            )
+            if len(out) == SUGGESTIONS:
+                break
+        return out
+
+    def _no_answer_line(self, topic: str | None) -> str:
+        line = self._no_answer.get(topic or "") or self._no_answer["default"]
+        return line.render(self._shop) or ""
+
+    def _frame_reply(self, body: str, name: str | None, tone: Tone) -> tuple[str, bool]:
+        values = {**self._shop, **({"name": clean(name)} if name else {})}
+
+        def first(kind: str) -> str:
+            return next(r for r in (t.render(values) for t in self._frame[kind]) if r)
+
+        opener = [first("greeting" if tone == "normal" else "apology")]
+        if tone == "abusive":
+            opener.append(first("calm"))
+        closing = first("closing")
+        parts = [*opener, *sentences(body)]
+        if _length([*parts, closing]) <= self.max_chars:
+            return " ".join([*parts, closing]), False
+        kept = list(opener)
+        for sentence in sentences(body):
+            if _length([*kept, sentence]) > self.max_chars:
+                break
+            kept.append(sentence)
+        return " ".join(kept), True
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self.encoder.close()
+        if self._owns_encoder and isinstance(self.encoder, Closeable):
+            self.encoder.close()
+
+
+def _fits(answer: Answer, order: OrderFacts | None) -> bool:
+    """An answer about an order needs an order on record, in the state it speaks of."""
+    if answer.order is None:
+        return True
+    if order is None:
+        return False
+    return answer.order == "any" or answer.order == order.status
+
+
+def _length(parts: Sequence[str]) -> int:
+    return len(" ".join(parts))

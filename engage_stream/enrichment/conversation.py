@@ -1,4 +1,5 @@
-"""A chat turn as the handoff rules see it, and the streaks computed from the turns.
+"""A chat turn as the handoff rules see it, the streaks computed from the turns, and the
+question a handoff's draft should answer.
 
 Streaks are derived from the stored turns each time rather than kept as counters, so an
 event processed twice cannot count twice.
@@ -59,6 +60,7 @@ class TurnReader:
             )
         intent = scores.intent if scores else None
         toxicity = scores.toxicity if scores else None
+        topic = scores.topic if scores else None
         return Turn(
             position=position,
             event_id=event.event_id,
@@ -69,14 +71,18 @@ class TurnReader:
             intent_score=intent.score if intent else None,
             toxicity=toxicity.label if toxicity else None,
             toxicity_score=toxicity.score if toxicity else None,
-            negative=self._negative(text, scores),
+            topic=topic.label if topic else None,
+            topic_score=topic.score if topic else None,
+            negative=self.negative(text, scores),
         )
 
-    def _negative(self, text: str, scores: Scores | None) -> bool:
+    def negative(self, text: str, scores: Scores | None) -> bool:
+        """Toxic enough, a negative speech act, or a complaint word."""
         spec = self.policy.negative
         if scores is not None:
             tox = scores.toxicity
-            if tox is not None and tox.label != "none" and tox.score >= spec.toxicity_min_score:
+            toxic = tox is not None and tox.label != spec.none_label
+            if toxic and tox is not None and tox.score >= spec.toxicity_min_score:
                 return True
             if scores.intent is not None and scores.intent.label in spec.intents:
                 return True
@@ -85,6 +91,32 @@ class TurnReader:
 
     def streaks(self, conversation: ConversationState) -> Streaks:
         return streaks(conversation.turns, self.policy.low_confidence.max_intent_score)
+
+    def open_question(self, turns: Sequence[Turn]) -> Turn | None:
+        """The customer's last turn that asked the shop something and got no helpful reply
+        after it: what a person taking over should answer first. A turn asks something
+        when its topic is a shop topic (without a topic model: when its speech act asks).
+        A turn that asks for a person ("환불 때문에 상담원 연결해 주세요") counts only when no
+        earlier turn asked: the question is what they wanted before giving up on the bot."""
+        fallback: Turn | None = None
+        for turn in reversed(turns):
+            if turn.sender is not Sender.CUSTOMER:
+                if turn.helpful:
+                    break
+                continue
+            if not self._asks(turn):
+                continue
+            if self.asks_for_human(turn.text):
+                fallback = fallback or turn
+                continue
+            return turn
+        return fallback
+
+    def _asks(self, turn: Turn) -> bool:
+        drafting = self.policy.drafting
+        if turn.topic is not None:
+            return turn.topic not in drafting.small_talk_topics
+        return turn.intent in drafting.question_intents
 
 
 def streaks(turns: Sequence[Turn], low_confidence_below: float) -> Streaks:

@@ -1,4 +1,5 @@
-"""Per-customer state the decisions need: conversations, messages sent, events seen.
+"""Per-customer state the decisions need: conversations, messages sent, events seen, and
+the facts of the customer's recent orders (so that a draft can answer with them).
 
 It lives in a changelogged Faust table (one value per customer, so one changelog write per
 event) and, during a replay, in a dict. Every entry remembers the input position that made
@@ -9,6 +10,9 @@ changelog holds no raw personal data.
 """
 
 from __future__ import annotations
+
+from datetime import date
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -24,6 +28,8 @@ MAX_SENT = 50
 advertising to a few a week, so 50 reach back months, and an event processed again after
 a crash still sees every message that capped it the first time."""
 MAX_ORDERS = 10
+"""Orders whose facts are kept (the most recently mentioned ones)."""
+MAX_ORDER_FACTS = 60
 
 
 class Position(BaseModel):
@@ -64,6 +70,8 @@ class Turn(_Entry):
     intent_score: float | None = None
     toxicity: str | None = None
     toxicity_score: float | None = None
+    topic: str | None = None
+    topic_score: float | None = None
     negative: bool = False
     helpful: bool = True
     """Bot and agent turns: False when the bot said it could not help."""
@@ -96,8 +104,24 @@ class SeenEvent(_Entry):
     event_id: str
 
 
-class OrderMark(_Entry):
+OrderFactKind = Literal["placed", "shipped", "delivered", "cancelled", "refunded"]
+
+
+class OrderFact(_Entry):
+    """One thing the shop's records said about an order (`enrichment.orders` folds them).
+
+    A state written before facts were kept holds only `order_id` and `position`; it reads
+    as a placed order with nothing else known."""
+
     order_id: str
+    kind: OrderFactKind = "placed"
+    at: AwareDatetime | None = None
+    items: list[str] = Field(default_factory=list, description="Item names, in order.")
+    total_krw: int | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    estimated_delivery: date | None = None
+    amount_krw: int | None = Field(default=None, description="Refunded amount.")
 
 
 class CustomerState(BaseModel):
@@ -107,10 +131,11 @@ class CustomerState(BaseModel):
     conversations: dict[str, ConversationState] = Field(default_factory=dict)
     sent: list[SentMessage] = Field(default_factory=list)
     seen: list[SeenEvent] = Field(default_factory=list)
-    orders: list[OrderMark] = Field(default_factory=list)
+    orders: list[OrderFact] = Field(default_factory=list)
 
     @property
     def last_order_id(self) -> str | None:
+        """The order the shop's records spoke of last."""
         return self.orders[-1].order_id if self.orders else None
 
     def as_of(self, position: Position) -> CustomerState:
@@ -174,6 +199,9 @@ class CustomerState(BaseModel):
             return self
         return self.model_copy(update={"sent": [*self.sent, message][-MAX_SENT:]})
 
-    def with_order(self, order_id: str, position: Position) -> CustomerState:
-        orders = [*self.orders, OrderMark(order_id=order_id, position=position)]
-        return self.model_copy(update={"orders": orders[-MAX_ORDERS:]})
+    def with_order_fact(self, fact: OrderFact) -> CustomerState:
+        """Facts of the `MAX_ORDERS` orders mentioned last are kept, older orders dropped."""
+        facts = [*self.orders, fact]
+        recent = list(dict.fromkeys(f.order_id for f in reversed(facts)))[:MAX_ORDERS]
+        kept = [f for f in facts if f.order_id in set(recent)][-MAX_ORDER_FACTS:]
+        return self.model_copy(update={"orders": kept})

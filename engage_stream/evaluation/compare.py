@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from engage_stream.evaluation.metrics import MODEL_LABELS, prediction_of
+from engage_stream.evaluation.metrics import MODELS, prediction_of
 from engage_stream.evaluation.runs import EventOutcome, Run
 from engage_stream.privacy import mask_text
 from engage_stream.schemas.enriched import Decision, DecisionKind
@@ -233,7 +233,7 @@ def _rule_flips(
 
 def _predictions(outcome: EventOutcome) -> dict[str, str]:
     shown = {}
-    for model in MODEL_LABELS:
+    for model in MODELS:
         p = prediction_of(outcome, model)
         if p is not None:
             shown[model] = f"{p.label} {p.score:.2f}"
@@ -272,11 +272,11 @@ def compare(baseline: Run, run: Run, examples: int = 5) -> Comparison:
     only_baseline = _ordered(baseline, baseline.events.keys() - run.events.keys())
     counts: Counter[Flip] = Counter()
     chosen: dict[Flip, list[FlipExample]] = {flip: [] for flip in Flip}
-    pairs: dict[str, list[tuple[str, str]]] = {model: [] for model in MODEL_LABELS}
+    pairs: dict[str, list[tuple[str, str]]] = {model: [] for model in MODELS}
     flipped = 0
     for event_id in shared:
         b, r = baseline.events[event_id], run.events[event_id]
-        for model in MODEL_LABELS:
+        for model in MODELS:
             pb, pr = prediction_of(b, model), prediction_of(r, model)
             if pb is not None and pr is not None:
                 pairs[model].append((pb.label, pr.label))

@@ -8,6 +8,7 @@ they are stable and typed in one place).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,14 +16,16 @@ from typing import Any
 from engage_stream.evaluation.compare import Comparison, compare
 from engage_stream.evaluation.labels import Labels
 from engage_stream.evaluation.metrics import (
-    MODEL_LABELS,
+    MODELS,
     ActionRates,
     BinaryScores,
     Classification,
+    DraftScores,
     Latency,
     MessageOutcomes,
     action_rates,
     classification,
+    draft_scores,
     handoff_scores,
     latency,
     message_outcomes,
@@ -60,6 +63,8 @@ class RunEvaluation:
     classification: dict[str, Classification] | None
     """Per model against the labels; None without labels."""
     handoff: BinaryScores | None
+    drafts: DraftScores
+    """Draft kinds; hit@k and correct fallbacks when labels judge answers."""
     rates: ActionRates
     message_outcomes: MessageOutcomes | None
     latency: Latency
@@ -72,6 +77,8 @@ class LabelsSummary:
     documents: int
     intent: int
     toxicity: int
+    topic: int
+    answer_id: int
     handoff_needed: int
     email_opened: int
     email_converted: int
@@ -112,15 +119,20 @@ def summarize(run: Run) -> RunSummary:
     )
 
 
-def evaluate_one(run: Run, labels: Labels | None) -> RunEvaluation:
+def evaluate_one(
+    run: Run, labels: Labels | None, known: Mapping[str, Sequence[str]] | None = None
+) -> RunEvaluation:
+    """`known`: role -> the label names of the head serving it, in manifest order."""
+    known = known or {}
     return RunEvaluation(
         summary=summarize(run),
         classification=(
-            {model: classification(run, labels, model) for model in MODEL_LABELS}
+            {model: classification(run, labels, model, known.get(model, ())) for model in MODELS}
             if labels is not None
             else None
         ),
         handoff=handoff_scores(run, labels) if labels is not None else None,
+        drafts=draft_scores(run, labels),
         rates=action_rates(run),
         message_outcomes=message_outcomes(run, labels) if labels is not None else None,
         latency=latency(run),
@@ -134,6 +146,8 @@ def summarize_labels(labels: Labels, run: Run) -> LabelsSummary:
         documents=labels.documents,
         intent=labels.count("intent"),
         toxicity=labels.count("toxicity"),
+        topic=labels.count("topic"),
+        answer_id=sum(1 for label in labels.by_event.values() if label.judges_answer),
         handoff_needed=labels.count("handoff_needed"),
         email_opened=labels.count("email_opened"),
         email_converted=labels.count("email_converted"),
@@ -147,13 +161,15 @@ def evaluate(
     labels: Labels | None = None,
     examples: int = 5,
     now: datetime | None = None,
+    known: Mapping[str, Sequence[str]] | None = None,
 ) -> Evaluation:
+    """`known`: role -> the label names of the head that serves it (manifest order)."""
     return Evaluation(
         schema_version=SCHEMA_VERSION,
         generated_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"),
         labels=summarize_labels(labels, run) if labels is not None else None,
-        run=evaluate_one(run, labels),
-        baseline=evaluate_one(baseline, labels) if baseline is not None else None,
+        run=evaluate_one(run, labels, known),
+        baseline=evaluate_one(baseline, labels, known) if baseline is not None else None,
         comparison=compare(baseline, run, examples) if baseline is not None else None,
     )
 

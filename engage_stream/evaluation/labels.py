@@ -3,11 +3,14 @@
 One JSON document per event id, from a JSON-lines file or a topic:
 
     {"event_id": "E011-0000007", "intent": "command", "toxicity": "none",
+     "topic": "delivery_status", "answer_id": "delivery_status.shipped",
      "handoff_needed": true, "email_opened": false, "email_converted": false}
 
 Every field but `event_id` may be left out: a label file may judge only toxicity, another
-only e-mail outcomes. `intent` is a 3i4K speech act and `toxicity` a hate-speech corpus
-label (`engage_stream.schemas.labels`). Unknown fields are refused (a typo such as
+only e-mail outcomes. `intent`, `toxicity` and `topic` are label names of the heads that
+serve them (checked against the models' manifests by `eval`, so a shop's own taxonomy
+works); `answer_id` is the knowledge-bank answer that answers the event's question, or
+null for "nothing in the bank answers it". Unknown fields are refused (a typo such as
 `handoff_need` would otherwise silently judge nothing), and booleans must be JSON booleans.
 When one event id appears twice the later document wins (a correction appended later).
 """
@@ -15,17 +18,16 @@ When one event id appears twice the later document wins (a correction appended l
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kafka.errors import KafkaError
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engage_stream.kafka.reader import read_to_end
 from engage_stream.schemas.common import Identifier
-from engage_stream.schemas.labels import INTENT_LABELS, TOXICITY_LABELS
 from engage_stream.schemas.validation import describe, field_errors_of
 
 
@@ -37,25 +39,20 @@ class Label(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     event_id: Identifier
-    intent: str | None = None
-    toxicity: str | None = None
+    intent: str | None = Field(default=None, min_length=1, max_length=100)
+    toxicity: str | None = Field(default=None, min_length=1, max_length=100)
+    topic: str | None = Field(default=None, min_length=1, max_length=100)
+    answer_id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="null: no bank answer fits."
+    )
     handoff_needed: bool | None = None
     email_opened: bool | None = None
     email_converted: bool | None = None
 
-    @field_validator("intent")
-    @classmethod
-    def _known_intent(cls, value: str | None) -> str | None:
-        if value is not None and value not in INTENT_LABELS:
-            raise ValueError(f"not a 3i4K intent label; one of {', '.join(INTENT_LABELS)}")
-        return value
-
-    @field_validator("toxicity")
-    @classmethod
-    def _known_toxicity(cls, value: str | None) -> str | None:
-        if value is not None and value not in TOXICITY_LABELS:
-            raise ValueError(f"not a toxicity label; one of {', '.join(TOXICITY_LABELS)}")
-        return value
+    @property
+    def judges_answer(self) -> bool:
+        """The label says which answer fits (or, with null, that none does)."""
+        return "answer_id" in self.model_fields_set
 
 
 @dataclass(slots=True)
@@ -78,6 +75,11 @@ class Labels:
     def count(self, name: str) -> int:
         """How many labels give field `name`."""
         return sum(1 for label in self.by_event.values() if getattr(label, name) is not None)
+
+    def unknown(self, name: str, known: Collection[str]) -> list[str]:
+        """Values of field `name` that are not among `known` (a model's label names)."""
+        values = {getattr(label, name) for label in self.by_event.values()}
+        return sorted(v for v in values if v is not None and v not in known)
 
 
 def parse_label(raw: str | bytes, where: str) -> Label:

@@ -2,13 +2,19 @@
 
 Plain functions over plain data; no Kafka, no files. The definitions, once:
 
-- **Classification** (intent, toxicity) is measured over the events that have both a label
-  and a prediction. Precision, recall and F1 of a label that was never predicted (or never
-  true) are 0, as scikit-learn's `zero_division=0`. **Macro-F1** is the unweighted mean of
-  the per-label F1 over the labels present in the truth or in the predictions (not over
-  every label the model knows: a label nobody used would add a meaningless 0).
+- **Classification** (intent, toxicity, topic) is measured over the events that have both a
+  label and a prediction. Precision, recall and F1 of a label that was never predicted (or
+  never true) are 0, as scikit-learn's `zero_division=0`. **Macro-F1** is the unweighted
+  mean of the per-label F1 over the labels present in the truth or in the predictions (not
+  over every label the model knows: a label nobody used would add a meaningless 0).
   Confusion matrices have the truth in rows and the prediction in columns, in the label
-  order of `engage_stream.schemas.labels` (labels outside it follow, sorted).
+  order of the model's manifest (labels outside it follow, sorted).
+- **Drafts** are the drafted answers of handoffs and of e-mails answered automatically.
+  Grounded: a bank answer filled with the facts of the customer's order; general: a bank
+  answer that needs none; fallback: nothing in the bank fit. Against labels with an
+  `answer_id`, a question's draft is a **hit@1** when its answer is the labelled one and a
+  **hit@3** when the labelled one is among its three best candidates; a question labelled
+  with no answer (`answer_id: null`) is a **correct fallback** when the draft says none.
 - **Handoff decisions** are positive when the enriched record holds a `handoff` or an
   `already_handed_off` decision (the rules asked for a person; the second means the
   conversation was already with one), measured against `handoff_needed`.
@@ -29,12 +35,11 @@ from dataclasses import dataclass, field
 
 from engage_stream.evaluation.labels import Labels
 from engage_stream.evaluation.runs import EventOutcome, Prediction, Run
-from engage_stream.schemas.actions import NextBestAction
+from engage_stream.schemas.actions import DraftSource, NextBestAction
 from engage_stream.schemas.enriched import DecisionKind
-from engage_stream.schemas.labels import INTENT_LABELS, TOXICITY_LABELS
 
-MODEL_LABELS: dict[str, tuple[str, ...]] = {"intent": INTENT_LABELS, "toxicity": TOXICITY_LABELS}
-"""The models an evaluation scores, with their label order."""
+MODELS: tuple[str, ...] = ("intent", "toxicity", "topic")
+"""The heads an evaluation scores."""
 
 HANDOFF_DECISIONS = frozenset({DecisionKind.HANDOFF, DecisionKind.ALREADY_HANDED_OFF})
 
@@ -142,11 +147,16 @@ def prediction_of(outcome: EventOutcome, model: str) -> Prediction | None:
         return outcome.intent
     if model == "toxicity":
         return outcome.toxicity
-    raise ValueError(f"unknown model {model!r}; one of {', '.join(MODEL_LABELS)}")
+    if model == "topic":
+        return outcome.topic
+    raise ValueError(f"unknown model {model!r}; one of {', '.join(MODELS)}")
 
 
-def classification(run: Run, labels: Labels, model: str) -> Classification:
-    """One model of `run` against the labels that give it (see the module's definitions)."""
+def classification(
+    run: Run, labels: Labels, model: str, known: Sequence[str] = ()
+) -> Classification:
+    """One model of `run` against the labels that give it (see the module's definitions);
+    `known`: the model's label names, in the order of its manifest."""
     pairs: list[tuple[str, str]] = []
     labelled = 0
     for event_id, outcome in run.events.items():
@@ -158,7 +168,73 @@ def classification(run: Run, labels: Labels, model: str) -> Classification:
         predicted = prediction_of(outcome, model)
         if predicted is not None:
             pairs.append((truth, predicted.label))
-    return classify_pairs(model, pairs, MODEL_LABELS[model], labelled)
+    return classify_pairs(model, pairs, known, labelled)
+
+
+# -- drafts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DraftScores:
+    drafts: int
+    grounded: int
+    general: int
+    fallback: int
+    """Drafts with no bank answer (the topic's no-answer line)."""
+    judged: int
+    """Questions labelled with an answer id that got a draft: what hit@k is over."""
+    hit_at_1: float | None
+    hit_at_3: float | None
+    unanswerable: int
+    """Questions labelled `answer_id: null` that got a draft."""
+    correct_fallback: float | None
+    missing: int
+    """Questions labelled with an answer (or none) that got no draft at all."""
+
+    @property
+    def grounded_rate(self) -> float | None:
+        return self.grounded / self.drafts if self.drafts else None
+
+    @property
+    def fallback_rate(self) -> float | None:
+        return self.fallback / self.drafts if self.drafts else None
+
+
+def draft_scores(run: Run, labels: Labels | None) -> DraftScores:
+    """Draft kinds over the run; hit@k and correct fallbacks against `labels`."""
+    drafts = run.drafts()
+    kinds = Counter(d.kind for d in drafts)
+    first: dict[str, DraftSource] = {}
+    for draft in drafts:
+        if draft.question_event_id is not None:
+            first.setdefault(draft.question_event_id, draft)
+    hits1 = hits3 = judged = unanswerable = fallbacks = missing = 0
+    for event_id in run.events:
+        label = labels.get(event_id) if labels is not None else None
+        if label is None or not label.judges_answer:
+            continue
+        found = first.get(event_id)
+        if found is None:
+            missing += 1
+        elif label.answer_id is None:
+            unanswerable += 1
+            fallbacks += found.kind == "no_answer"
+        else:
+            judged += 1
+            hits1 += found.answer_id == label.answer_id
+            hits3 += label.answer_id in found.candidates[:3]
+    return DraftScores(
+        drafts=len(drafts),
+        grounded=kinds["grounded"],
+        general=kinds["general"],
+        fallback=kinds["no_answer"],
+        judged=judged,
+        hit_at_1=hits1 / judged if judged else None,
+        hit_at_3=hits3 / judged if judged else None,
+        unanswerable=unanswerable,
+        correct_fallback=fallbacks / unanswerable if unanswerable else None,
+        missing=missing,
+    )
 
 
 # -- handoff decisions ----------------------------------------------------------------------

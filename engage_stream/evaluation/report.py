@@ -203,6 +203,7 @@ def render_html(evaluation: Evaluation) -> str:
         _summary(evaluation),
         _models(evaluation),
         _handoff(evaluation),
+        _drafts(evaluation),
         _rates(evaluation),
         _outcomes(evaluation),
         _latency(evaluation),
@@ -362,7 +363,8 @@ def _summary(evaluation: Evaluation) -> str:
         _note(
             f"Labels: {labels.labels:,} event ids from {labels.source} "
             f"({labels.in_run:,} in the run): intent {labels.intent:,}, toxicity "
-            f"{labels.toxicity:,}, handoff_needed {labels.handoff_needed:,}, email_opened "
+            f"{labels.toxicity:,}, topic {labels.topic:,}, answer_id {labels.answer_id:,}, "
+            f"handoff_needed {labels.handoff_needed:,}, email_opened "
             f"{labels.email_opened:,}, email_converted {labels.email_converted:,}."
         )
         if labels is not None
@@ -518,6 +520,53 @@ def _handoff(evaluation: Evaluation) -> str:
         table,
         "Positive: the enriched record holds a handoff or an already_handed_off decision; "
         "truth: handoff_needed.",
+    )
+
+
+# -- drafts ---------------------------------------------------------------------------------
+
+
+def _drafts(evaluation: Evaluation) -> str:
+    rows = []
+    for name, run, _ in _runs(evaluation):
+        d = run.drafts
+        rows.append(
+            [
+                name,
+                f"{d.drafts:,}",
+                f"{d.grounded:,} ({_pct(d.grounded_rate, 0)})",
+                f"{d.general:,}",
+                f"{d.fallback:,} ({_pct(d.fallback_rate, 0)})",
+                f"{d.judged:,}",
+                _pct(d.hit_at_1),
+                _pct(d.hit_at_3),
+                f"{d.unanswerable:,}",
+                _pct(d.correct_fallback),
+            ]
+        )
+    table = _table(
+        [
+            "run",
+            "drafts",
+            "grounded",
+            "general",
+            "fallback",
+            "judged",
+            "hit@1",
+            "hit@3",
+            "no answer labelled",
+            "correct fallback",
+        ],
+        rows,
+    )
+    return _section(
+        "drafts",
+        "Drafted answers",
+        table,
+        "Drafts of handoffs and of e-mails answered automatically. Grounded: a knowledge-bank "
+        "answer filled with the facts of the customer's order; general: a bank answer that "
+        "needs none; fallback: nothing in the bank fit. hit@1 / hit@3 against answer_id "
+        "labels; correct fallback: questions labelled with no answer whose draft said none.",
     )
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,9 +35,9 @@ from pydantic import BaseModel, ValidationError
 
 from engage_stream.kafka.reader import read_to_end
 from engage_stream.kafka.topics import TopicRole, TopicsFile
-from engage_stream.schemas.actions import HandoffAction, NextBestAction, Suppression
+from engage_stream.schemas.actions import DraftSource, HandoffAction, NextBestAction, Suppression
 from engage_stream.schemas.dlq import DlqRecord
-from engage_stream.schemas.enriched import Decision, EnrichedEvent
+from engage_stream.schemas.enriched import Decision, EnrichedEvent, PredictionView
 from engage_stream.schemas.events import (
     ChatMessageEvent,
     CrmEvent,
@@ -93,6 +93,7 @@ class EventOutcome:
     sender: str | None
     intent: Prediction | None
     toxicity: Prediction | None
+    topic: Prediction | None
     decisions: tuple[Decision, ...]
     processed_at: datetime
     source_timestamp_ms: int | None
@@ -131,6 +132,11 @@ class Run:
     @property
     def is_live(self) -> bool:
         return self.run_id == LIVE_RUN_ID
+
+    def drafts(self) -> list[DraftSource]:
+        """Every drafted answer of the run: handoffs' drafts, then answers sent by e-mail."""
+        found = [h.draft for h in self.handoffs.values()]
+        return found + [m.draft for m in self.messages.values() if m.draft is not None]
 
     # -- building ---------------------------------------------------------------------------
 
@@ -175,20 +181,7 @@ class Run:
 
 
 def _with_duplicate(outcome: EventOutcome) -> EventOutcome:
-    return EventOutcome(
-        event_id=outcome.event_id,
-        event_type=outcome.event_type,
-        customer_id=outcome.customer_id,
-        occurred_at=outcome.occurred_at,
-        customer_text=outcome.customer_text,
-        sender=outcome.sender,
-        intent=outcome.intent,
-        toxicity=outcome.toxicity,
-        decisions=outcome.decisions,
-        processed_at=outcome.processed_at,
-        source_timestamp_ms=outcome.source_timestamp_ms,
-        duplicate=True,
-    )
+    return replace(outcome, duplicate=True)
 
 
 def customer_text(event: CrmEvent) -> tuple[str | None, str | None]:
@@ -206,11 +199,15 @@ def customer_text(event: CrmEvent) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _prediction(view: PredictionView | None) -> Prediction | None:
+    if view is None:
+        return None
+    return Prediction(view.label, view.score, f"{view.model.name} {view.model.version}")
+
+
 def outcome_of(record: EnrichedEvent, duplicate: bool = False) -> EventOutcome:
     predictions = record.predictions
     text, sender = customer_text(record.event)
-    intent = predictions.intent if predictions else None
-    toxicity = predictions.toxicity if predictions else None
     return EventOutcome(
         event_id=record.event.event_id,
         event_type=record.event.event_type,
@@ -218,18 +215,9 @@ def outcome_of(record: EnrichedEvent, duplicate: bool = False) -> EventOutcome:
         occurred_at=record.event.occurred_at,
         customer_text=text,
         sender=sender,
-        intent=(
-            Prediction(intent.label, intent.score, f"{intent.model.name} {intent.model.version}")
-            if intent
-            else None
-        ),
-        toxicity=(
-            Prediction(
-                toxicity.label, toxicity.score, f"{toxicity.model.name} {toxicity.model.version}"
-            )
-            if toxicity
-            else None
-        ),
+        intent=_prediction(predictions.intent) if predictions else None,
+        toxicity=_prediction(predictions.toxicity) if predictions else None,
+        topic=_prediction(predictions.topic) if predictions else None,
         decisions=tuple(record.decisions),
         processed_at=record.processed_at,
         source_timestamp_ms=record.source.timestamp_ms,

@@ -25,6 +25,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from engage_stream import __version__
+from engage_stream.export.heads_graph import append_heads
 from engage_stream.export.hf_dir import ExportError, HfModelDir, read_hf_dir
 from engage_stream.export.parity import PARITY_TEXTS, ParityReport, check_parity
 from engage_stream.inference.model_folder import MANIFEST, ModelManifest, Precision, sha256_of
@@ -139,7 +140,7 @@ def _write_model_card(staging: Path, task: str, parity: ParityReport) -> None:
     own model, the drafter) keeps the card it came with."""
     from engage_stream.training.model_card import render
 
-    if task != "text-classification" or not (staging / "engage-train.json").is_file():
+    if task == "feature-extraction" or not (staging / "engage-train.json").is_file():
         return
     p = parity
     agreement = "-" if p.int8_argmax_agreement is None else f"{p.int8_argmax_agreement:.0%}"
@@ -216,19 +217,29 @@ def _export_extra_needed() -> Iterator[None]:
 
 
 def _export_fp32(source: HfModelDir, staging: Path) -> None:
+    """optimum exports the model, or a multi-head model's shared encoder, whose graph then
+    gets the heads appended (`heads_graph`)."""
     from optimum.exporters.onnx import main_export
 
+    multi_head = source.task == "multi-head"
     # Our own parity check below replaces optimum's validation (random inputs, own atol).
     main_export(
         str(source.path),
         staging,
-        task=source.task,
+        task="feature-extraction" if multi_head else source.task,
         framework="pt",
         library_name="transformers",
         do_validation=False,
     )
-    if not (staging / FILES["fp32"]).is_file():
+    fp32 = staging / FILES["fp32"]
+    if not fp32.is_file():
         raise ExportError(f"{source.path}: optimum wrote no {FILES['fp32']}")
+    if multi_head:
+        from safetensors.numpy import load_file
+
+        from engage_stream.training.multihead import HEADS_FILE
+
+        append_heads(fp32, source.heads, load_file(str(source.path / HEADS_FILE)))
 
 
 def _quantize_int8(staging: Path) -> None:
@@ -315,6 +326,7 @@ def _write_manifest(source: HfModelDir, staging: Path, parity: ParityReport) -> 
             version=source.version,
             task=source.task,
             labels=list(source.labels),
+            heads=list(source.heads),
             max_length=source.max_length,
             files=dict(FILES),
             sha256=checksums,
@@ -343,13 +355,11 @@ def _versions() -> dict[str, str]:
 
 def _load_with_engine(staging: Path, source: HfModelDir) -> None:
     """What the worker will do with the folder: if this fails, nothing is shipped."""
-    from engage_stream.inference import Classifier, Embedder, ModelFolderError
+    from engage_stream.inference import ModelFolderError
+    from engage_stream.inference.runner import OnnxRunner
 
     try:
-        if source.task == "text-classification":
-            Classifier.load(staging, device="cpu").close()
-        else:
-            Embedder.load(staging, device="cpu").close()
+        OnnxRunner.open(staging, device="cpu").close()  # every head runs in the warm-up
     except ModelFolderError as exc:
         raise ExportError(f"the engine cannot load the export: {exc.problem}") from None
 

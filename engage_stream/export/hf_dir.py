@@ -18,6 +18,7 @@ from engage_stream.inference.model_folder import (
     DEFAULT_MAX_LENGTH,
     HF_CONFIG,
     TOKENIZER,
+    HeadSpec,
     Task,
     labels_from_config,
     position_limit,
@@ -41,6 +42,9 @@ class TrainInfo(BaseModel):
     task: Task | None = None
     max_length: int | None = Field(default=None, ge=2, le=8192)
     labels: list[str] | None = None
+    heads: list[dict[str, Any]] | None = Field(
+        default=None, description="multi-head: name, kind, labels of each head, and more."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,8 @@ class HfModelDir:
     max_length: int
     pad_token_id: int | None
     training: dict[str, Any] = field(default_factory=dict)
+    heads: tuple[HeadSpec, ...] = ()
+    """multi-head only: each head, its output named after it."""
 
 
 def read_hf_dir(path: Path) -> HfModelDir:
@@ -78,6 +84,7 @@ def read_hf_dir(path: Path) -> HfModelDir:
         if any(a.endswith("ForSequenceClassification") for a in architectures)
         else "feature-extraction"
     )
+    heads = _heads(path, info) if task == "multi-head" else ()
     labels = labels_from_config(config) if task == "text-classification" else ()
     if task == "text-classification" and not labels:
         raise ExportError(f"{path / HF_CONFIG}: id2label missing; a classifier needs label names")
@@ -103,7 +110,26 @@ def read_hf_dir(path: Path) -> HfModelDir:
         max_length=max_length,
         pad_token_id=pad if isinstance(pad, int) else None,
         training=info.model_dump(mode="json", exclude_none=True),
+        heads=heads,
     )
+
+
+def _heads(path: Path, info: TrainInfo) -> tuple[HeadSpec, ...]:
+    """The heads `engage-train.json` lists; every graph output is named after its head."""
+    if not info.heads:
+        raise ExportError(f"{path / TRAIN_INFO}: a multi-head model lists its heads")
+    try:
+        return tuple(
+            HeadSpec(
+                name=head.get("name", ""),
+                output=head.get("name", ""),
+                kind=head.get("kind", "classification"),
+                labels=head.get("labels", []),
+            )
+            for head in info.heads
+        )
+    except ValidationError as exc:
+        raise ExportError(f"{path / TRAIN_INFO}: heads: {exc.errors()[0]['msg']}") from None
 
 
 def _json_object(file: Path) -> dict[str, Any]:

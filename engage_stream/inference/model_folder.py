@@ -5,6 +5,11 @@ Two layouts load: our own (`engage-model.json` names the files, labels and check
 perhaps a `*quantized*.onnx`), so that a larger pre-trained model can be swapped in
 without code changes. Every problem is a `ModelFolderError` naming the folder and what is
 wrong, raised at load, never at the first message.
+
+A folder serves one or more heads, each an output of its ONNX graph: a classifier has one
+(`logits`), a feature-extraction model one embedding (`last_hidden_state`, mean-pooled by
+the engine), and a multi-head model (task `multi-head`) one output per head of one shared
+encoder pass, each named and labelled in the manifest.
 """
 
 from __future__ import annotations
@@ -23,14 +28,18 @@ MANIFEST = "engage-model.json"
 TOKENIZER = "tokenizer.json"
 HF_CONFIG = "config.json"
 DEFAULT_MAX_LENGTH = 128
+EMBEDDING = "embedding"
+"""The role of the head that gives sentence vectors (retrieval)."""
 FORMAT_VERSION: Literal[1] = 1
 
-Task = Literal["text-classification", "feature-extraction"]
+Task = Literal["text-classification", "feature-extraction", "multi-head"]
+HeadKind = Literal["classification", "embedding"]
 Precision = Literal["fp32", "int8", "fp16"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "int8", "fp16")
 # The manifest's file names are plain names inside the folder, never paths out of it.
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ROBERTA_LIKE = frozenset({"roberta", "xlm-roberta", "camembert"})
+_HEAD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
 class ModelFolderError(Exception):
@@ -40,6 +49,27 @@ class ModelFolderError(Exception):
         super().__init__(f"model folder {path}: {problem}")
         self.path = path
         self.problem = problem
+
+
+class HeadSpec(BaseModel):
+    """One head of a multi-head model: the graph output that gives it, and its labels."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=_HEAD_NAME.pattern, description="intent, toxicity, topic, ...")
+    output: str = Field(min_length=1, max_length=100, description="ONNX output name.")
+    kind: HeadKind
+    labels: list[str] = Field(default_factory=list, description="In logit index order.")
+
+    @model_validator(mode="after")
+    def _labelled(self) -> Self:
+        if self.kind == "classification" and len(self.labels) < 2:
+            raise ValueError(f"head {self.name}: a classification head needs its label names")
+        if self.kind == "embedding" and self.labels:
+            raise ValueError(f"head {self.name}: an embedding head has no labels")
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"head {self.name}: labels repeat: {self.labels}")
+        return self
 
 
 class ModelManifest(BaseModel):
@@ -52,6 +82,9 @@ class ModelManifest(BaseModel):
     version: str = Field(min_length=1, max_length=100)
     task: Task
     labels: list[str] = Field(default_factory=list, description="In logit index order.")
+    heads: list[HeadSpec] = Field(
+        default_factory=list, description="A multi-head model's heads, one graph output each."
+    )
     max_length: int = Field(ge=2, le=8192, description="Tokens, special tokens included.")
     files: dict[Precision, str] = Field(min_length=1, description="Precision -> ONNX file.")
     sha256: dict[str, str] = Field(description="File name -> sha256 of every file exported.")
@@ -68,6 +101,12 @@ class ModelManifest(BaseModel):
             raise ValueError("labels missing: a text-classification model needs its label names")
         if len(set(self.labels)) != len(self.labels):
             raise ValueError(f"labels repeat: {self.labels}")
+        if (self.task == "multi-head") != bool(self.heads):
+            raise ValueError("heads are listed exactly when the task is multi-head")
+        for attribute in ("name", "output"):
+            values = [getattr(h, attribute) for h in self.heads]
+            if len(set(values)) != len(values):
+                raise ValueError(f"head {attribute}s repeat: {values}")
         names = [*self.files.values(), *self.sha256]
         bad = [n for n in names if not _is_plain_name(n)]
         if bad:
@@ -77,6 +116,18 @@ class ModelManifest(BaseModel):
 
 def _is_plain_name(name: str) -> bool:
     return _FILE_NAME.match(name) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What one output of the graph means."""
+
+    name: str
+    output: str
+    kind: HeadKind
+    labels: tuple[str, ...] = ()
+    pooled: bool = True
+    """False for `last_hidden_state`: the engine mean-pools it into one vector per text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +144,36 @@ class ModelFolder:
     checksums: Mapping[str, str]
     pad_token_id: int | None
     has_manifest: bool
+    heads: tuple[Head, ...] = ()
 
     @property
     def tokenizer_file(self) -> Path:
         return self.path / TOKENIZER
+
+    @property
+    def head_names(self) -> tuple[str, ...]:
+        return tuple(h.name for h in self.heads)
+
+    def head(self, role: str) -> Head:
+        """The head that serves `role` (intent, toxicity, topic, embedding): the head of
+        that name in a multi-head folder, the folder's only head otherwise."""
+        if self.task != "multi-head":
+            (only,) = self.heads
+            wanted: HeadKind = "embedding" if role == EMBEDDING else "classification"
+            if only.kind != wanted:
+                loader = "Embedder" if only.kind == "embedding" else "Classifier"
+                raise ModelFolderError(
+                    self.path,
+                    f"is a {self.task} model; it cannot serve the {role} head "
+                    f"(load it with {loader})",
+                )
+            return only
+        for head in self.heads:
+            if head.name == role:
+                return head
+        raise ModelFolderError(
+            self.path, f"has no {role!r} head (its heads: {', '.join(self.head_names)})"
+        )
 
 
 def sha256_of(path: Path) -> str:
@@ -163,6 +240,13 @@ def _from_manifest(path: Path, config: dict[str, Any]) -> ModelFolder:
         if not (path / name).is_file():
             raise ModelFolderError(path, f"{name} missing ({precision} file named in {MANIFEST})")
         files[precision] = path / name
+    if manifest.task == "multi-head":
+        heads = tuple(
+            Head(name=h.name, output=h.output, kind=h.kind, labels=tuple(h.labels))
+            for h in manifest.heads
+        )
+    else:
+        heads = (single_head(manifest.task, tuple(manifest.labels)),)
     return ModelFolder(
         path=path,
         name=manifest.name,
@@ -174,7 +258,15 @@ def _from_manifest(path: Path, config: dict[str, Any]) -> ModelFolder:
         checksums=dict(manifest.sha256),
         pad_token_id=_int_or_none(config.get("pad_token_id")),
         has_manifest=True,
+        heads=heads,
     )
+
+
+def single_head(task: Task, labels: tuple[str, ...]) -> Head:
+    """The one head of a classifier or a feature-extraction model."""
+    if task == "text-classification":
+        return Head(name="logits", output="logits", kind="classification", labels=labels)
+    return Head(name=EMBEDDING, output="last_hidden_state", kind="embedding", pooled=False)
 
 
 def _from_optimum_export(path: Path, config: dict[str, Any]) -> ModelFolder:
@@ -204,6 +296,7 @@ def _from_optimum_export(path: Path, config: dict[str, Any]) -> ModelFolder:
         checksums={},
         pad_token_id=_int_or_none(config.get("pad_token_id")),
         has_manifest=False,
+        heads=(single_head(task, labels),),
     )
 
 

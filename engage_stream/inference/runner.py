@@ -1,7 +1,9 @@
 """One loaded model: session, tokenizer, batching, warm-up, and a thread to run it on.
 
-The classifier and the embedder differ only in what they make of the model's output
-(`Reducer`); loading, checking, batching and threading live here once.
+A call runs the graph once for the heads asked for (one output each; a multi-head model
+answers intent, toxicity and topic from one encoder pass) and returns one float32 row per
+text and head. The classifier and the embedder differ only in what they make of those
+rows; loading, checking, batching and threading live here once.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from pydantic import ValidationError
 
 from engage_stream.inference.batching import Feeds, TextEncoder, pad_batch, plan_batches
 from engage_stream.inference.model_folder import (
+    Head,
     ModelFolder,
     ModelFolderError,
     Precision,
-    Task,
     load_model_folder,
     verify_checksum,
 )
@@ -34,17 +36,6 @@ from engage_stream.schemas.actions import ModelStamp
 log = get_logger("engage.inference")
 
 R = TypeVar("R")
-Reducer = Callable[[np.ndarray, np.ndarray], np.ndarray]
-"""(model output for a batch, its attention mask) -> one float32 row per text."""
-
-OUTPUT_OF: dict[Task, str] = {
-    "text-classification": "logits",
-    "feature-extraction": "last_hidden_state",
-}
-_LOADER_OF: dict[Task, str] = {
-    "text-classification": "Classifier",
-    "feature-extraction": "Embedder",
-}
 _INPUT_TYPES: dict[str, type[np.integer]] = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
 WARM_UP_TEXTS = ("안녕하세요, 주문한 상품이 언제 도착하나요?", "")
 
@@ -68,12 +59,11 @@ class OnnxRunner:
         self.stamp = stamp
         self.batch_max_size = batch_max_size
         self._session = session
-        self._output = OUTPUT_OF[folder.task]
         self._inputs = _input_types(folder, session, choice.file)
         # One call at a time: a second call's lanes would only fight the first's for the
         # same cores (or the same CUDA stream). ORT releases the GIL while it runs.
         self._lock = threading.Lock()
-        self.width = 0  # scores (or vector size) per text, known after the warm-up
+        self.widths: dict[str, int] = {}  # per head: scores or vector size, after warm-up
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engage-infer")
         # The calling thread is one lane; the others wait here for slices.
         self._lanes = (
@@ -86,7 +76,6 @@ class OnnxRunner:
     def open(
         cls,
         path: Path,
-        task: Task,
         *,
         device: Device = "auto",
         precision: Precision | None = None,
@@ -98,10 +87,6 @@ class OnnxRunner:
         if batch_max_size < 1:
             raise ValueError(f"batch_max_size must be at least 1, got {batch_max_size}")
         folder = load_model_folder(path)
-        if folder.task != task:
-            raise ModelFolderError(
-                folder.path, f"is a {folder.task} model; load it with {_LOADER_OF[folder.task]}"
-            )
         # The files the engine reads, each against its manifest checksum: a corrupt or
         # swapped file fails here, not at the first message. Cards and configs may be edited.
         served = [*folder.onnx_files.values(), folder.tokenizer_file]
@@ -120,6 +105,7 @@ class OnnxRunner:
             model=folder.name,
             version=folder.version,
             task=folder.task,
+            heads=list(folder.head_names),
             device=choice.device,
             provider=choice.provider,
             file=choice.file.name,
@@ -133,51 +119,61 @@ class OnnxRunner:
         return runner
 
     def warm_up(self) -> None:
-        """First runs allocate and pick kernels; do that before traffic, and prove the
-        model runs and gives one score per label."""
+        """First runs allocate and pick kernels; do that before traffic, and prove that
+        every head runs and that a classification head gives one score per label."""
         try:
-            out, _ = self.run(WARM_UP_TEXTS, _first_position)
+            out, _ = self.run(WARM_UP_TEXTS, self.folder.heads)
         except Exception as exc:  # onnxruntime's own exception types
             raise ModelFolderError(
                 self.folder.path, f"{self.choice.file.name} fails to run: {exc}"
             ) from None
-        self.width = out.shape[1]
-        labels = self.folder.labels
-        if self.folder.task == "text-classification" and self.width != len(labels):
-            raise ModelFolderError(
-                self.folder.path,
-                f"{self.choice.file.name} gives {out.shape[1]} scores but {len(labels)} labels "
-                "are named",
-            )
+        self.widths = {name: rows.shape[1] for name, rows in out.items()}
+        for head in self.folder.heads:
+            if head.kind == "classification" and self.widths[head.name] != len(head.labels):
+                raise ModelFolderError(
+                    self.folder.path,
+                    f"{self.choice.file.name} gives {self.widths[head.name]} scores for head "
+                    f"{head.name} but {len(head.labels)} labels are named",
+                )
 
-    def run(self, texts: Sequence[str], reduce: Reducer) -> tuple[np.ndarray, list[bool]]:
-        """Rows in input order, and whether each text was truncated."""
+    def run(
+        self, texts: Sequence[str], heads: Sequence[Head]
+    ) -> tuple[dict[str, np.ndarray], list[bool]]:
+        """For each head, rows in input order; and whether each text was truncated. One
+        pass of the graph gives every head asked for."""
         encoded = self.encoder.encode(texts)
         if not encoded:
-            return np.empty((0, self.width), dtype=np.float32), []
+            empty = {h.name: np.empty((0, self.widths.get(h.name, 0)), np.float32) for h in heads}
+            return empty, []
         slices = plan_batches(
             [len(e.ids) for e in encoded], self.batch_max_size, self.choice.slices
         )
+        outputs = [h.output for h in heads]
 
-        def infer(indices: list[int]) -> np.ndarray:
+        def infer(indices: list[int]) -> list[np.ndarray]:
             feeds = pad_batch(
                 [encoded[i] for i in indices], self.encoder.pad_id, self.encoder.max_length
             )
-            return reduce(self._infer(feeds), feeds["attention_mask"])
+            raw = self._infer(feeds, outputs)
+            mask = feeds["attention_mask"]
+            return [_rows(h, out, mask) for h, out in zip(heads, raw, strict=True)]
 
         with self._lock:
-            outputs = self._on_lanes(infer, slices)
-        result = np.empty((len(encoded), outputs[0].shape[1]), dtype=np.float32)
-        for indices, rows in zip(slices, outputs, strict=True):
-            result[indices] = rows
-        return result, [e.truncated for e in encoded]
+            done = self._on_lanes(infer, slices)
+        results: dict[str, np.ndarray] = {}
+        for k, head in enumerate(heads):
+            rows = np.empty((len(encoded), done[0][k].shape[1]), dtype=np.float32)
+            for indices, parts in zip(slices, done, strict=True):
+                rows[indices] = parts[k]
+            results[head.name] = rows
+        return results, [e.truncated for e in encoded]
 
     def _on_lanes(
-        self, work: Callable[[list[int]], np.ndarray], slices: list[list[int]]
-    ) -> list[np.ndarray]:
+        self, work: Callable[[list[int]], list[np.ndarray]], slices: list[list[int]]
+    ) -> list[list[np.ndarray]]:
         """`work` on every slice, the lanes each taking the next slice left; results in
         slice order. The first error is raised once all lanes have stopped."""
-        results: list[np.ndarray | None] = [None] * len(slices)
+        results: list[list[np.ndarray] | None] = [None] * len(slices)
         queue = iter(range(len(slices)))
         taking = threading.Lock()
 
@@ -212,26 +208,46 @@ class OnnxRunner:
         if self._lanes is not None:
             self._lanes.shutdown(wait=True, cancel_futures=True)
 
-    def _infer(self, feeds: Feeds) -> np.ndarray:
+    def _infer(self, feeds: Feeds, outputs: Sequence[str]) -> list[np.ndarray]:
         inputs = {name: feeds[name].astype(t, copy=False) for name, t in self._inputs.items()}
         if self.choice.device == "cuda":
-            return self._infer_cuda(inputs)
-        output: np.ndarray = self._session.run([self._output], inputs)[0]
-        return output
+            return self._infer_cuda(inputs, outputs)
+        results: list[np.ndarray] = self._session.run(list(outputs), inputs)
+        return results
 
-    def _infer_cuda(self, inputs: Feeds) -> np.ndarray:
-        # IO binding: the output is allocated on the GPU and copied back once.
+    def _infer_cuda(self, inputs: Feeds, outputs: Sequence[str]) -> list[np.ndarray]:
+        # IO binding: the outputs are allocated on the GPU and copied back once.
         binding = self._session.io_binding()
         for name, array in inputs.items():
             binding.bind_cpu_input(name, array)
-        binding.bind_output(self._output, "cuda")
+        for output in outputs:
+            binding.bind_output(output, "cuda")
         self._session.run_with_iobinding(binding)
-        output: np.ndarray = binding.copy_outputs_to_cpu()[0]
-        return output
+        results: list[np.ndarray] = binding.copy_outputs_to_cpu()
+        return results
 
 
-def _first_position(output: np.ndarray, _: np.ndarray) -> np.ndarray:
-    return output[:, 0, :] if output.ndim == 3 else output
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(batch, tokens, hidden) and (batch, tokens) -> (batch, hidden), unit length."""
+    weights = mask.astype(np.float32)[:, :, None]
+    summed = (hidden.astype(np.float32) * weights).sum(axis=1)
+    mean = summed / np.maximum(weights.sum(axis=1), 1.0)
+    return unit_rows(mean)
+
+
+def unit_rows(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    result: np.ndarray = (rows / np.maximum(norms, 1e-12)).astype(np.float32)
+    return result
+
+
+def _rows(head: Head, output: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """One float32 row per text: logits, or a unit sentence vector."""
+    if head.kind == "classification":
+        return output.astype(np.float32, copy=False)
+    if not head.pooled:
+        return mean_pool(output, mask)
+    return unit_rows(output)
 
 
 def _input_types(
@@ -249,11 +265,11 @@ def _input_types(
     if "input_ids" not in inputs:
         raise ModelFolderError(folder.path, f"{file.name} has no input_ids input")
     outputs = [node.name for node in session.get_outputs()]
-    if OUTPUT_OF[folder.task] not in outputs:
+    missing = [h.output for h in folder.heads if h.output not in outputs]
+    if missing:
         raise ModelFolderError(
             folder.path,
-            f"{file.name} has outputs {outputs}; a {folder.task} model needs "
-            f"{OUTPUT_OF[folder.task]!r}",
+            f"{file.name} has outputs {outputs}; its {folder.task} heads need {missing}",
         )
     return inputs
 

@@ -1,8 +1,9 @@
-"""Intent and toxicity for a batch of events: the model stage of the pipeline.
+"""Intent, toxicity and topic for a batch of events: the model stage of the pipeline.
 
 Only texts written by the customer are scored (chat messages from the customer and
 inbound e-mails); bot and agent turns and non-text events get no scores. One call runs
-each model once over the whole batch, whatever partitions the events came from.
+each model folder once over the whole batch, whatever partitions the events came from:
+one pass in all when one multi-head folder serves every head (`inference.heads`).
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from engage_stream.inference.classifier import Classifier, Prediction
+from engage_stream.inference.classifier import Prediction
+from engage_stream.inference.engine_model import Closeable
+from engage_stream.inference.heads import CLASSIFICATION_ROLES, HeadGroup, open_groups
 from engage_stream.inference.model_folder import Precision
-from engage_stream.inference.providers import Device
+from engage_stream.inference.providers import Device, RuntimeChoice
 from engage_stream.schemas.actions import ModelStamp
 from engage_stream.schemas.enriched import Predictions, PredictionView
 from engage_stream.schemas.events import (
@@ -26,23 +29,33 @@ from engage_stream.schemas.events import (
     Sender,
 )
 
-INTENT_MODEL = "intent-ko"
-TOXICITY_MODEL = "toxicity-ko"
-
 
 @dataclass(frozen=True, slots=True)
 class Scores:
     intent: Prediction | None
     toxicity: Prediction | None
+    topic: Prediction | None = None
 
     def view(self) -> Predictions:
-        return Predictions(intent=_view(self.intent), toxicity=_view(self.toxicity))
+        return Predictions(
+            intent=_view(self.intent), toxicity=_view(self.toxicity), topic=_view(self.topic)
+        )
 
     @classmethod
     def from_view(cls, view: Predictions | None) -> Scores | None:
         if view is None:
             return None
-        return cls(intent=_prediction(view.intent), toxicity=_prediction(view.toxicity))
+        return cls(
+            intent=_prediction(view.intent),
+            toxicity=_prediction(view.toxicity),
+            topic=_prediction(view.topic),
+        )
+
+    @property
+    def stamps(self) -> list[ModelStamp]:
+        """The model files behind these scores, each once."""
+        found = (p.model for p in (self.intent, self.toxicity, self.topic) if p is not None)
+        return list({stamp.sha256: stamp for stamp in found}.values())
 
 
 def _view(prediction: Prediction | None) -> PredictionView | None:
@@ -83,19 +96,23 @@ class BatchTiming:
     texts: int
     """Texts that went through the models (not found in the cache)."""
     seconds_by_model: dict[str, float]
+    cached: int = 0
+    """Customer texts of the batch whose scores came from the cache."""
 
 
-class Scorer:
-    """Both classifiers; thread-safe (each model runs one batch at a time).
+class Scorer(Closeable):
+    """Every classification head; thread-safe (each folder runs one batch at a time).
 
     Predictions are kept per exact text in a bounded LRU cache: customer chat repeats itself
     ("네", "감사합니다", "상담원 연결해 주세요"), and a text seen again costs no model time.
     Each text of a batch is scored once however often it occurs. `cache_size=0` turns the
     cache off."""
 
-    def __init__(self, intent: Classifier, toxicity: Classifier, cache_size: int = 20_000) -> None:
-        self.intent = intent
-        self.toxicity = toxicity
+    def __init__(self, groups: Sequence[HeadGroup], cache_size: int = 20_000) -> None:
+        roles = [role for group in groups for role in group.classifiers]
+        if sorted(roles) != sorted(CLASSIFICATION_ROLES):
+            raise ValueError(f"the scorer needs each of {CLASSIFICATION_ROLES} once, got {roles}")
+        self.groups = list(groups)
         self.cache_size = cache_size
         self._cache: OrderedDict[str, Scores] = OrderedDict()
         self._lock = threading.Lock()
@@ -105,40 +122,42 @@ class Scorer:
     @classmethod
     def load(
         cls,
-        model_dir: Path,
+        bindings: Mapping[str, Path],
         *,
         device: Device = "auto",
         batch_max_size: int = 32,
         precision: Precision | None = None,
         cache_size: int = 20_000,
     ) -> Scorer:
-        """`precision="fp32"` for runs that must match another run exactly (int8 scores move
-        slightly with the other texts in a batch)."""
-        intent = Classifier.load(
-            model_dir / INTENT_MODEL,
-            device=device,
-            batch_max_size=batch_max_size,
-            precision=precision,
+        """`bindings`: role -> model folder (see `inference.heads`). `precision="fp32"` for
+        runs that must match another run exactly (int8 scores move slightly with the other
+        texts in a batch)."""
+        groups = open_groups(
+            bindings, device=device, precision=precision, batch_max_size=batch_max_size
         )
-        try:
-            toxicity = Classifier.load(
-                model_dir / TOXICITY_MODEL,
-                device=device,
-                batch_max_size=batch_max_size,
-                precision=precision,
-            )
-        except Exception:
-            intent.close()
-            raise
-        return cls(intent, toxicity, cache_size=cache_size)
+        return cls(groups, cache_size=cache_size)
 
     @property
     def stamps(self) -> list[ModelStamp]:
-        return [self.intent.stamp, self.toxicity.stamp]
+        return [group.stamp for group in self.groups]
+
+    @property
+    def runtimes(self) -> list[RuntimeChoice]:
+        return [group.runner.choice for group in self.groups]
+
+    def labels(self, role: str) -> tuple[str, ...]:
+        """The label names of the head that serves `role`, as its manifest gives them."""
+        for group in self.groups:
+            if role in group.classifiers:
+                return group.classifiers[role].labels
+        raise KeyError(role)
 
     def score(self, events: Sequence[CrmEvent]) -> tuple[list[Scores | None], BatchTiming]:
         """Scores per event, in order (None for events with no customer text)."""
-        texts = [text_to_score(event) for event in events]
+        return self.score_texts([text_to_score(event) for event in events])
+
+    def score_texts(self, texts: Sequence[str | None]) -> tuple[list[Scores | None], BatchTiming]:
+        """Scores per text, in order (None where the text is None)."""
         known: dict[str, Scores] = {}
         with self._lock:
             for text in texts:
@@ -150,15 +169,18 @@ class Scorer:
         missing = list(dict.fromkeys(t for t in texts if t is not None and t not in known))
         seconds: dict[str, float] = {}
         if missing:
-            started = time.perf_counter()
-            intents = self.intent.predict(missing)
-            seconds[INTENT_MODEL] = time.perf_counter() - started
-            started = time.perf_counter()
-            toxicities = self.toxicity.predict(missing)
-            seconds[TOXICITY_MODEL] = time.perf_counter() - started
+            by_role: dict[str, list[Prediction]] = {}
+            for group in self.groups:
+                started = time.perf_counter()
+                by_role.update(group.predict(missing))
+                seconds[group.name] = time.perf_counter() - started
             fresh = {
-                text: Scores(intent=intent, toxicity=toxicity)
-                for text, intent, toxicity in zip(missing, intents, toxicities, strict=True)
+                text: Scores(
+                    intent=by_role["intent"][i],
+                    toxicity=by_role["toxicity"][i],
+                    topic=by_role["topic"][i],
+                )
+                for i, text in enumerate(missing)
             }
             known.update(fresh)
             self._remember(fresh)
@@ -167,7 +189,8 @@ class Scorer:
             self.misses += len(missing)
             self.hits += scored - len(missing)
         results = [None if text is None else known[text] for text in texts]
-        return results, BatchTiming(texts=len(missing), seconds_by_model=seconds)
+        timing = BatchTiming(len(missing), seconds, cached=scored - len(missing))
+        return results, timing
 
     def _remember(self, fresh: dict[str, Scores]) -> None:
         if self.cache_size <= 0:
@@ -178,5 +201,5 @@ class Scorer:
                 self._cache.popitem(last=False)
 
     def close(self) -> None:
-        self.intent.close()
-        self.toxicity.close()
+        for group in self.groups:
+            group.close()

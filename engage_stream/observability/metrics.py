@@ -21,6 +21,8 @@ Names and labels (counters are exposed with the `_total` suffix):
 | `engage_consumer_lag` | gauge | topic, partition |
 | `engage_ready` | gauge | |
 | `engage_model_info` | gauge, always 1 | model, version, sha256, device, precision |
+| `engage_score_cache_size` | gauge | (the configured number of texts; 0: off) |
+| `engage_score_cache_texts_total` | counter | result (hit, miss) |
 
 Label values come from code (topic names, exception class names, suppression reasons,
 model names), never from event content: a label per customer or message would grow
@@ -113,10 +115,23 @@ class PipelineMetrics:
             ["model", "version", "sha256", "device", "precision"],
             registry=r,
         )
+        self._cache_size = Gauge(
+            "engage_score_cache_size",
+            "Customer texts whose scores the model stage keeps (ENGAGE_SCORE_CACHE_SIZE).",
+            registry=r,
+        )
+        self._cache_texts = Counter(
+            "engage_score_cache_texts",
+            "Customer texts scored: found in the score cache (hit) or run through the models.",
+            ["result"],
+            registry=r,
+        )
         self._model_labels: dict[str, tuple[str, str, str, str, str]] = {}
         # Series a dashboard and `rate()` should see from the start, at 0.
         for kind in ACTION_KINDS:
             self._actions.labels(kind=kind)
+        for result in ("hit", "miss"):
+            self._cache_texts.labels(result=result)
 
     # -- what the worker calls -------------------------------------------------------
 
@@ -155,6 +170,13 @@ class PipelineMetrics:
 
     def duplicate(self) -> None:
         self._duplicates.inc()
+
+    def score_cache_size(self, texts: int) -> None:
+        self._cache_size.set(texts)
+
+    def scored(self, hits: int, misses: int) -> None:
+        self._cache_texts.labels(result="hit").inc(hits)
+        self._cache_texts.labels(result="miss").inc(misses)
 
     def lag(self, topic: str, partition: int, value: float) -> None:
         self._lag.labels(topic=topic, partition=str(partition)).set(value)

@@ -47,8 +47,13 @@ def handoff_reasons(
 
 
 def route(
-    policy: HandoffPolicy, reasons: list[HandoffReason], profile: ProfileSnapshot
+    policy: HandoffPolicy,
+    reasons: list[HandoffReason],
+    profile: ProfileSnapshot,
+    topic: str | None = None,
 ) -> HandoffCall:
+    """Priority: the highest of the reasons' (VIP tiers one level up). Queue: the first
+    rule whose reasons, tiers and topics (of the question the draft answers) all match."""
     level = max(_LEVELS.index(policy.priority[r]) for r in reasons)
     if profile.tier in policy.vip_tiers:
         level = min(level + 1, len(_LEVELS) - 1)
@@ -57,5 +62,6 @@ def route(
         for rule in policy.queues
         if (not rule.reasons or any(r in rule.reasons for r in reasons))
         and (not rule.tiers or profile.tier in rule.tiers)
+        and (not rule.topics or topic in rule.topics)
     )
     return HandoffCall(reasons=reasons, priority=_LEVELS[level], queue=queue)

@@ -1,12 +1,16 @@
 """The decision policy file (`infra/policies.yaml`), typed and validated at start.
 
 Operations people change thresholds and Korean advertising settings here without
-touching code; every action carries the file's `version`.
+touching code; every action carries the file's `version`. Label names in it (intents,
+toxicity labels, topics) are the loaded models' own: `label_problems` checks them against
+the manifests of the models that serve each head, so a shop's own taxonomy works and a
+typo stops the worker at start.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,7 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from engage_stream.schemas.actions import HandoffReason, Priority
 from engage_stream.schemas.common import Channel
 from engage_stream.schemas.customers import Tier
-from engage_stream.schemas.labels import INTENT_LABELS, TOXICITY_LABELS
 from engage_stream.schemas.validation import describe, field_errors_of
 
 
@@ -34,32 +37,18 @@ def _compiled(patterns: list[str]) -> list[str]:
     return patterns
 
 
-def _labels(values: list[str], known: tuple[str, ...], what: str) -> list[str]:
-    unknown = [v for v in values if v not in known]
-    if unknown:
-        raise ValueError(f"unknown {what} {unknown}; known: {', '.join(known)}")
-    return values
-
-
 class AbusiveSpec(_Spec):
-    labels: list[str] = Field(min_length=1)
+    labels: list[str] = Field(min_length=1, description="toxicity labels that count as abuse")
     min_score: float = Field(ge=0, le=1)
-
-    @field_validator("labels")
-    @classmethod
-    def _known(cls, value: list[str]) -> list[str]:
-        return _labels(value, TOXICITY_LABELS, "toxicity labels")
 
 
 class NegativeSpec(_Spec):
     toxicity_min_score: float = Field(ge=0, le=1)
+    none_label: str = Field(
+        default="none", description="The toxicity label of a text that is not toxic."
+    )
     intents: list[str] = Field(default_factory=list)
     complaint_patterns: list[str] = Field(default_factory=list)
-
-    @field_validator("intents")
-    @classmethod
-    def _known(cls, value: list[str]) -> list[str]:
-        return _labels(value, INTENT_LABELS, "intents")
 
     @field_validator("complaint_patterns")
     @classmethod
@@ -76,6 +65,22 @@ class QueueRule(_Spec):
     queue: str = Field(min_length=1, max_length=100)
     reasons: list[HandoffReason] = Field(default_factory=list)
     tiers: list[Tier] = Field(default_factory=list)
+    topics: list[str] = Field(
+        default_factory=list, description="Topics of the customer's question (topic head)."
+    )
+
+
+class DraftingSpec(_Spec):
+    """How the handoff's draft finds what to answer."""
+
+    budget_ms: float = Field(gt=0, le=10_000, description="Encoder time budget per draft.")
+    question_intents: list[str] = Field(
+        default_factory=list,
+        description="Speech acts that ask something (a turn of another topic counts too).",
+    )
+    small_talk_topics: list[str] = Field(
+        default_factory=list, description="Topics that are no question for the shop (other)."
+    )
 
 
 class HandoffPolicy(_Spec):
@@ -90,8 +95,7 @@ class HandoffPolicy(_Spec):
     priority: dict[HandoffReason, Priority]
     queues: list[QueueRule] = Field(min_length=1)
     transcript_turns: int = Field(ge=1, le=50)
-    draft_budget_ms: float = Field(gt=0, le=10_000)
-    draft_min_similarity: float = Field(default=0.9, ge=-1, le=1)
+    drafting: DraftingSpec
 
     @field_validator("human_request_patterns", "bot_failure_patterns")
     @classmethod
@@ -109,7 +113,7 @@ class HandoffPolicy(_Spec):
     @field_validator("queues")
     @classmethod
     def _catch_all_last(cls, value: list[QueueRule]) -> list[QueueRule]:
-        if value[-1].reasons or value[-1].tiers:
+        if value[-1].reasons or value[-1].tiers or value[-1].topics:
             raise ValueError("the last queue rule must have no conditions (the default queue)")
         return value
 
@@ -145,13 +149,15 @@ class ReviewRequestRule(RuleSpec):
 
 
 class InboundAnswerRule(RuleSpec):
-    intents: list[str] = Field(min_length=1)
-    draft_min_similarity: float = Field(default=0.92, ge=-1, le=1)
+    """An inbound e-mail that asks something is answered by e-mail only when the answer
+    is sure to answer it; otherwise it goes to a person with the suggestions."""
 
-    @field_validator("intents")
-    @classmethod
-    def _known(cls, value: list[str]) -> list[str]:
-        return _labels(value, INTENT_LABELS, "intents")
+    intents: list[str] = Field(min_length=1, description="Speech acts that ask something.")
+    auto_answer_topics: list[str] = Field(
+        default_factory=list, description="Topics whose answers may be sent without a person."
+    )
+    min_topic_score: float = Field(ge=0, le=1, description="The topic model must be this sure.")
+    min_answer_score: float = Field(ge=0, le=3, description="The bank's score of the answer.")
 
 
 class WinBackRule(RuleSpec):
@@ -200,6 +206,40 @@ class Policy(_Spec):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+LabelsByRole = Mapping[str, Collection[str]]
+"""Role (intent, toxicity, topic) -> the labels of the head that serves it."""
+
+
+def label_problems(policy: Policy, labels: LabelsByRole, source: str = "the models") -> list[str]:
+    """Every label the policy names that the loaded heads do not have, one line each."""
+    handoff, inbound = policy.handoff, policy.outbound.rules.inbound_answer
+    named: list[tuple[str, str, list[str]]] = [
+        ("toxicity", "handoff.abusive.labels", handoff.abusive.labels),
+        ("toxicity", "handoff.negative.none_label", [handoff.negative.none_label]),
+        ("intent", "handoff.negative.intents", handoff.negative.intents),
+        ("intent", "handoff.drafting.question_intents", handoff.drafting.question_intents),
+        ("topic", "handoff.drafting.small_talk_topics", handoff.drafting.small_talk_topics),
+        *(
+            ("topic", f"handoff.queues[{i}].topics", rule.topics)
+            for i, rule in enumerate(handoff.queues)
+        ),
+        ("intent", "outbound.rules.inbound_answer.intents", inbound.intents),
+        ("topic", "outbound.rules.inbound_answer.auto_answer_topics", inbound.auto_answer_topics),
+    ]
+    problems = []
+    for role, where, values in named:
+        known = labels.get(role)
+        if known is None:
+            continue
+        unknown = [v for v in values if v not in known]
+        if unknown:
+            problems.append(
+                f"{where}: {unknown} are not {role} labels of {source} "
+                f"(its labels: {', '.join(known)})"
+            )
+    return problems
 
 
 class PolicyError(Exception):

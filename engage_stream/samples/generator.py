@@ -12,10 +12,18 @@ The stream is a simulated shop seen from its CRM:
   domains, 010 mobile numbers, and some customers inactive for 30+ days;
 - **sessions** that start at a rate following a Korean shop's day (busiest 20:00-23:00
   KST, quiet before dawn), each one a chat conversation with the shop's bot (normal Q&A,
-  small talk, a customer asking for a person, a frustrated customer, an abusive one, a
-  complaint, more often from VIP and gold customers), a browsing visit (page views, then
-  an order that is delivered hours later, an abandoned cart, or nothing), an inbound
-  e-mail or a ticket logged by the CRM.
+  a shop question the bot cannot answer, small talk, a customer asking for a person, a
+  frustrated customer, an abusive one, a complaint, more often from VIP and gold
+  customers), a browsing visit (page views, then an order, an abandoned cart, or nothing),
+  an inbound e-mail or a ticket logged by the CRM;
+- **orders** that go on after the visit: most are shipped hours later and delivered a day
+  or two after that (some returned and refunded days later), some are cancelled within
+  the first two hours and refunded, a few wait.
+
+Shop questions in chats and e-mails come from the sample shop's check files
+(`shop_lines`), chosen to fit the state of the customer's latest order at the moment they
+are asked, since every order's future is scheduled when it is placed. Their topic and
+expected answer are the question's label: `labelled(n)` gives them with the events.
 
 Customer chat lines are the built-in CRM lines below, plus, when the shared corpora are
 there (`data_dir`, default `../shared/data`), out-of-scope utterances from 3i4K and
@@ -31,10 +39,17 @@ import heapq
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TypedDict
 
 from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.samples.shop_lines import (
+    OrderState,
+    ShopLines,
+    default_shop_dir,
+    load_shop_lines,
+)
 from engage_stream.schemas.common import Channel
 from engage_stream.schemas.customers import ChannelConsent, Consents, CustomerProfile, Tier
 from engage_stream.schemas.events import (
@@ -47,13 +62,19 @@ from engage_stream.schemas.events import (
     EmailInboundEvent,
     EventSource,
     LineItem,
+    OrderCancelled,
+    OrderCancelledEvent,
     OrderDelivered,
     OrderDeliveredEvent,
     OrderPlaced,
     OrderPlacedEvent,
+    OrderShipped,
+    OrderShippedEvent,
     PageType,
     PageView,
     PageViewEvent,
+    RefundIssued,
+    RefundIssuedEvent,
     Sender,
     TicketCategory,
     TicketCreated,
@@ -209,7 +230,14 @@ _PRODUCTS: list[tuple[str, str, int, str]] = [
     ("SKU-BLK-14", "극세사 담요", 25_900, "living"),
 ]
 _CATEGORIES = sorted({p[3] for p in _PRODUCTS})
-_CARRIERS = ["CJ대한통운", "롯데택배", "한진택배", "우체국택배", "로젠택배"]
+CARRIERS = ["CJ대한통운", "롯데택배", "한진택배", "우체국택배", "로젠택배"]
+_CANCEL_REASONS: list[tuple[str, int]] = [
+    ("고객 요청", 6),
+    ("단순 변심", 2),
+    ("다른 옵션으로 재주문", 1),
+    ("결제 수단 변경", 1),
+    ("재고 부족", 1),
+]
 
 # --- lines --------------------------------------------------------------------------------
 
@@ -386,6 +414,9 @@ for _topic in TOPICS.values():
     _TICKETS.setdefault(_topic.category, []).extend(_topic.ticket)
 
 GREETINGS = ["안녕하세요", "문의 좀 할게요", "저기요", "안녕하세요 질문 있어요"]
+ORDER_MENTIONS = ["주문번호 {order_id} 건이요", "{order_id} 주문 관련 문의예요"]
+ITEM_MENTIONS = ["{item} 주문한 건이요", "지난번에 주문한 {item} 관련해서요"]
+"""A customer naming the order before asking about it."""
 HUMAN_REQUESTS = [
     "상담원 연결해 주세요",
     "사람이랑 얘기하고 싶어요",
@@ -455,10 +486,12 @@ CUSTOMER_LINES = [
 BOT_GREETING = "안녕하세요, 예시쇼핑 챗봇이에요. 무엇을 도와드릴까요?"
 BOT_FALLBACK = [
     "죄송합니다. 질문을 이해하지 못했어요. 다시 한 번 말씀해 주시겠어요?",
-    "죄송해요, 그 질문에는 아직 답변드리기 어려워요. "
+    "죄송해요, 그 질문에는 아직 답변드리기 어렵네요. "
     "주문·배송·교환·환불 문의를 도와드릴 수 있어요.",
     "주문 번호를 알려주시면 확인해 드릴게요.",
 ]
+"""The first two say the bot did not understand, in words the policy's
+bot_failure_patterns recognise; the last asks for the order number."""
 BOT_HANDOFF = [
     "상담원을 연결해 드릴게요. 잠시만 기다려 주세요.",
     "상담 가능한 직원을 찾고 있어요. 평균 대기 시간은 3분이에요.",
@@ -475,6 +508,12 @@ BOT_CLOSING = [
     "이용해 주셔서 감사합니다. 좋은 하루 보내세요!",
     "더 궁금한 점 있으시면 언제든 말씀해 주세요.",
 ]
+BOT_HELPFUL = [
+    "확인해 드렸어요. 자세한 내용은 마이페이지 > 주문내역에서도 보실 수 있어요.",
+    "문의하신 내용 안내해 드릴게요. 자세한 기준은 고객센터 > 자주 묻는 질문에 정리되어 있어요.",
+    "네, 확인했어요. 필요한 처리는 제가 바로 접수해 둘게요.",
+]
+"""A generic reply that still answers: what the bot says when it does understand."""
 BOT_LINES = [
     BOT_GREETING,
     *(a for topic in TOPICS.values() for a in topic.answers),
@@ -483,6 +522,7 @@ BOT_LINES = [
     *BOT_APOLOGY,
     *BOT_ABUSE_WARNING,
     *BOT_CLOSING,
+    *BOT_HELPFUL,
 ]
 EMAIL_QUESTIONS = [pair for topic in TOPICS.values() for pair in topic.email]
 
@@ -546,6 +586,8 @@ class SampleConfig:
     """Mean gap between events at the day's average traffic; nights are quieter."""
     data_dir: Path | None = field(default_factory=default_data_dir)
     """Shared corpora folder (3i4k/, chatbot/); None: built-in lines only."""
+    shop_dir: Path | None = field(default_factory=default_shop_dir)
+    """The sample shop's check files and bank (data/sample-shop); None: no shop questions."""
 
     def __post_init__(self) -> None:
         if self.customers < 1:
@@ -580,10 +622,20 @@ def _spread(rng: random.Random, n: int, weights: Sequence[int]) -> list[int]:
 # --- the stream ---------------------------------------------------------------------------
 
 
+class QuestionLabel(TypedDict):
+    """What a customer question from the check files asks: the ground truth for the
+    topic model and the drafter. `answer_id` is None where the bank has no answer."""
+
+    event_id: str
+    topic: str
+    answer_id: str | None
+
+
 class SampleStream:
     def __init__(self, config: SampleConfig | None = None) -> None:
         self.config = config or SampleConfig()
         self.corpus = load_corpus_lines(self.config.data_dir)
+        self.shop = load_shop_lines(self.config.shop_dir)
         self.profiles, self.activity = self._profiles(random.Random(f"{self.config.seed}:p"))
         """Relative chance, per profile, that a session is theirs."""
 
@@ -668,24 +720,75 @@ class SampleStream:
 
     def events(self, count: int) -> Iterator[CrmEvent]:
         """The first `count` events of this seed's stream, in time order."""
+        return (event for event, _ in _Timeline(self).run(count))
+
+    def labelled(self, count: int) -> Iterator[tuple[CrmEvent, QuestionLabel | None]]:
+        """The same events as `events(count)`, each with its label when it is a customer
+        question from the check files."""
         return _Timeline(self).run(count)
 
 
 Maker = Callable[[str, datetime], CrmEvent]
+Asked = tuple[str, str | None]
+"""A question's topic and expected answer id, from its check file."""
 
 
 @dataclass
 class _Conversation:
-    """Turns of one chat: (seconds after the previous turn, sender, text)."""
+    """Turns of one chat: (seconds after the previous turn, sender, text, label)."""
 
-    turns: list[tuple[float, Sender, str]] = field(default_factory=list)
+    turns: list[tuple[float, Sender, str, Asked | None]] = field(default_factory=list)
     ticket: TicketCategory | None = None
 
-    def customer(self, delay: float, text: str) -> None:
-        self.turns.append((delay, Sender.CUSTOMER, text))
+    @property
+    def elapsed(self) -> float:
+        return sum(turn[0] for turn in self.turns)
+
+    def customer(self, delay: float, text: str, asked: Asked | None = None) -> None:
+        self.turns.append((delay, Sender.CUSTOMER, text, asked))
 
     def bot(self, delay: float, text: str) -> None:
-        self.turns.append((delay, Sender.BOT, text))
+        self.turns.append((delay, Sender.BOT, text, None))
+
+
+@dataclass
+class _Order:
+    """An order with its whole future: when each step happens (None: never)."""
+
+    order_id: str
+    item: str
+    total_krw: int
+    placed: float
+    shipped: float | None = None
+    delivered: float | None = None
+    cancelled: float | None = None
+    refunded: float | None = None
+
+    def state(self, at: float) -> OrderState:
+        """The last step reached by `at` (the order is placed by then)."""
+        steps: tuple[tuple[OrderState, float | None], ...] = (
+            ("refunded", self.refunded),
+            ("cancelled", self.cancelled),
+            ("delivered", self.delivered),
+            ("shipped", self.shipped),
+        )
+        return next((name for name, when in steps if when is not None and when <= at), "placed")
+
+
+class _OrderBook:
+    """Every customer's orders as scheduled, so a session knows the state of an order at
+    its own time although the order's later events still wait in the heap."""
+
+    def __init__(self) -> None:
+        self._orders: dict[str, list[_Order]] = {}
+
+    def add(self, customer_id: str, order: _Order) -> None:
+        self._orders.setdefault(customer_id, []).append(order)
+
+    def latest(self, customer_id: str, at: float) -> _Order | None:
+        """The customer's most recently placed order by `at`."""
+        placed = (o for o in self._orders.get(customer_id, ()) if o.placed <= at)
+        return max(placed, key=lambda o: o.placed, default=None)
 
 
 class _Timeline:
@@ -697,11 +800,12 @@ class _Timeline:
         self.rng = random.Random(f"{self.seed}:events")
         self.profiles = stream.profiles
         self.corpus = stream.corpus
+        self.shop: ShopLines = stream.shop
         self.cum_activity = list(_accumulate(stream.activity))
-        self.heap: list[tuple[float, int, Maker]] = []
+        self.heap: list[tuple[float, int, Maker, Asked | None]] = []
         self.pushed = 0
         self.counters: dict[str, int] = {}
-        self.orders: dict[str, tuple[float, str]] = {}  # customer_id -> (placed at, order id)
+        self.orders = _OrderBook()
         self.start_epoch = self.config.start.timestamp()
         self._scenarios: dict[str, Callable[[], _Conversation]] = {
             "qa": self._scenario_qa,
@@ -714,7 +818,7 @@ class _Timeline:
 
     # -- scheduling ---------------------------------------------------------------------
 
-    def run(self, count: int) -> Iterator[CrmEvent]:
+    def run(self, count: int) -> Iterator[tuple[CrmEvent, QuestionLabel | None]]:
         start = self.config.start
         next_session = 0.0
         emitted = 0
@@ -723,14 +827,17 @@ class _Timeline:
                 self._session(next_session)
                 next_session += self._session_gap(next_session)
                 continue
-            at, _, make = heapq.heappop(self.heap)
-            yield make(
-                f"E{self.seed:03d}-{emitted:07d}", start + timedelta(milliseconds=round(at * 1000))
-            )
+            at, _, make, asked = heapq.heappop(self.heap)
+            event_id = f"E{self.seed:03d}-{emitted:07d}"
+            event = make(event_id, start + timedelta(milliseconds=round(at * 1000)))
+            label = None
+            if asked is not None:
+                label = QuestionLabel(event_id=event_id, topic=asked[0], answer_id=asked[1])
+            yield event, label
             emitted += 1
 
-    def _push(self, at: float, make: Maker) -> None:
-        heapq.heappush(self.heap, (at, self.pushed, make))
+    def _push(self, at: float, make: Maker, asked: Asked | None = None) -> None:
+        heapq.heappush(self.heap, (at, self.pushed, make, asked))
         self.pushed += 1
 
     def _session_gap(self, at: float) -> float:
@@ -762,6 +869,7 @@ class _Timeline:
         rng = self.rng
         weights = {
             "qa": 44,
+            "shop_question": 40 if self.shop.chat else 0,
             "small_talk": 10 if self.corpus else 0,
             "human": 14,
             "frustrated": 12,
@@ -769,14 +877,17 @@ class _Timeline:
             "complaint": {Tier.VIP: 60, Tier.GOLD: 25}.get(profile.tier, 10),
         }
         scenario = rng.choices(list(weights), weights=list(weights.values()))[0]
-        conversation = self._scenarios[scenario]()
+        customer_id = profile.customer_id
+        if scenario == "shop_question":
+            conversation = self._scenario_shop_question(at, customer_id)
+        else:
+            conversation = self._scenarios[scenario]()
         conversation_id = self._next_id("CONV")
         source = rng.choices((EventSource.KAKAO, EventSource.APP, EventSource.WEB), (6, 3, 1))[0]
-        customer_id = profile.customer_id
         t = at
-        for delay, sender, text in conversation.turns:
+        for delay, sender, text, asked in conversation.turns:
             t += delay
-            self._push(t, _chat_maker(customer_id, source, conversation_id, sender, text))
+            self._push(t, _chat_maker(customer_id, source, conversation_id, sender, text), asked)
         if conversation.ticket is not None and rng.random() < 0.5:
             self._ticket(t + rng.uniform(300, 1_800), customer_id, conversation.ticket)
 
@@ -813,6 +924,38 @@ class _Timeline:
             if rng.random() < 0.7:
                 c.bot(self._bot_delay(), rng.choice(BOT_CLOSING))
         return c
+
+    def _scenario_shop_question(self, at: float, customer_id: str) -> _Conversation:
+        """A question from the check files that fits the customer's order when it is asked.
+        Mostly the bot does not understand it and the customer wants a person: the handoff
+        whose draft the knowledge bank must answer; otherwise the bot helps."""
+        rng, c = self.rng, _Conversation()
+        self._opening(c)
+        typing, follow_up = self._typing() if c.turns else 0.0, rng.uniform(3, 15)
+        asked_at = at + c.elapsed + typing + follow_up
+        order = self.orders.latest(customer_id, asked_at)
+        line = self.shop.chat.choose(rng, order.state(asked_at) if order else None)
+        text = line.text_for(order.order_id, order.item) if order else line.text_for(None)
+        if order is not None and line.need is not None and rng.random() < 0.4:
+            c.customer(typing, self._mention(order))
+            c.customer(follow_up, text, (line.topic, line.answer_id))
+        else:
+            c.customer(typing + follow_up, text, (line.topic, line.answer_id))
+        if rng.random() < 0.7:
+            c.bot(self._bot_delay(), rng.choice(BOT_FALLBACK[:2]))
+            c.customer(self._typing(), rng.choice(HUMAN_REQUESTS))
+            if rng.random() < 0.7:
+                c.bot(self._bot_delay(), rng.choice(BOT_HANDOFF))
+            c.ticket = _TOPIC_TICKETS.get(line.topic, TicketCategory.OTHER)
+        else:
+            c.bot(self._bot_delay(), rng.choice(BOT_HELPFUL))
+            c.customer(self._typing(), rng.choice(THANKS))
+        return c
+
+    def _mention(self, order: _Order) -> str:
+        if self.rng.random() < 0.6:
+            return self.rng.choice(ORDER_MENTIONS).format(order_id=order.order_id)
+        return self.rng.choice(ITEM_MENTIONS).format(item=order.item)
 
     def _scenario_small_talk(self) -> _Conversation:
         rng, c = self.rng, _Conversation()
@@ -928,34 +1071,80 @@ class _Timeline:
         value = sum(i.quantity * i.unit_price_krw for i in items)
         outcome = rng.random()
         if outcome < 0.45:
-            order_id = self._next_id("ORD")
-            t += rng.uniform(60, 300)
-            self._push(t, _order_maker(customer_id, source, order_id, items, value))
-            self.orders[customer_id] = (t, order_id)
-            # 당일/새벽 delivery within hours, or the next day.
-            if rng.random() < 0.45:
-                t += rng.uniform(3 * 3600, 8 * 3600)
-            else:
-                t += rng.uniform(12 * 3600, 30 * 3600)
-            tracking = f"{rng.randint(10**11, 10**12 - 1)}"
-            self._push(t, _delivered_maker(customer_id, order_id, rng.choice(_CARRIERS), tracking))
+            order = _Order(self._next_id("ORD"), items[0].name, value, t + rng.uniform(60, 300))
+            self._push(
+                order.placed, _order_maker(customer_id, source, order.order_id, items, value)
+            )
+            self.orders.add(customer_id, order)
+            self._fulfil(customer_id, order)
         elif outcome < 0.85:
             # The shop calls a cart abandoned after 30-60 minutes without checkout.
             t += rng.uniform(1_800, 3_600)
             self._push(t, _cart_maker(customer_id, source, self._next_id("CART"), items, value))
 
+    def _fulfil(self, customer_id: str, order: _Order) -> None:
+        """Schedule what happens to the order next, all at once, so the order book knows
+        its state at any later time."""
+        rng = self.rng
+        fate = rng.random()
+        if fate < 0.08:
+            order.cancelled = order.placed + rng.uniform(5 * 60, 120 * 60)
+            reasons, weights = zip(*_CANCEL_REASONS, strict=True)
+            reason = rng.choices(reasons, weights)[0]
+            self._push(order.cancelled, _cancelled_maker(customer_id, order.order_id, reason))
+            order.refunded = order.cancelled + rng.uniform(10 * 60, 180 * 60)
+        elif fate < 0.93:
+            # Same-evening dispatch for some (당일 출고), else the next working day.
+            quick = rng.random() < 0.45
+            order.shipped = order.placed + (
+                rng.uniform(0.5 * 3600, 3 * 3600) if quick else rng.uniform(10 * 3600, 20 * 3600)
+            )
+            carrier = rng.choice(CARRIERS)
+            tracking = f"{rng.randint(10**11, 10**12 - 1)}"
+            shipped_on = (self.config.start + timedelta(seconds=order.shipped)).astimezone(KST)
+            eta = shipped_on.date() + timedelta(days=rng.randint(1, 2))
+            self._push(
+                order.shipped, _shipped_maker(customer_id, order.order_id, carrier, tracking, eta)
+            )
+            # 당일/새벽 delivery within hours for some, a day or two for the rest.
+            order.delivered = order.shipped + (
+                rng.uniform(3 * 3600, 8 * 3600)
+                if rng.random() < 0.4
+                else rng.uniform(12 * 3600, 36 * 3600)
+            )
+            self._push(
+                order.delivered, _delivered_maker(customer_id, order.order_id, carrier, tracking)
+            )
+            if rng.random() < 0.06:  # returned
+                order.refunded = order.delivered + rng.uniform(3 * 86_400, 8 * 86_400)
+        if order.refunded is not None:
+            self._push(order.refunded, _refund_maker(customer_id, order.order_id, order.total_krw))
+
     # -- e-mail and tickets -------------------------------------------------------------
 
     def _email(self, at: float, profile: CustomerProfile) -> None:
         rng = self.rng
-        subject, question = rng.choice(EMAIL_QUESTIONS)
-        lines = ["안녕하세요.", question]
-        placed_at, order_id = self.orders.get(profile.customer_id, (at, ""))
-        if order_id and placed_at < at and rng.random() < 0.7:
+        order = self.orders.latest(profile.customer_id, at)
+        order_id = order.order_id if order else None
+        asked: Asked | None = None
+        if self.shop.email and rng.random() < 0.6:
+            line = self.shop.email.choose(rng, order.state(at) if order else None)
+            text = line.text_for(order_id, order.item if order else None)
+            subject, _, question = text.partition("\n")
+            asked = (line.topic, line.answer_id)
+            lines = _framed(question)
+            name_order = order_id is not None and order_id not in text and rng.random() < 0.5
+        else:
+            subject, question = rng.choice(EMAIL_QUESTIONS)
+            lines = ["안녕하세요.", question, "감사합니다."]
+            name_order = order_id is not None and rng.random() < 0.7
+        closing = lines.pop() if lines[-1] == "감사합니다." else None
+        if name_order:
             lines.append(f"주문번호는 {order_id}입니다.")
         if profile.phone is not None and rng.random() < 0.3:
             lines.append(f"급하면 {profile.phone}로 연락 주세요.")
-        lines.append("감사합니다.")
+        if closing is not None:
+            lines.append(closing)
         in_reply_to = None
         if rng.random() < 0.2:
             in_reply_to = f"<{self._next_id('MSG').lower()}@mail.example.co.kr>"
@@ -973,7 +1162,7 @@ class _Timeline:
                 payload=EmailInbound(subject=subject, body=body, in_reply_to=in_reply_to),
             )
 
-        self._push(at, make)
+        self._push(at, make, asked)
 
     def _ticket(self, at: float, customer_id: str, category: TicketCategory) -> None:
         subject, description = self.rng.choice(_TICKETS[category])
@@ -992,6 +1181,34 @@ class _Timeline:
             )
 
         self._push(at, make)
+
+
+_TOPIC_TICKETS: dict[str, TicketCategory] = {
+    "delivery_status": TicketCategory.DELIVERY,
+    "delivery_address": TicketCategory.DELIVERY,
+    "shipping_fee": TicketCategory.DELIVERY,
+    "order_cancel": TicketCategory.REFUND,
+    "refund_status": TicketCategory.REFUND,
+    "return_request": TicketCategory.REFUND,
+    "exchange_request": TicketCategory.PRODUCT,
+    "defect_claim": TicketCategory.PRODUCT,
+    "product_info": TicketCategory.PRODUCT,
+    "restock": TicketCategory.PRODUCT,
+    "account": TicketCategory.ACCOUNT,
+    "coupon_points": TicketCategory.ACCOUNT,
+}
+"""The ticket a handed-off shop question becomes; other topics are OTHER."""
+
+
+def _framed(body: str) -> list[str]:
+    """A check-file e-mail body in the shop's usual frame, unless it already greets or
+    thanks."""
+    lines = [body.strip()]
+    if not lines[0].startswith("안녕"):
+        lines.insert(0, "안녕하세요.")
+    if "감사합니다" not in lines[-1][-12:]:
+        lines.append("감사합니다.")
+    return lines
 
 
 def _accumulate(values: Sequence[float]) -> Iterator[float]:
@@ -1059,6 +1276,55 @@ def _delivered_maker(customer_id: str, order_id: str, carrier: str, tracking: st
             customer_id=customer_id,
             source=EventSource.CRM,
             payload=OrderDelivered(order_id=order_id, carrier=carrier, tracking_number=tracking),
+        )
+
+    return make
+
+
+def _shipped_maker(
+    customer_id: str, order_id: str, carrier: str, tracking: str, eta: date
+) -> Maker:
+    def make(event_id: str, occurred_at: datetime) -> CrmEvent:
+        return OrderShippedEvent(
+            event_id=event_id,
+            event_type="order.shipped",
+            occurred_at=occurred_at,
+            customer_id=customer_id,
+            source=EventSource.CRM,
+            payload=OrderShipped(
+                order_id=order_id,
+                carrier=carrier,
+                tracking_number=tracking,
+                estimated_delivery=eta,
+            ),
+        )
+
+    return make
+
+
+def _cancelled_maker(customer_id: str, order_id: str, reason: str) -> Maker:
+    def make(event_id: str, occurred_at: datetime) -> CrmEvent:
+        return OrderCancelledEvent(
+            event_id=event_id,
+            event_type="order.cancelled",
+            occurred_at=occurred_at,
+            customer_id=customer_id,
+            source=EventSource.CRM,
+            payload=OrderCancelled(order_id=order_id, reason=reason),
+        )
+
+    return make
+
+
+def _refund_maker(customer_id: str, order_id: str, amount: int) -> Maker:
+    def make(event_id: str, occurred_at: datetime) -> CrmEvent:
+        return RefundIssuedEvent(
+            event_id=event_id,
+            event_type="refund.issued",
+            occurred_at=occurred_at,
+            customer_id=customer_id,
+            source=EventSource.CRM,
+            payload=RefundIssued(order_id=order_id, amount_krw=amount),
         )
 
     return make

@@ -47,6 +47,8 @@ class HandoffReason(StrEnum):
     UNANSWERED_STREAK = "unanswered_streak"
     VIP_COMPLAINT = "vip_complaint"
     LOW_CONFIDENCE = "low_confidence"
+    EMAIL_NEEDS_AGENT = "email_needs_agent"
+    """An inbound e-mail the bank cannot answer for sure: a person answers it."""
 
 
 class Priority(StrEnum):
@@ -64,6 +66,39 @@ class TranscriptTurn(Contract):
     at: AwareDatetime
 
 
+class AnswerSuggestion(Contract):
+    """One of the shop's answers, filled for this customer, for the agent to pick."""
+
+    answer_id: str = Field(min_length=1, max_length=64, description="Id in the knowledge bank.")
+    topic: str = Field(min_length=1, max_length=64)
+    score: float = Field(description="Retrieval score; the bank's min_score is the bar.")
+    text: str = Field(min_length=1, max_length=1_000)
+    grounded: bool = Field(description="Filled with the facts of the customer's order.")
+
+
+DraftKind = Literal["grounded", "general", "no_answer"]
+
+
+class DraftSource(Contract):
+    """Where a drafted text came from: the question it answers and the bank's answer."""
+
+    kind: DraftKind = Field(
+        description="grounded: a bank answer filled with the facts of the customer's order; "
+        "general: a bank answer that needs no order; no_answer: nothing in the bank fits."
+    )
+    question_event_id: Identifier | None = Field(
+        default=None, description="The customer turn (or e-mail) whose question is answered."
+    )
+    topic: str | None = Field(default=None, description="Its topic, by the topic head.")
+    answer_id: str | None = Field(default=None, description="The bank answer the text says.")
+    candidates: list[str] = Field(
+        default_factory=list, max_length=3, description="Answer ids ranked best, best first."
+    )
+    fallback: str | None = Field(
+        default=None, description="Why retrieval fell short: deadline, low_score, ..."
+    )
+
+
 class HandoffAction(_Action):
     action_kind: Literal["handoff"] = "handoff"
     conversation_id: Identifier
@@ -72,6 +107,8 @@ class HandoffAction(_Action):
     queue: str = Field(min_length=1, max_length=100)
     transcript: list[TranscriptTurn] = Field(max_length=50)
     draft_reply: str = Field(min_length=1, max_length=1_000)
+    draft: DraftSource
+    suggestions: list[AnswerSuggestion] = Field(default_factory=list, max_length=3)
 
 
 class ConsentBasis(StrEnum):
@@ -91,6 +128,9 @@ class NextBestAction(_Action):
     advertising: bool
     send_not_before: AwareDatetime
     consent_basis: ConsentBasis
+    draft: DraftSource | None = Field(
+        default=None, description="For an answer to the customer's question: its source."
+    )
 
 
 class SuppressionReason(StrEnum):

@@ -36,6 +36,9 @@ class PredictionView(Contract):
 class Predictions(Contract):
     intent: PredictionView | None = None
     toxicity: PredictionView | None = None
+    topic: PredictionView | None = Field(
+        default=None, description="The shop topic (business intent) of the customer's text."
+    )
 
 
 class ProfileSnapshot(Contract):

@@ -5,6 +5,7 @@ Events are keyed by `customer_id` so one customer's events stay in order on one 
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -61,10 +62,29 @@ class OrderPlaced(Contract):
     total_krw: Krw
 
 
+class OrderShipped(Contract):
+    order_id: Identifier
+    carrier: str = Field(min_length=1, max_length=100)
+    tracking_number: str = Field(min_length=1, max_length=100)
+    estimated_delivery: date | None = Field(
+        default=None, description="The carrier's expected delivery date, when it gives one."
+    )
+
+
 class OrderDelivered(Contract):
     order_id: Identifier
     carrier: str | None = Field(default=None, max_length=100)
     tracking_number: str | None = Field(default=None, max_length=100)
+
+
+class OrderCancelled(Contract):
+    order_id: Identifier
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class RefundIssued(Contract):
+    order_id: Identifier
+    amount_krw: Krw
 
 
 class PageType(StrEnum):
@@ -126,9 +146,24 @@ class OrderPlacedEvent(_Envelope):
     payload: OrderPlaced
 
 
+class OrderShippedEvent(_Envelope):
+    event_type: Literal["order.shipped"]
+    payload: OrderShipped
+
+
 class OrderDeliveredEvent(_Envelope):
     event_type: Literal["order.delivered"]
     payload: OrderDelivered
+
+
+class OrderCancelledEvent(_Envelope):
+    event_type: Literal["order.cancelled"]
+    payload: OrderCancelled
+
+
+class RefundIssuedEvent(_Envelope):
+    event_type: Literal["refund.issued"]
+    payload: RefundIssued
 
 
 class PageViewEvent(_Envelope):
@@ -146,7 +181,10 @@ CrmEvent = Annotated[
     | EmailInboundEvent
     | CartAbandonedEvent
     | OrderPlacedEvent
+    | OrderShippedEvent
     | OrderDeliveredEvent
+    | OrderCancelledEvent
+    | RefundIssuedEvent
     | PageViewEvent
     | TicketCreatedEvent,
     Field(discriminator="event_type"),
@@ -157,9 +195,22 @@ EVENT_TYPES: tuple[str, ...] = (
     "email.inbound",
     "cart.abandoned",
     "order.placed",
+    "order.shipped",
     "order.delivered",
+    "order.cancelled",
+    "refund.issued",
     "page.view",
     "ticket.created",
 )
 
 crm_event_adapter: TypeAdapter[CrmEvent] = TypeAdapter(CrmEvent)
+
+OrderEvent = (
+    OrderPlacedEvent
+    | OrderShippedEvent
+    | OrderDeliveredEvent
+    | OrderCancelledEvent
+    | RefundIssuedEvent
+)
+"""What the shop's records say about an order; the customer's state keeps these facts so a
+draft can answer with them."""

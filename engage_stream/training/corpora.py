@@ -7,13 +7,28 @@ corpus are CC-BY-SA-4.0, the chatbot Q/A pairs MIT (see ../shared/data/README.md
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from engage_stream.config.settings import PROJECT_ROOT
-from engage_stream.schemas.labels import INTENT_LABELS, TOXICITY_LABELS
 
 DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
+
+INTENT_LABELS: tuple[str, ...] = (
+    "fragment",
+    "statement",
+    "question",
+    "command",
+    "rhetorical_question",
+    "rhetorical_command",
+    "intonation_dependent",
+)
+"""3i4K speech acts, in the corpus's id order 0-6: the names a model trained on it gives
+its labels (the run-time reads label names from each model's manifest, never from here)."""
+
+TOXICITY_LABELS: tuple[str, ...] = ("none", "offensive", "hate")
+"""The Korean hate-speech corpus's `hate` labels."""
 
 
 @dataclass(frozen=True)
@@ -116,3 +131,66 @@ def tokenizer_corpus(data_dir: Path = DEFAULT_DATA_DIR) -> list[str]:
         *chatbot.questions,
         *chatbot.answers,
     ]
+
+
+def load_labelled(path: Path, name: str | None = None, licence: str = "the shop's own") -> Corpus:
+    """A shop's own labelled messages: CSV with `text` and `label` columns, or JSON lines
+    with `text` and `label` fields (other fields are ignored). Labels are the distinct
+    label strings, sorted: the order does not depend on the file's row order."""
+    rows = _labelled_rows(_require(path))
+    if not rows:
+        raise CorpusError(f"{path}: no labelled messages")
+    label_names = tuple(sorted({label for _, label in rows}))
+    if len(label_names) < 2:
+        raise CorpusError(f"{path}: a classifier needs at least two labels, found {label_names}")
+    return Corpus(
+        name or path.stem,
+        [text for text, _ in rows],
+        [label_names.index(label) for _, label in rows],
+        label_names,
+        licence,
+        project_path(path),
+    )
+
+
+def project_path(path: Path) -> str:
+    """A path as a card shows it: relative to the repository when inside it."""
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _labelled_rows(path: Path) -> list[tuple[str, str]]:
+    try:
+        content = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    if path.suffix.lower() == ".csv":
+        reader = csv.DictReader(content.splitlines())
+        if not {"text", "label"} <= set(reader.fieldnames or []):
+            raise CorpusError(f"{path}: the header needs `text` and `label` columns")
+        return [
+            _labelled(row.get("text"), row.get("label"), f"{path}:{number}")
+            for number, row in enumerate(reader, start=2)
+        ]
+    rows = []
+    for number, line in enumerate(content.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            document = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CorpusError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        if not isinstance(document, dict):
+            raise CorpusError(f"{path}:{number}: not a JSON object with text and label")
+        rows.append(_labelled(document.get("text"), document.get("label"), f"{path}:{number}"))
+    return rows
+
+
+def _labelled(text: object, label: object, where: str) -> tuple[str, str]:
+    if not isinstance(text, str) or not text.strip():
+        raise CorpusError(f"{where}: text missing or empty")
+    if not isinstance(label, str) or not label.strip():
+        raise CorpusError(f"{where}: label missing or empty")
+    return text.strip(), label.strip()

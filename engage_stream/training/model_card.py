@@ -70,10 +70,102 @@ def _self_training(train: dict[str, Any]) -> list[str]:
     ]
 
 
+def _head_sections(train: dict[str, Any]) -> list[str]:
+    """A multi-head model: each head's labels, data, teacher and validation numbers."""
+    lines: list[str] = []
+    for head in train.get("heads", []):
+        if head.get("kind") != "classification":
+            lines += [f"### {head['name']} (embedding)", "", f"Pooling: {head.get('pooling')}.", ""]
+            continue
+        val, base = head.get("validation", {}), head.get("baseline", {})
+        split, data, teacher = head.get("split", {}), head.get("data", {}), head.get("teacher")
+        taught = (
+            f"Taught by {teacher['name']} {teacher['version']} ({teacher['file']}, sha256 "
+            f"{teacher['sha256'][:12]}) on {head.get('taught_texts')} texts without a gold "
+            "label for this head."
+            if teacher
+            else "No teacher: gold labels only."
+        )
+        lines += [
+            f"### {head['name']}",
+            "",
+            "Labels: " + ", ".join(f"`{label}`" for label in head["labels"]),
+            "",
+            "| model | accuracy | macro-F1 |",
+            "| --- | --- | --- |",
+            f"| {train['name']} ({head['name']} head) | {val.get('accuracy', '-')} "
+            f"| {val.get('macro_f1', '-')} |",
+            f"| TF-IDF char 1-4-grams + linear SVM (same split) | {base.get('accuracy', '-')} "
+            f"| {base.get('macro_f1', '-')} |",
+            "",
+            "Per-class F1: "
+            + ", ".join(f"{k} {v}" for k, v in val.get("per_class_f1", {}).items()),
+            "",
+            f"Data: {data.get('corpus')} — {data.get('source')} (licence {data.get('licence')}). "
+            f"Split: seed {split.get('seed')}, {split.get('train')} train / "
+            f"{split.get('validation')} validation distinct texts "
+            f"({split.get('duplicates_merged')} duplicates merged). {taught} Gold examples "
+            f"seen {head.get('repeat', 1)}x per epoch; class weighting "
+            f"{head.get('class_weighting')}.",
+            "",
+        ]
+    return lines
+
+
+def _multi_head(train: dict[str, Any], pre: dict[str, Any]) -> list[str]:
+    unlabelled, background = train.get("unlabelled", {}), train.get("background", {})
+    licences = sorted({h["data"]["licence"] for h in train.get("heads", []) if "data" in h})
+    return [
+        f"# {train['name']} {train.get('version', '')}".rstrip(),
+        "",
+        train.get("purpose", ""),
+        "",
+        "One shared encoder pass gives every head; each head is an output of the ONNX graph "
+        "named after it (see `heads` in `engage-model.json`).",
+        "",
+        "## Heads",
+        "",
+        "Validation on fixed-seed splits cut from each head's training data (the public "
+        f"corpora's test sets are held back). Epoch kept: {train.get('epoch_kept')} (best sum "
+        "of the heads' selection metrics).",
+        "",
+        *_head_sections(train),
+        "## Data and licence",
+        "",
+        f"- Heads' data licences: {', '.join(licences)}. " + ATTRIBUTION["CC-BY-SA-4.0"],
+        f"- Unlabelled text (taught by the teachers only): {unlabelled.get('texts')} comments, "
+        f"{unlabelled.get('source')} ({unlabelled.get('licence')}).",
+        f"- Background for the {background.get('head')} head: {background.get('texts')} "
+        f"{background.get('from')}, labelled `{background.get('label')}`, weight "
+        f"{background.get('weight')}.",
+        "- Tokenizer and pre-training text: 3i4K (CC-BY-SA-4.0, Cho et al. 2018), Korean hate "
+        "speech incl. unlabeled comments (CC-BY-SA-4.0, Moon et al. 2020), Chatbot_data Q/A "
+        "(MIT, songys).",
+        "",
+        "## Model",
+        "",
+        f"- Encoder: {json.dumps(pre.get('shape', {}))}" if pre else f"- Base: {train.get('base')}",
+        f"- Training: {json.dumps(train.get('finetune', {}))}",
+        "- History: "
+        + "; ".join(
+            f"epoch {h['epoch']}: "
+            + ", ".join(
+                f"{name} acc {v['accuracy']} / F1 {v['macro_f1']}"
+                for name, v in h.items()
+                if isinstance(v, dict)
+            )
+            for h in train.get("history", [])
+        ),
+        "",
+    ]
+
+
 def render(model_dir: Path, files: dict[str, int], export_notes: list[str]) -> str:
     """The card for `model_dir`; `files` maps shipped file names to their sizes in bytes."""
     train = _load(model_dir / "engage-train.json")
     pre = _load(Path(train["base"]) / "engage-pretrain.json") if train.get("base") else {}
+    if train.get("task") == "multi-head":
+        return "\n".join([*_multi_head(train, pre), *_tail(train, pre, files, export_notes)])
     data = train.get("data", {})
     split = train.get("split", {})
     per_class = train.get("validation", {}).get("per_class_f1", {})
@@ -117,6 +209,15 @@ def render(model_dir: Path, files: dict[str, int], export_notes: list[str]) -> s
         f"- Fine-tuning: {json.dumps(train.get('finetune', {}))}",
         *_self_training(train),
         "",
+        *_tail(train, pre, files, export_notes),
+    ]
+    return "\n".join(lines)
+
+
+def _tail(
+    train: dict[str, Any], pre: dict[str, Any], files: dict[str, int], export_notes: list[str]
+) -> list[str]:
+    return [
         "## Files",
         "",
         "| file | size |",
@@ -135,4 +236,3 @@ def render(model_dir: Path, files: dict[str, int], export_notes: list[str]) -> s
         "```",
         "",
     ]
-    return "\n".join(lines)

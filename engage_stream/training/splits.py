@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
-from engage_stream.training.corpora import Corpus, QaPairs
+from engage_stream.training.corpora import Corpus
 
 DEFAULT_SEED = 20261126
 DEFAULT_VALIDATION_FRACTION = 0.1
@@ -58,41 +59,15 @@ def split(
     )
 
 
-@dataclass(frozen=True)
-class PairSplit:
-    """Question/answer pairs split by distinct question: no question sits on both sides."""
-
-    train_questions: list[str]
-    train_answers: list[str]
-    val_questions: list[str]
-    val_answers: list[str]
-    seed: int
-
-
-def question_key(question: str) -> str:
-    """What makes two questions the same: spacing and trailing punctuation do not count."""
-    return " ".join(question.split()).rstrip(".?!~ ").strip()
-
-
-def split_pairs(
-    pairs: QaPairs,
-    validation_fraction: float = DEFAULT_VALIDATION_FRACTION,
-    seed: int = DEFAULT_SEED,
-) -> PairSplit:
-    """Every pair of a question goes to the side its question is drawn to; a question that
-    has several answers keeps them all there (several references for one question)."""
-    by_key: dict[str, list[int]] = defaultdict(list)
-    for index, question in enumerate(pairs.questions):
-        by_key[question_key(question)].append(index)
-    keys = sorted(by_key)
-    random.Random(seed).shuffle(keys)
-    cut = max(1, round(len(keys) * validation_fraction))
-    val = [i for key in keys[:cut] for i in by_key[key]]
-    train = [i for key in keys[cut:] for i in by_key[key]]
-    return PairSplit(
-        train_questions=[pairs.questions[i] for i in train],
-        train_answers=[pairs.answers[i] for i in train],
-        val_questions=[pairs.questions[i] for i in val],
-        val_answers=[pairs.answers[i] for i in val],
-        seed=seed,
+def with_extra(data: Split, texts: Sequence[str], labels: Sequence[int]) -> tuple[Split, int]:
+    """The split with more training examples (a knowledge bank's example questions, say);
+    one that is also a validation text is left out, so that none sits on both sides.
+    Returns the split and how many were added."""
+    held_out = set(data.val_texts)
+    kept = [(t, label) for t, label in zip(texts, labels, strict=True) if t not in held_out]
+    added = replace(
+        data,
+        train_texts=[*data.train_texts, *(t for t, _ in kept)],
+        train_labels=[*data.train_labels, *(label for _, label in kept)],
     )
+    return added, len(kept)

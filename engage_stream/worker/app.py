@@ -211,6 +211,7 @@ class WorkerApp:
             )
             for model, seconds in timing.seconds_by_model.items():
                 self.metrics.model_time(model, seconds)
+            self.metrics.scored(hits=timing.cached, misses=timing.texts)
         except Exception as exc:  # a model failure must not lose the batch
             log.exception("scoring_failed", records=len(valid), error=str(exc)[:300])
             for record, _ in valid:

@@ -191,7 +191,8 @@ def test_the_html_report_reads_back(runs: dict[str, Path]) -> None:
 
     assert page.meta_charset == "utf-8"
     assert page.section_ids == [
-        "summary", "models", "handoff", "rates", "outcomes", "latency", "comparison", "notes",
+        "summary", "models", "handoff", "drafts", "rates", "outcomes", "latency", "comparison",
+        "notes",
     ]  # fmt: skip
     assert page.cells[("intent · run r1", "command", "question")] == "1"
     assert page.cells[("intent · run r1", "command", "command")] == "1"
@@ -250,9 +251,19 @@ def test_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
 
 def test_a_labels_file_with_a_bad_line(runs: dict[str, Path]) -> None:
     with runs["labels"].open("a", encoding="utf-8") as handle:
+        handle.write('{"event_id": "E9", "handoff_needed": "yes"}\n')
+    line = _one_line_error(_eval("--run", str(runs["run"]), "--labels", str(runs["labels"])))
+    assert f"{runs['labels']}, line 5: handoff_needed" in line
+
+
+def test_a_label_the_model_does_not_have_is_refused_naming_the_head(
+    runs: dict[str, Path],
+) -> None:
+    with runs["labels"].open("a", encoding="utf-8") as handle:
         handle.write('{"event_id": "E9", "toxicity": "rude"}\n')
     line = _one_line_error(_eval("--run", str(runs["run"]), "--labels", str(runs["labels"])))
-    assert f"{runs['labels']}, line 5: toxicity" in line
+    assert "toxicity labels ['rude'] are not labels of the toxicity head" in line
+    assert "none, offensive, hate" in line
 
 
 def test_a_missing_labels_file(runs: dict[str, Path], tmp_path: Path) -> None:

@@ -132,6 +132,43 @@ def test_produce_without_profiles_sends_only_events(
     assert len(_read(broker, topics_file["events"])) == 10
 
 
+def test_produce_with_labels_writes_the_labels_of_the_events_it_sent(
+    broker: BrokerProcess, topics_file: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "labels.jsonl"
+    result = runner.invoke(
+        app,
+        [
+            *("produce", "-n", "400", "--customers", "20", "--seed", "9", "--no-profiles"),
+            *("--labels", str(path), "--bootstrap", broker.bootstrap),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    expected = [
+        label
+        for _, label in SampleStream(SampleConfig(seed=9, customers=20)).labelled(400)
+        if label is not None
+    ]
+    assert expected, "400 sample events hold some customer questions"
+    assert [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] == expected
+    assert f"wrote {len(expected)} labels to {path}" in result.stdout
+    sent = {json.loads(r.value)["event_id"] for r in _read(broker, topics_file["events"])}
+    assert {label["event_id"] for label in expected} <= sent
+
+
+def test_produce_refuses_labels_for_a_file_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "lines.jsonl"
+    path.write_text("{}\n")
+    labels = tmp_path / "labels.jsonl"
+    result = runner.invoke(
+        app, ["produce", "--file", str(path), "--labels", str(labels), "--bootstrap", "127.0.0.1:1"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "only the sample stream has labels" in result.output
+    assert "cannot reach Kafka" not in result.output, "refused before connecting"
+    assert not labels.exists()
+
+
 MIXED_LINES: list[bytes] = [
     b'{"event_id": "E1", "customer_id": "C00001", "event_type": "chat.message"}',
     b"",

@@ -25,7 +25,16 @@ def test_worker_with_an_empty_model_dir_stops_naming_the_setting(tmp_path: Path)
     result = _run("worker", env={"ENGAGE_MODEL_DIR": str(tmp_path)})
     assert result.returncode == 2
     assert "ENGAGE_MODEL_DIR" in result.stderr
-    assert "intent-ko" in result.stderr
+    assert "multihead-ko" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_topic_model_whose_labels_the_policy_does_not_name_stops_the_worker() -> None:
+    """intent-ko as the topic head: its labels are speech acts, not the shop's topics."""
+    result = _run("worker", env={"ENGAGE_MODEL_TOPIC": "intent-ko"})
+    assert result.returncode == 2
+    assert "ENGAGE_POLICY_FILE: handoff.queues[2].topics: ['refund_status'" in result.stderr
+    assert "are not topic labels" in result.stderr
     assert "Traceback" not in result.stderr
 
 

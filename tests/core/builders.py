@@ -13,6 +13,8 @@ from typing import Any
 
 from engage_stream.config.settings import PROJECT_ROOT
 from engage_stream.core.processor import EngagementCore, Outcome
+from engage_stream.drafting.drafter import Draft, DraftKind, Question, Suggestion, Tone
+from engage_stream.drafting.facts import OrderFacts
 from engage_stream.enrichment.state import CustomerState
 from engage_stream.inference.classifier import Prediction
 from engage_stream.inference.scoring import Scores
@@ -53,7 +55,9 @@ PROFILES_TOPIC = "crm.customers"
 
 INTENT_STAMP = ModelStamp(name="intent-ko", version="test", sha256="1" * 64)
 TOXICITY_STAMP = ModelStamp(name="toxicity-ko", version="test", sha256="2" * 64)
-DRAFT_STAMP = ModelStamp(name="drafter-ko", version="test", sha256="3" * 64)
+TOPIC_STAMP = ModelStamp(name="topic-ko", version="test", sha256="5" * 64)
+DRAFT_STAMP = ModelStamp(name="sample-shop", version="test", sha256="3" * 64)
+"""The knowledge bank's stamp on a draft."""
 
 
 def at(*, days: float = 0, hours: float = 0, minutes: float = 0) -> datetime:
@@ -71,13 +75,19 @@ def source(offset: int, partition: int = 0, topic: str = EVENTS_TOPIC) -> Source
 # -- scores ---------------------------------------------------------------------------------
 
 
+def prediction(label: str, score: float, stamp: ModelStamp) -> Prediction:
+    return Prediction(label=label, score=score, scores={label: score}, truncated=False, model=stamp)
+
+
 def scores(
     intent: str | None = "statement",
     intent_score: float = 0.9,
     toxicity: str | None = "none",
     toxicity_score: float = 0.95,
+    topic: str | None = None,
+    topic_score: float = 0.9,
 ) -> Scores:
-    """Hand-made predictions: by default a confident, harmless statement."""
+    """Hand-made predictions: by default a confident, harmless statement, no topic."""
     return Scores(
         intent=(
             None
@@ -101,6 +111,7 @@ def scores(
                 model=TOXICITY_STAMP,
             )
         ),
+        topic=None if topic is None else prediction(topic, topic_score, TOPIC_STAMP),
     )
 
 
@@ -111,42 +122,60 @@ NEUTRAL = scores()
 
 
 @dataclass(frozen=True, slots=True)
-class FakeDraft:
-    text: str
-    model: ModelStamp
-
-
-@dataclass(frozen=True, slots=True)
 class DraftCall:
-    text: str
-    intent: str | None
-    profile: dict[str, object]
+    question: Question | None
+    order: OrderFacts | None
+    name: str | None
+    tone: str
     budget_ms: float | None
-    min_similarity: float | None
 
 
 @dataclass
 class FakeDrafter:
-    """Answers politely and shows the fields it was given, so tests can see them."""
+    """Answers a question with one answer of its topic (`<topic>.fake`), showing what it
+    was given, so tests can see it; `answers=False`: nothing in its bank fits."""
 
     calls: list[DraftCall] = field(default_factory=list)
+    answers: bool = True
+    auto_send: bool = True
+    score: float = 0.9
 
     def draft(
         self,
-        text: str,
-        intent: str | None = None,
-        profile: Mapping[str, object] | None = None,
+        question: Question | None,
         *,
+        order: OrderFacts | None = None,
+        name: str | None = None,
+        tone: Tone = "normal",
         budget_ms: float | None = None,
-        min_similarity: float | None = None,
-    ) -> FakeDraft:
-        fields = dict(profile or {})
-        self.calls.append(DraftCall(text, intent, fields, budget_ms, min_similarity))
-        name = f"{fields['name']} " if "name" in fields else ""
-        order = (
-            f" 주문번호 {fields['order_id']} 건 확인해 드릴게요." if "order_id" in fields else ""
+    ) -> Draft:
+        self.calls.append(DraftCall(question, order, name, tone, budget_ms))
+        opener = f"{name} 고객님," if name else "고객님,"
+        facts = f" 주문번호 {order.order_id} 건 확인해 드릴게요." if order else ""
+        text = f"{opener} 도와드릴게요.{facts}"
+        suggestions: tuple[Suggestion, ...] = ()
+        if self.answers and question is not None and question.topic is not None:
+            suggestions = (
+                Suggestion(
+                    answer_id=f"{question.topic}.fake",
+                    topic=question.topic,
+                    score=self.score,
+                    text=text,
+                    grounded=order is not None,
+                    auto_send=self.auto_send,
+                ),
+            )
+        kind: DraftKind = (
+            "no_answer" if not suggestions else ("grounded" if order is not None else "general")
         )
-        return FakeDraft(text=f"{name}고객님, 도와드릴게요.{order}", model=DRAFT_STAMP)
+        return Draft(
+            text=text,
+            kind=kind,
+            suggestions=suggestions,
+            models=(DRAFT_STAMP,),
+            latency_ms=1.0,
+            fallback=None if suggestions else "no_question",
+        )
 
 
 # -- events ---------------------------------------------------------------------------------

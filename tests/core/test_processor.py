@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.config.settings import load_settings
 from engage_stream.core.processor import EngagementCore, Outcome
 from engage_stream.drafting.drafter import Drafter
 from engage_stream.drafting.politeness import is_polite
@@ -51,7 +51,7 @@ from engage_stream.schemas.events import (
     TicketCreated,
     TicketCreatedEvent,
 )
-from engage_stream.schemas.labels import INTENT_LABELS, TOXICITY_LABELS
+from engage_stream.training.corpora import INTENT_LABELS, TOXICITY_LABELS
 from tests.core.builders import (
     DRAFT_STAMP,
     INTENT_STAMP,
@@ -174,7 +174,9 @@ def test_an_order_is_remembered_for_the_handoff_draft() -> None:
     assert feeder.state is not None
     assert feeder.state.last_order_id == "ORD-2"
     feeder.say("c1", "상담원 연결해 주세요")
-    assert feeder.drafter.calls[-1].profile == {"order_id": "ORD-2"}
+    order = feeder.drafter.calls[-1].order
+    assert order is not None
+    assert (order.order_id, order.status) == ("ORD-2", "placed")
 
 
 def test_the_core_reads_the_event_time_not_the_clock() -> None:
@@ -732,7 +734,7 @@ def test_reprocessing_any_tail_of_a_random_sequence_decides_the_same(
 
 # -- the shipped models ---------------------------------------------------------------------
 
-MODELS = PROJECT_ROOT / "models"  # Path("models") from the repository root
+SETTINGS = load_settings()  # the model registry's defaults: the shipped models
 
 
 @dataclass
@@ -743,21 +745,19 @@ class ShippedModels:
 
 @pytest.fixture(scope="module")
 def shipped() -> Iterator[ShippedModels]:
-    scorer = Scorer.load(MODELS, device="cpu")
-    drafter = Drafter.load(MODELS / "drafter-ko", device="cpu")
-    try:
+    scorer = Scorer.load(SETTINGS.model_bindings(), device="cpu")
+    sender = SHIPPED_POLICY.outbound.sender
+    drafter = Drafter.load(
+        SETTINGS.model_path(SETTINGS.knowledge_bank),
+        SETTINGS.model_path(SETTINGS.model_embedding),
+        sender={"shop_name": sender.name, "contact": sender.contact},
+        zone=SHIPPED_POLICY.zone,
+        device="cpu",
+    )
+    with scorer, drafter:
         yield ShippedModels(scorer, drafter)
-    finally:
-        drafter.close()
-        scorer.close()
 
 
-@pytest.mark.skipif(
-    not (MODELS / "drafter-ko" / "drafter.json").is_file()
-    or not (MODELS / "intent-ko").is_dir()
-    or not (MODELS / "toxicity-ko").is_dir(),
-    reason=f"no shipped models under {MODELS}",
-)
 class TestWithTheShippedModels:
     def process(
         self, shipped: ShippedModels, event: CrmEvent, customer: CustomerProfile | None
@@ -777,13 +777,14 @@ class TestWithTheShippedModels:
         assert handoff.draft_reply.strip()
         assert any("\uac00" <= c <= "\ud7a3" for c in handoff.draft_reply)
         assert is_polite(handoff.draft_reply), handoff.draft_reply
-        assert {m.name for m in handoff.models} >= {"intent-ko", "toxicity-ko", "drafter-ko"}
+        assert {m.name for m in handoff.models} >= {"multihead-ko", "sample-shop"}
         assert DRAFT_STAMP not in handoff.models
         assert HandoffAction.model_validate_json(handoff.model_dump_json()) == handoff
         assert outcome.enriched is not None
         assert outcome.enriched.predictions is not None
         assert outcome.enriched.predictions.intent is not None
-        assert outcome.enriched.predictions.intent.label in INTENT_LABELS
+        assert outcome.enriched.predictions.intent.label in shipped.scorer.labels("intent")
+        assert outcome.enriched.predictions.topic is not None
 
     def test_the_same_words_from_the_bot_are_not_scored_and_not_handed_off(
         self, shipped: ShippedModels

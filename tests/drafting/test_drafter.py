@@ -1,300 +1,168 @@
-"""The run-time drafter: retrieval, templates and profile fields, bounded length and time,
-odd input, and a folder that is missing or broken failing at load with its path."""
+"""The drafter answers the customer's question from the shop's bank with the facts of the
+order it is about, and never says what it does not know."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import shutil
-import time
-from collections.abc import Iterator, Sequence
+import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from engage_stream.drafting import Drafter, DrafterError, TemplateSet, is_polite
-from engage_stream.drafting.bank import load_bank
-from engage_stream.drafting.templates import INTENTS, TemplateError
-from engage_stream.inference.embedder import Embeddings
-from engage_stream.inference.model_folder import sha256_of
-from engage_stream.schemas.actions import ModelStamp
-from tests.drafting.conftest import TinyDrafter
+from engage_stream.drafting.bank_file import BankError
+from engage_stream.drafting.drafter import Drafter, Question
+from engage_stream.drafting.facts import OrderFacts
+from engage_stream.drafting.knowledge import KnowledgeBank
+from engage_stream.drafting.politeness import is_polite
+from tests.drafting.conftest import SENDER, SEOUL, HashEncoder
 
-PROFILES: list[dict[str, object] | None] = [
-    None,
-    {},
-    {"name": "김민지"},
-    {"order_id": "ORD-1"},
-    {"name": "김민지", "order_id": "ORD-1"},
-    {"name": "  ", "order_id": None},
-    {"name": "{order_id}", "order_id": "{name}"},
-]
-
-
-@pytest.fixture(scope="module")
-def drafter(tiny_drafter: TinyDrafter) -> Iterator[Drafter]:
-    with Drafter.load(tiny_drafter.folder, device="cpu") as loaded:
-        yield loaded
-
-
-def _single_answer_question(data: TinyDrafter) -> tuple[str, str]:
-    questions = data.data.train_questions
-    for question, answer in zip(questions, data.data.train_answers, strict=True):
-        if questions.count(question) == 1 and is_polite(answer):
-            return question, answer
-    raise AssertionError("no training question with a single polite answer")
-
-
-def test_an_exact_training_question_retrieves_its_bank_answer(
-    tiny_drafter: TinyDrafter, drafter: Drafter
-) -> None:
-    question, answer = _single_answer_question(tiny_drafter)
-    draft = drafter.draft(question, intent="statement")
-    bank = {r.id: r.text for r in drafter.bank.responses}
-    assert bank[draft.response_id or ""] == answer
-    assert draft.similarity == pytest.approx(1.0, abs=1e-3)
-    assert answer in draft.text
-    assert draft.template_id == "statement.reply"
-    assert draft.fallback is None
-
-
-def test_a_draft_is_stamped_with_the_encoder_file_and_timed(
-    tiny_drafter: TinyDrafter, drafter: Drafter
-) -> None:
-    draft = drafter.draft("배송이 언제 오나요?")
-    assert draft.model.sha256 == sha256_of(tiny_drafter.folder / "model.int8.onnx")
-    assert 0 < draft.latency_ms < 1_000
-    assert draft.template_id.startswith("default.")
-
-
-@pytest.mark.parametrize("intent", [None, *INTENTS])
-def test_profile_fields_fill_templates_and_never_leave_placeholders(
-    drafter: Drafter, intent: str | None
-) -> None:
-    for profile in PROFILES:
-        for text in ("배송이 언제 오나요?", "", "Where is my order?"):
-            draft = drafter.draft(text, intent=intent, profile=profile)
-            assert "{" not in draft.text, (profile, draft.text)
-            assert "}" not in draft.text, (profile, draft.text)
-            assert is_polite(draft.text), draft.text
-            assert len(draft.text) <= drafter.templates.max_chars
-    named = drafter.draft("배송이 언제 오나요?", intent=intent, profile=PROFILES[4])
-    assert named.text.startswith("김민지 고객님")
-    assert "ORD-1" in named.text or intent == "fragment"
-    assert "김민지" not in drafter.draft("배송이 언제 오나요?", intent=intent).text
-
-
-def test_a_profile_value_is_one_short_line() -> None:
-    templates = TemplateSet.load()
-    rendered = templates.render("question", {"name": "김\n민지" + "가" * 100}, None)
-    assert "\n" not in rendered.text
-    assert "김 민지" + "가" * 26 + " 고객님" in rendered.text  # 30 characters
-
-
-def test_the_length_is_capped_between_sentences() -> None:
-    templates = TemplateSet.load()
-    long_answer = " ".join(f"{i}번째 문장이에요." for i in range(60))
-    rendered = templates.render(None, {"name": "김민지"}, long_answer)
-    assert len(rendered.text) <= templates.max_chars
-    assert rendered.truncated
-    assert rendered.text.endswith("문장이에요.")
-    assert "0번째 문장이에요." in rendered.text
-
-
-class SlowEncoder:
-    """The real encoder, but late: what a stalled or overloaded CPU looks like."""
-
-    def __init__(self, inner: Drafter, seconds: float) -> None:
-        self.inner = inner.encoder
-        self.seconds = seconds
-
-    @property
-    def stamp(self) -> ModelStamp:
-        return self.inner.stamp
-
-    def embed(self, texts: Sequence[str]) -> Embeddings:
-        time.sleep(self.seconds)
-        return self.inner.embed(texts)
-
-    def close(self) -> None:
-        pass
-
-
-@pytest.fixture
-def slow(drafter: Drafter) -> Iterator[Drafter]:
-    late = Drafter(SlowEncoder(drafter, 0.5), drafter.bank, drafter.templates, budget_ms=50)
-    yield late
-    late.close()
-
-
-def test_past_the_deadline_the_draft_is_the_intent_template_alone(slow: Drafter) -> None:
-    started = time.perf_counter()
-    draft = slow.draft("배송이 언제 오나요?", intent="question", profile={"name": "김민지"})
-    assert time.perf_counter() - started < 0.4
-    assert draft.fallback == "deadline"
-    assert draft.template_id == "question.fallback"
-    assert draft.response_id is None
-    assert draft.similarity is None
-    assert draft.text.startswith("김민지 고객님")
-    assert is_polite(draft.text)
-
-
-async def test_the_async_path_keeps_the_deadline_and_the_loop_free(slow: Drafter) -> None:
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.005)
-            ticks += 1
-
-    ticker = asyncio.create_task(tick())
-    draft = await slow.adraft("배송이 언제 오나요?", intent="command")
-    ticker.cancel()
-    assert draft.fallback == "deadline"
-    assert draft.template_id == "command.fallback"
-    assert ticks >= 3, "the event loop ran while the encoder was busy"
-
-
-async def test_adraft_gives_what_draft_gives(drafter: Drafter) -> None:
-    for text in ("배송이 언제 오나요?", "환불해 주세요", ""):
-        sync = drafter.draft(text, intent="question", profile={"order_id": "ORD-7"})
-        both = await drafter.adraft(text, intent="question", profile={"order_id": "ORD-7"})
-        assert (both.text, both.response_id, both.fallback) == (
-            sync.text,
-            sync.response_id,
-            sync.fallback,
-        )
-
-
-@pytest.mark.parametrize(
-    ("text", "reason"),
-    [
-        ("", "empty_input"),
-        ("   \n\t", "empty_input"),
-        ("Where is my order?", "not_korean"),
-        ("12345 !!!", "not_korean"),
-    ],
+PLACED = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+SHIPPED = OrderFacts(
+    order_id="ORD-20261128-0042",
+    status="shipped",
+    items=("경량 패딩 자켓",),
+    total_krw=89_000,
+    placed_at=PLACED,
+    carrier="CJ대한통운",
+    tracking_number="612345678901",
+    estimated_delivery=date(2026, 11, 30),
 )
-def test_input_with_nothing_to_retrieve_by_gets_the_fallback(
-    drafter: Drafter, text: str, reason: str
-) -> None:
-    draft = drafter.draft(text, intent="question")
-    assert draft.fallback == reason
-    assert draft.template_id == "question.fallback"
-    assert draft.text
-    assert is_polite(draft.text)
+REFUNDED = OrderFacts(
+    order_id="ORD-20261120-0017",
+    status="refunded",
+    items=("와이드 데님 팬츠", "볼캡 베이직"),
+    total_krw=67_000,
+    placed_at=PLACED,
+    cancelled_at=PLACED,
+    refund_krw=67_000,
+    refunded_at=datetime(2026, 11, 29, 5, 0, tzinfo=UTC),
+)
+DELIVERY = Question("주문한 패딩 언제 와요?", "delivery_status", 0.93, "E1")
+DIGITS = re.compile(r"\d{6,}")
 
 
-def test_huge_input_is_cut_before_the_encoder(drafter: Drafter) -> None:
-    draft = drafter.draft("배송이 언제 오나요? " * 50_000)
-    assert draft.similarity is not None, "the encoder ran on the cut text"
-    assert draft.fallback in (None, "low_similarity")
-    assert draft.latency_ms < 1_000
+def test_a_shipped_order_s_question_is_answered_with_its_facts(drafter: Drafter) -> None:
+    draft = drafter.draft(DELIVERY, order=SHIPPED, name="김하준")
+    assert draft.kind == "grounded"
+    assert draft.text.startswith("김하준 고객님, 안녕하세요.")
+    for fact in ("경량 패딩 자켓", "CJ대한통운", "612345678901", "11월 30일(월)"):
+        assert fact in draft.text
+    assert draft.suggestions[0].answer_id == "delivery_status.shipped"
+    assert draft.suggestions[0].grounded
+    assert draft.answer == draft.suggestions[0]
 
 
-def test_nothing_similar_enough_gives_the_fallback(drafter: Drafter) -> None:
-    strict = drafter.bank.manifest.model_copy(update={"min_similarity": 1.0})
-    bank = type(drafter.bank)(
-        strict, drafter.bank.responses, drafter.bank.vectors, drafter.bank.row_response
+def test_without_an_order_nothing_about_one_is_invented(drafter: Drafter) -> None:
+    draft = drafter.draft(DELIVERY, order=None)
+    assert not any(s.grounded for s in draft.suggestions)
+    assert not DIGITS.search(draft.text)
+    for invented in ("CJ대한통운", "송장번호는", "{", "}", "["):
+        assert invented not in draft.text
+    assert draft.kind in ("general", "no_answer")
+
+
+def test_an_answer_about_another_order_state_is_never_said(drafter: Drafter) -> None:
+    """With a refunded order, no suggestion may speak of shipping it."""
+    draft = drafter.draft(DELIVERY, order=REFUNDED)
+    ids = {s.answer_id for s in draft.suggestions}
+    assert "delivery_status.shipped" not in ids
+    assert "612345678901" not in draft.text
+
+
+def test_a_refund_question_after_the_refund_names_the_amount(drafter: Drafter) -> None:
+    question = Question("환불 얼마 처리됐는지 알려주세요", "refund_status", 0.9, "E2")
+    draft = drafter.draft(question, order=REFUNDED)
+    assert draft.kind == "grounded"
+    assert "67,000원" in draft.text
+    assert draft.answer is not None
+    assert draft.answer.topic == "refund_status"
+
+
+def test_several_items_read_as_the_first_and_how_many_more(drafter: Drafter) -> None:
+    question = Question("환불 금액 확인 부탁드려요", "refund_status", 0.9, "E3")
+    text = " ".join(s.text for s in drafter.draft(question, order=REFUNDED).suggestions)
+    assert "와이드 데님 팬츠 외 1건" in text or "67,000원" in text
+
+
+def test_an_abusive_turn_gets_an_apology_and_a_calm_line(drafter: Drafter) -> None:
+    draft = drafter.draft(DELIVERY, order=SHIPPED, name="김하준", tone="abusive")
+    assert draft.text.startswith("김하준 고객님, 불편을 드려 정말 죄송합니다.")
+    assert "충분히 이해합니다" in draft.text
+    assert "612345678901" in draft.text  # the question is still answered
+
+
+def test_an_upset_customer_gets_an_apology_instead_of_a_greeting(drafter: Drafter) -> None:
+    draft = drafter.draft(DELIVERY, order=SHIPPED, tone="upset")
+    assert draft.text.startswith("고객님, 불편을 드려 정말 죄송합니다.")
+    assert "충분히 이해합니다" not in draft.text
+
+
+def test_no_question_gets_the_default_line_and_no_suggestions(drafter: Drafter) -> None:
+    draft = drafter.draft(None, name="김하준")
+    assert draft.kind == "no_answer"
+    assert draft.fallback == "no_question"
+    assert draft.suggestions == ()
+    assert draft.text == (
+        "김하준 고객님, 안녕하세요. 문의하신 내용을 확인해서 바로 안내해 드릴게요. "
+        "더 궁금하신 점이 있으면 편하게 말씀해 주세요."
     )
-    picky = Drafter(drafter.encoder, bank, drafter.templates)
-    draft = picky.draft("택배 상자가 찌그러져서 왔어요 확인 부탁드려요")
-    assert draft.fallback == "low_similarity"
-    assert draft.response_id is None
-    assert draft.similarity is not None
-    assert draft.similarity < 1.0
 
 
-def test_an_unknown_intent_is_refused(drafter: Drafter) -> None:
-    with pytest.raises(ValueError, match="unknown intent 'greeting'"):
-        drafter.draft("안녕하세요", intent="greeting")
-
-
-# --- load errors ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def copy(tiny_drafter: TinyDrafter, tmp_path: Path) -> Path:
-    target = tmp_path / "drafter-ko"
-    shutil.copytree(tiny_drafter.folder, target)
-    return target
-
-
-def _load_error(path: Path) -> str:
-    with pytest.raises(DrafterError) as info:
-        Drafter.load(path, device="cpu")
-    assert str(path) in str(info.value)
-    return info.value.problem
-
-
-def test_a_missing_folder_is_named(tmp_path: Path) -> None:
-    assert "not found" in _load_error(tmp_path / "nowhere")
+def test_a_question_nothing_fits_gets_its_topic_s_no_answer_line(bank: KnowledgeBank) -> None:
+    strict = bank.retrieval.model_copy(update={"min_score": 2.9})
+    picky = KnowledgeBank(bank.path, bank.manifest, bank.file, bank.vectors, bank.stamp)
+    picky.retrieval = strict
+    with Drafter(picky, HashEncoder(), sender=SENDER, zone=SEOUL, budget_ms=2_000) as drafter:
+        draft = drafter.draft(DELIVERY, order=SHIPPED)
+    assert draft.kind == "no_answer"
+    assert draft.fallback == "low_score"
+    assert "배송 상황을 택배사와 함께 확인해서" in draft.text
+    assert draft.suggestions  # the agent still sees the closest answers
 
 
 @pytest.mark.parametrize(
-    "name", ["responses.npy", "responses.jsonl", "drafter.json", "templates.yaml"]
-)
-def test_a_missing_file_is_named(copy: Path, name: str) -> None:
-    (copy / name).unlink()
-    assert f"{name} missing" in _load_error(copy)
-
-
-def test_corrupt_vectors_are_reported(copy: Path) -> None:
-    (copy / "responses.npy").write_bytes(b"not numpy at all")
-    assert "responses.npy is not a NumPy array file" in _load_error(copy)
-
-
-def test_vectors_of_the_wrong_shape_are_reported(copy: Path) -> None:
-    vectors = np.load(copy / "responses.npy")
-    np.save(copy / "responses.npy", vectors[:-1])
-    assert "responses.npy has shape" in _load_error(copy)
-
-
-def test_a_bad_response_line_is_reported_with_its_number(copy: Path) -> None:
-    lines = (copy / "responses.jsonl").read_text(encoding="utf-8").split("\n")
-    lines[2] = '{"id": "r1", "text": ""'
-    (copy / "responses.jsonl").write_text("\n".join(lines), encoding="utf-8")
-    assert "responses.jsonl:3:" in _load_error(copy)
-
-
-def test_a_manifest_that_is_not_json_is_reported(copy: Path) -> None:
-    (copy / "drafter.json").write_text("{", encoding="utf-8")
-    assert "drafter.json" in _load_error(copy)
-
-
-def test_vectors_from_another_encoder_are_refused(copy: Path) -> None:
-    manifest = json.loads((copy / "drafter.json").read_text())
-    manifest["encoder_sha256"] = "0" * 64
-    (copy / "drafter.json").write_text(json.dumps(manifest))
-    assert "made by another encoder file" in _load_error(copy)
-
-
-@pytest.mark.parametrize(
-    ("change", "problem"),
+    ("question", "tone"),
     [
-        (("고객님, 안녕하세요.", "고객님, 안녕."), "does not end politely"),
-        (("{order_id}", "{phone}"), "unknown fields ['phone']"),
-        (("max_chars: 200", "max_chars: [1"), "not readable YAML"),
+        (DELIVERY, "normal"),
+        (Question("쿠폰 적용이 안돼요", "coupon_points", 0.8), "upset"),
+        (Question("불량이에요 바느질이 다 뜯어졌어요", "defect_claim", 0.9), "abusive"),
+        (Question("ㅋㅋㅋㅋ", "other", 0.6), "normal"),
+        (Question("배송" * 900, "delivery_status", 0.5), "normal"),
     ],
 )
-def test_broken_templates_fail_at_load(copy: Path, change: tuple[str, str], problem: str) -> None:
-    file = copy / "templates.yaml"
-    file.write_text(file.read_text(encoding="utf-8").replace(*change), encoding="utf-8")
-    assert problem in _load_error(copy)
-    with pytest.raises(TemplateError, match=str(file)):
-        TemplateSet.load(file)
+def test_every_draft_is_polite_and_bounded(drafter: Drafter, question: Question, tone: str) -> None:
+    draft = drafter.draft(question, order=SHIPPED, tone=tone)  # type: ignore[arg-type]
+    assert len(draft.text) <= drafter.max_chars
+    assert is_polite(draft.text)
+    assert "{" not in draft.text
+    assert len(draft.suggestions) <= 3
 
 
-def test_the_bank_rows_follow_the_responses(tiny_drafter: TinyDrafter) -> None:
-    bank = load_bank(tiny_drafter.folder)
-    assert bank.manifest.index_by == "question"
-    assert bank.vectors.shape[0] == sum(len(r.questions) for r in bank.responses)
-    assert np.allclose(np.linalg.norm(bank.vectors, axis=1), 1.0, atol=1e-4)
-    assert all(is_polite(r.text) for r in bank.responses)
+def test_a_slow_encoder_leaves_retrieval_to_the_n_grams(bank: KnowledgeBank) -> None:
+    slow = HashEncoder(delay_s=0.5)
+    with Drafter(bank, slow, sender=SENDER, zone=SEOUL, budget_ms=20) as drafter:
+        draft = drafter.draft(DELIVERY, order=SHIPPED)
+    assert draft.fallback == "deadline"
+    assert draft.latency_ms < 400
+    assert draft.kind == "grounded"  # n-grams alone still find it
+    assert [m.name for m in draft.models] == ["sample-shop"]
 
 
-def test_an_answer_without_a_full_stop_gets_one_before_the_next_sentence() -> None:
-    rendered = TemplateSet.load().render("question", None, "친구로 생각하고 있어요")
-    assert "친구로 생각하고 있어요. 자세한 내용은" in rendered.text
+def test_a_text_without_hangul_is_not_searched(drafter: Drafter) -> None:
+    draft = drafter.draft(Question("where is my order??", "delivery_status", 0.4))
+    assert draft.fallback == "not_korean"
+    assert draft.kind == "no_answer"
+
+
+def test_the_sender_comes_from_the_policy_not_the_bank(bank: KnowledgeBank) -> None:
+    sender = {"shop_name": "다른 샵", "contact": "고객센터 02-000-0000"}
+    with Drafter(bank, HashEncoder(), sender=sender, zone=SEOUL, budget_ms=2_000) as drafter:
+        question = Question("고객센터 전화번호 알려주세요", "contact_hours", 0.9)
+        texts = " ".join(s.text for s in drafter.draft(question).suggestions)
+    assert "02-000-0000" in texts
+    assert "1588-0000" not in texts
+
+
+def test_a_bank_built_with_an_encoder_cannot_be_served_without_one(bank_dir: Path) -> None:
+    with pytest.raises(BankError, match="name its model folder"):
+        Drafter.load(bank_dir, None, sender=SENDER, zone=SEOUL)

@@ -6,12 +6,14 @@ import pytest
 
 from engage_stream.enrichment.state import (
     MAX_CONVERSATIONS,
+    MAX_ORDERS,
     MAX_SEEN,
     MAX_SENT,
     MAX_TURNS,
     ConversationState,
     CustomerState,
     HandoffMark,
+    OrderFact,
     Position,
     SentMessage,
     Turn,
@@ -37,6 +39,10 @@ def turn(offset: int, source: str = EVENTS) -> Turn:
     )
 
 
+def placed(order_id: str, offset: int) -> OrderFact:
+    return OrderFact(order_id=order_id, position=pos(offset), at=at(minutes=offset))
+
+
 def sent(offset: int, *, days: float = 0, advertising: bool = True) -> SentMessage:
     return SentMessage(
         position=pos(offset),
@@ -58,7 +64,7 @@ def busy_state() -> CustomerState:
     for offset in range(1, 6):
         state = state.with_seen(f"e{offset}", pos(offset))
     state = state.with_sent(sent(2)).with_sent(sent(4))
-    return state.with_order("ORD-2", pos(2))
+    return state.with_order_fact(placed("ORD-2", 2))
 
 
 # -- positions ------------------------------------------------------------------------------
@@ -105,7 +111,7 @@ def test_as_of_at_the_start_forgets_the_order_and_empty_conversations() -> None:
     state = CustomerState(
         customer_id="cust-1",
         conversations={"conv-1": ConversationState(conversation_id="conv-1", turns=[turn(1)])},
-    ).with_order("ORD-1", pos(1))
+    ).with_order_fact(placed("ORD-1", 1))
     before = state.as_of(pos(1))
     assert before.conversations == {}
     assert before.last_order_id is None
@@ -190,8 +196,8 @@ def test_transactional_messages_are_not_kept_for_the_caps() -> None:
 
 
 def test_as_of_restores_the_order_a_later_order_replaced() -> None:
-    state = CustomerState(customer_id="cust-1").with_order("ORD-1", pos(1))
-    state = state.with_order("ORD-2", pos(3))
+    state = CustomerState(customer_id="cust-1").with_order_fact(placed("ORD-1", 1))
+    state = state.with_order_fact(placed("ORD-2", 3))
     assert state.last_order_id == "ORD-2"
     assert state.as_of(pos(2)).last_order_id == "ORD-1"
 
@@ -215,3 +221,26 @@ def test_state_is_immutable() -> None:
     state = busy_state()
     with pytest.raises(ValueError, match="frozen"):
         state.customer_id = "other"  # type: ignore[misc]
+
+
+def test_a_state_written_before_order_facts_reads_as_placed_orders() -> None:
+    old = (
+        '{"customer_id": "cust-1", "orders": '
+        '[{"position": {"source": "crm.events/0", "offset": 7}, "order_id": "ORD-7"}]}'
+    )
+    state = CustomerState.model_validate_json(old)
+    assert state.orders == [OrderFact(order_id="ORD-7", position=pos(7))]
+    assert state.orders[0].kind == "placed"
+
+
+def test_facts_of_the_orders_mentioned_last_are_kept() -> None:
+    state = CustomerState(customer_id="cust-1")
+    for offset in range(MAX_ORDERS):
+        state = state.with_order_fact(placed(f"ORD-{offset}", offset))
+    shipped = OrderFact(order_id="ORD-1", kind="shipped", position=pos(98), carrier="CJ대한통운")
+    state = state.with_order_fact(shipped).with_order_fact(placed("ORD-new", 99))
+    kept = {fact.order_id for fact in state.orders}
+    assert len(kept) == MAX_ORDERS
+    assert "ORD-0" not in kept
+    assert "ORD-1" in kept  # mentioned again last, so kept with both of its facts
+    assert [f.kind for f in state.orders if f.order_id == "ORD-1"] == ["placed", "shipped"]

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from engage_stream.evaluation.runs import Run
 from engage_stream.schemas.actions import (
     ConsentBasis,
+    DraftSource,
     HandoffAction,
     HandoffReason,
     ModelStamp,
@@ -180,6 +181,7 @@ def handoff_action(
     reasons: Sequence[HandoffReason] = (HandoffReason.CUSTOMER_REQUESTED_HUMAN,),
     priority: Priority = Priority.NORMAL,
     queue: str = "general",
+    draft: DraftSource | None = None,
 ) -> HandoffAction:
     return HandoffAction(
         action_id=action_id_for(event_id, "handoff"),
@@ -193,6 +195,7 @@ def handoff_action(
         queue=queue,
         transcript=[],
         draft_reply="고객님, 상담원을 연결해 드릴게요.",
+        draft=draft or DraftSource(kind="no_answer", fallback="no_question"),
     )
 
 

@@ -31,7 +31,7 @@ from engage_stream.schemas.events import (
     EmailInboundEvent,
     TicketCreatedEvent,
 )
-from engage_stream.schemas.labels import INTENT_LABELS, TOXICITY_LABELS
+from engage_stream.training.corpora import INTENT_LABELS, TOXICITY_LABELS
 from tests.core.builders import SHIPPED_POLICY, FakeDrafter, policy_with
 from tests.evaluation.builders import write_labels, write_run
 

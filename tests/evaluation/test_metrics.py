@@ -11,6 +11,7 @@ from engage_stream.evaluation.metrics import (
     binary_scores,
     classification,
     classify_pairs,
+    draft_scores,
     handoff_scores,
     histogram,
     latency,
@@ -19,9 +20,9 @@ from engage_stream.evaluation.metrics import (
     percentile,
 )
 from engage_stream.evaluation.runs import Run
-from engage_stream.schemas.actions import HandoffReason, Priority
+from engage_stream.schemas.actions import DraftKind, DraftSource, HandoffReason, Priority
 from engage_stream.schemas.common import Channel
-from engage_stream.schemas.labels import INTENT_LABELS
+from engage_stream.training.corpora import INTENT_LABELS
 from tests.evaluation.builders import (
     dead_letter,
     enriched,
@@ -309,3 +310,63 @@ def test_equal_latencies_fall_in_a_regular_bin() -> None:
     bins = histogram([5.0, 5.0, 5.0], bins=10)
     assert all(b.high_ms is not None for b in bins)
     assert bins[-1].count == 3
+
+
+# -- drafts ---------------------------------------------------------------------------------
+
+
+def _draft(event_id: str, kind: DraftKind, answer: str | None, *candidates: str) -> DraftSource:
+    return DraftSource(
+        kind=kind,
+        question_event_id=event_id,
+        topic="delivery_status",
+        answer_id=answer,
+        candidates=list(candidates),
+    )
+
+
+def test_draft_kinds_and_hits_against_answer_labels() -> None:
+    """Four judged questions: hit@1 on Q1 only, hit@3 on Q1 and Q2, Q3's draft said another
+    answer, Q4 got no draft; N1 (no answer fits) got none said, N2 got one said."""
+    run = Run(run_id="live", source="test")
+    for event_id in ("Q1", "Q2", "Q3", "Q4", "N1", "N2", "X"):
+        run.add_enriched(enriched(event_id))
+    drafts = [
+        _draft("Q1", "grounded", "a.ship", "a.ship", "a.fee"),
+        _draft("Q2", "general", "a.fee", "a.fee", "a.ship"),
+        _draft("Q3", "general", "a.fee", "a.fee"),
+        _draft("N1", "no_answer", None, "a.fee"),
+        _draft("N2", "general", "a.fee", "a.fee"),
+        _draft("X", "no_answer", None),
+    ]
+    for i, draft in enumerate(drafts):
+        run.add_handoff(handoff_action(f"H{i}", draft=draft))
+    labels = labels_from(
+        [
+            Label(event_id="Q1", answer_id="a.ship"),
+            Label(event_id="Q2", answer_id="a.ship"),
+            Label(event_id="Q3", answer_id="a.ship"),
+            Label(event_id="Q4", answer_id="a.ship"),
+            Label(event_id="N1", answer_id=None),
+            Label(event_id="N2", answer_id=None),
+            Label(event_id="X", topic="payment"),  # judges no answer
+        ],
+        "test",
+    )
+    scores = draft_scores(run, labels)
+    assert (scores.drafts, scores.grounded, scores.general, scores.fallback) == (6, 1, 3, 2)
+    assert scores.grounded_rate == pytest.approx(1 / 6)
+    assert scores.fallback_rate == pytest.approx(2 / 6)
+    assert scores.judged == 3
+    assert scores.hit_at_1 == pytest.approx(1 / 3)
+    assert scores.hit_at_3 == pytest.approx(2 / 3)
+    assert (scores.unanswerable, scores.correct_fallback) == (2, 0.5)
+    assert scores.missing == 1
+
+
+def test_draft_scores_without_labels_count_kinds_only() -> None:
+    run = Run(run_id="live", source="test")
+    run.add_handoff(handoff_action("H1", draft=_draft("Q1", "grounded", "a.ship", "a.ship")))
+    scores = draft_scores(run, None)
+    assert (scores.drafts, scores.grounded, scores.judged) == (1, 1, 0)
+    assert scores.hit_at_1 is None

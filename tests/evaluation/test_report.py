@@ -18,7 +18,17 @@ from tests.evaluation.builders import two_runs
 from tests.evaluation.html_check import read_page
 from tests.evaluation.realistic import build
 
-SECTIONS = ["summary", "models", "handoff", "rates", "outcomes", "latency", "comparison", "notes"]
+SECTIONS = [
+    "summary",
+    "models",
+    "handoff",
+    "drafts",
+    "rates",
+    "outcomes",
+    "latency",
+    "comparison",
+    "notes",
+]
 
 
 @pytest.fixture(scope="module")

@@ -193,9 +193,9 @@ def test_on_the_cpu_a_batch_is_cut_into_two_slices_per_lane(
         infer = runner._infer
         widths: list[int] = []
 
-        def counted(feeds: dict[str, np.ndarray]) -> np.ndarray:
+        def counted(feeds: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
             widths.append(len(feeds["input_ids"]))
-            return infer(feeds)
+            return infer(feeds, outputs)
 
         monkeypatch.setattr(runner, "_infer", counted)
         model.predict(korean_lines(64))
@@ -213,10 +213,10 @@ def test_a_lane_that_fails_fails_the_call_and_the_next_call_works(
         runner = model._runner
         infer = runner._infer
 
-        def long_slices_fail(feeds: dict[str, np.ndarray]) -> np.ndarray:
+        def long_slices_fail(feeds: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
             if feeds["input_ids"].shape[1] > 16:
                 raise RuntimeError("lane failed (test)")
-            return infer(feeds)
+            return infer(feeds, outputs)
 
         monkeypatch.setattr(runner, "_infer", long_slices_fail)
         with pytest.raises(RuntimeError, match="lane failed"):
@@ -325,13 +325,16 @@ def test_labels_that_do_not_fit_the_model_are_refused(tiny: TinyModels, tmp_path
     manifest = json.loads((folder / MANIFEST).read_text())
     manifest["labels"] = ["none", "offensive", "hate"]
     (folder / MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(ModelFolderError, match="gives 7 scores but 3 labels are named"):
+    with pytest.raises(
+        ModelFolderError, match="gives 7 scores for head logits but 3 labels are named"
+    ):
         Classifier.load(folder, device="cpu")
 
 
 def test_an_embedding_model_is_not_a_classifier(tiny: TinyModels) -> None:
     with pytest.raises(
-        ModelFolderError, match="is a feature-extraction model; load it with Embedder"
+        ModelFolderError,
+        match=r"feature-extraction model; it cannot serve the logits head \(load it with Embedder",
     ):
         Classifier.load(tiny.embedder, device="cpu")
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.config.settings import load_settings
 from engage_stream.inference.scoring import Scorer
 from engage_stream.schemas.events import CrmEvent, crm_event_adapter
 
-MODELS = PROJECT_ROOT / "models"
+Bindings = dict[str, Path]
 
 
 def chat(n: int, text: str, sender: str = "customer") -> CrmEvent:
@@ -42,12 +42,13 @@ def page_view(n: int) -> CrmEvent:
 
 
 @pytest.fixture(scope="module")
-def models() -> Path:
-    return MODELS
+def models() -> Bindings:
+    """The registry's defaults: the shipped multi-head model for every head."""
+    return load_settings().model_bindings()
 
 
 @pytest.fixture
-def scorer(models: Path) -> Iterator[Scorer]:
+def scorer(models: Bindings) -> Iterator[Scorer]:
     loaded = Scorer.load(models, device="cpu", precision="fp32", cache_size=2)
     yield loaded
     loaded.close()
@@ -59,8 +60,10 @@ def test_only_customer_texts_are_scored(scorer: Scorer) -> None:
     )
     assert results[0] is not None
     assert results[0].intent is not None
+    assert results[0].topic is not None
     assert results[1:] == [None, None]
     assert timing.texts == 1
+    assert timing.cached == 0
 
 
 def test_a_text_repeated_in_a_batch_goes_through_the_models_once(scorer: Scorer) -> None:
@@ -73,6 +76,7 @@ def test_a_text_seen_before_costs_no_model_time_and_scores_the_same(scorer: Scor
     (first,), _ = scorer.score([chat(1, "상담원 연결해 주세요")])
     (again,), timing = scorer.score([chat(2, "상담원 연결해 주세요")])
     assert timing.texts == 0
+    assert timing.cached == 1
     assert timing.seconds_by_model == {}
     assert again == first
     assert (scorer.hits, scorer.misses) == (1, 1)
@@ -86,7 +90,7 @@ def test_the_cache_keeps_only_the_most_recent_texts(scorer: Scorer) -> None:
     assert timing.texts == 1
 
 
-def test_cache_size_zero_scores_every_batch(models: Path) -> None:
+def test_cache_size_zero_scores_every_batch(models: Bindings) -> None:
     with_no_cache = Scorer.load(models, device="cpu", cache_size=0)
     try:
         with_no_cache.score([chat(1, "네")])

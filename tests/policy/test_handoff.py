@@ -320,12 +320,15 @@ def test_the_handoff_carries_ids_models_draft_and_policy_version() -> None:
     assert handoff.policy_version == SHIPPED_POLICY.version
     assert handoff.models == [INTENT_STAMP, TOXICITY_STAMP, DRAFT_STAMP]
     assert handoff.draft_reply == "김민지 고객님, 도와드릴게요. 주문번호 ORD-77 건 확인해 드릴게요."
+    assert handoff.draft.kind == "no_answer"  # no topic head: nothing to answer from
     (call,) = feeder.drafter.calls
-    assert call.text == "상담원 연결해 주세요"
-    assert call.intent == "command"
-    assert call.profile == {"name": "김민지", "order_id": "ORD-77"}
-    assert call.budget_ms == HANDOFF.draft_budget_ms
-    assert call.min_similarity == HANDOFF.draft_min_similarity
+    assert call.question is not None
+    assert call.question.text == "상담원 연결해 주세요"  # no earlier question: this one
+    assert call.order is not None
+    assert call.order.order_id == "ORD-77"
+    assert call.name == "김민지"
+    assert call.tone == "normal"
+    assert call.budget_ms == HANDOFF.drafting.budget_ms
     assert outcome.enriched is not None
     (decision,) = outcome.enriched.decisions
     assert decision.kind is DecisionKind.HANDOFF

@@ -51,6 +51,8 @@ from tests.core.builders import (
 
 OUTBOUND = SHIPPED_POLICY.outbound
 ZONE = SHIPPED_POLICY.zone
+ASKS = scores("question", 0.9, topic="delivery_status", topic_score=0.9)
+"""An e-mail that asks about a topic the policy lets the bank answer by itself."""
 CART_DELAY = timedelta(minutes=OUTBOUND.rules.abandoned_cart.delay_minutes)
 SENDER = OUTBOUND.sender
 
@@ -345,7 +347,7 @@ def test_the_cap_counts_scheduled_send_times_not_event_times() -> None:
 
 def test_transactional_messages_do_not_count_toward_the_cap() -> None:
     feeder = Feeder(profile=opted_in())
-    question = scores("question", 0.9)
+    question = ASKS
     for n in range(3):
         only_message(feeder.feed(email_in(f"q{n}", when=at(minutes=n)), question))
     message = only_message(feeder.feed(cart("e1", when=at(minutes=10))))
@@ -359,7 +361,7 @@ def test_an_inbound_email_question_gets_a_transactional_answer_even_without_cons
     feeder = Feeder(profile=None)
     asked = kst(2026, 3, 10, 23, 30)  # night time does not apply to answers
     event = email_in("q1", "주문한 상품 언제 오나요?", subject="배송 문의", when=asked)
-    outcome = feeder.feed(event, scores("question", 0.9))
+    outcome = feeder.feed(event, ASKS)
     message = only_message(outcome)
     assert message.channel is Channel.EMAIL
     assert message.advertising is False
@@ -369,12 +371,23 @@ def test_an_inbound_email_question_gets_a_transactional_answer_even_without_cons
     assert "(광고)" not in message.body
     assert message.body.startswith("고객님, 도와드릴게요.")
     assert message.send_not_before == asked
-    assert message.template_id == "inbound_answer.question"
+    assert message.template_id == "inbound_answer.delivery_status.fake"
     assert message.action_id == action_id_for("q1", "inbound_answer")
-    assert [m.name for m in message.models] == ["intent-ko", "toxicity-ko", "drafter-ko"]
+    assert [m.name for m in message.models] == [
+        "intent-ko",
+        "toxicity-ko",
+        "topic-ko",
+        "sample-shop",
+    ]
+    assert message.draft is not None
+    assert (message.draft.answer_id, message.draft.question_event_id) == (
+        "delivery_status.fake",
+        "q1",
+    )
     (call,) = feeder.drafter.calls
-    assert call.intent == "question"
-    assert call.min_similarity == OUTBOUND.rules.inbound_answer.draft_min_similarity
+    assert call.question is not None
+    assert call.question.text == "배송 문의\n주문한 상품 언제 오나요?"
+    assert call.question.topic == "delivery_status"
 
 
 @pytest.mark.parametrize(
@@ -390,7 +403,7 @@ def test_an_inbound_email_question_gets_a_transactional_answer_even_without_cons
 def test_the_answer_subject_replies_to_the_question_within_200_characters(
     subject: str, expected: str
 ) -> None:
-    outcome = Feeder().feed(email_in("q1", subject=subject), scores("question", 0.9))
+    outcome = Feeder().feed(email_in("q1", subject=subject), ASKS)
     assert only_message(outcome).subject == expected
 
 
@@ -542,6 +555,6 @@ def test_the_same_inactive_spell_is_not_won_back_again_after_60_days_of_other_me
     feeder = Feeder(profile=opted_in())
     only_message(feeder.profile_update(opted_in(last_active_at=at(), updated_at=at(days=31)), 1))
     # A transactional answer (allowed while inactive) 70 days later prunes the sent list.
-    only_message(feeder.feed(email_in("q1", when=at(days=101)), scores("question", 0.9)))
+    only_message(feeder.feed(email_in("q1", when=at(days=101)), ASKS))
     again = feeder.profile_update(opted_in(last_active_at=at(), updated_at=at(days=102)), 2)
     assert again.messages == []

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from engage_stream.policy.policy_file import Policy, PolicyError, load_policy
+from engage_stream.policy.policy_file import Policy, PolicyError, label_problems, load_policy
 from engage_stream.schemas.actions import HandoffReason, Priority
 from engage_stream.schemas.common import Channel
 from engage_stream.schemas.customers import Tier
@@ -101,7 +101,6 @@ def _unknown_key(document: Document) -> None:
 @pytest.mark.parametrize(
     ("change", "field", "words"),
     [
-        (_set("handoff.abusive.labels", ["offensive", "rude"]), "handoff.abusive.labels", "rude"),
         (
             _set("handoff.human_request_patterns", ["상담("]),
             "handoff.human_request_patterns",
@@ -128,11 +127,11 @@ def _unknown_key(document: Document) -> None:
         ),
         (_set("timezone", "Asia/Nowhere"), "timezone", "Asia/Nowhere"),
         (
-            _set("outbound.rules.inbound_answer.intents", ["question", "greeting"]),
-            "outbound.rules.inbound_answer.intents",
-            "greeting",
+            _set("handoff.queues", [{"queue": "claims", "topics": ["refund_status"]}]),
+            "handoff.queues",
+            "last queue rule",
         ),
-        (_set("handoff.negative.intents", ["sarcasm"]), "handoff.negative.intents", "sarcasm"),
+        (_set("handoff.drafting.budget_ms", 0), "handoff.drafting.budget_ms", "greater than 0"),
         (_set("handoff.abusive.min_score", 1.5), "handoff.abusive.min_score", "1"),
         (_set("outbound.night_time.start", "25:00"), "outbound.night_time.start", ""),
         (
@@ -209,3 +208,97 @@ def test_a_night_window_within_one_day_is_allowed(
     night = load_policy(write(tmp_path, document)).outbound.night_time
     assert night.start < night.end
     assert night.exempt_channels == []
+
+
+# -- label names: the models' own ------------------------------------------------------------
+
+SHIPPED_LABELS = {
+    "intent": (
+        "fragment",
+        "statement",
+        "question",
+        "command",
+        "rhetorical_question",
+        "rhetorical_command",
+        "intonation_dependent",
+    ),
+    "toxicity": ("none", "offensive", "hate"),
+    "topic": (
+        "delivery_status",
+        "refund_status",
+        "defect_claim",
+        "return_request",
+        "exchange_request",
+        "other",
+        "delivery_address",
+        "order_cancel",
+        "payment",
+        "receipt",
+        "coupon_points",
+        "account",
+        "product_info",
+        "restock",
+        "shipping_fee",
+        "contact_hours",
+    ),
+}
+
+
+def test_the_shipped_policy_names_only_labels_the_shipped_heads_have() -> None:
+    policy = load_policy(POLICY_FILE)
+    assert label_problems(policy, SHIPPED_LABELS) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "label"),
+    [
+        (_set("handoff.abusive.labels", ["offensive", "rude"]), "handoff.abusive.labels", "rude"),
+        (
+            _set("outbound.rules.inbound_answer.intents", ["question", "greeting"]),
+            "outbound.rules.inbound_answer.intents",
+            "greeting",
+        ),
+        (_set("handoff.negative.intents", ["sarcasm"]), "handoff.negative.intents", "sarcasm"),
+        (
+            _set("handoff.queues.2.topics", ["refunds"]),
+            "handoff.queues[2].topics",
+            "refunds",
+        ),
+        (
+            _set("outbound.rules.inbound_answer.auto_answer_topics", ["delivery"]),
+            "outbound.rules.inbound_answer.auto_answer_topics",
+            "delivery",
+        ),
+        (
+            _set("handoff.drafting.small_talk_topics", ["chitchat"]),
+            "handoff.drafting.small_talk_topics",
+            "chitchat",
+        ),
+    ],
+)
+def test_a_label_the_heads_do_not_have_is_named_with_its_field(
+    tmp_path: Path,
+    shipped_document: Document,
+    change: Callable[[Document], None],
+    field: str,
+    label: str,
+) -> None:
+    """The file loads (a shop may use its own taxonomy); the worker refuses to start."""
+    document = copy.deepcopy(shipped_document)
+    change(document)
+    policy = load_policy(write(tmp_path, document))
+    (problem,) = label_problems(policy, SHIPPED_LABELS, "the test models")
+    assert problem.startswith(f"{field}: ['{label}'] are not")
+    assert "the test models" in problem
+
+
+def test_a_shop_s_own_taxonomy_works_once_the_policy_uses_its_names(
+    tmp_path: Path, shipped_document: Document
+) -> None:
+    document = copy.deepcopy(shipped_document)
+    _set("handoff.queues.2.topics", ["배송"])(document)
+    _set("outbound.rules.inbound_answer.auto_answer_topics", ["배송"])(document)
+    _set("handoff.drafting.small_talk_topics", ["잡담"])(document)
+    policy = load_policy(write(tmp_path, document))
+    labels = {**SHIPPED_LABELS, "topic": ("배송", "교환", "잡담")}
+    assert label_problems(policy, labels) == []

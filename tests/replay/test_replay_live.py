@@ -15,10 +15,8 @@ import pytest
 import yaml
 
 from engage_stream.brokers import BrokerProcess
-from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.config.settings import PROJECT_ROOT, load_settings
 from engage_stream.core.processor import EngagementCore
-from engage_stream.drafting.drafter import Drafter
-from engage_stream.inference.scoring import Scorer
 from engage_stream.kafka.topics import TopicRole, load_topics
 from engage_stream.policy.policy_file import load_policy
 from engage_stream.replay import checkpoint as checkpoints
@@ -26,6 +24,7 @@ from engage_stream.replay.ranges import RangeSpec
 from engage_stream.replay.runner import ReplayProgress, ReplayRunner, plan
 from engage_stream.replay.sinks import DirectorySink, LiveTopicError, ShadowTopics
 from engage_stream.samples.generator import SampleConfig, SampleStream
+from engage_stream.worker.runtime import load_models
 from tests.worker.pipeline import Pipeline
 
 pytestmark = pytest.mark.broker
@@ -111,7 +110,7 @@ def test_replay_with_the_same_models_and_policy_reproduces_the_live_run(
     manifest = json.loads((run / "run.json").read_text())
     assert manifest["events"] == EVENTS + len(INVALID)
     assert manifest["policy_version"]
-    assert {m["name"] for m in manifest["models"]} == {"intent-ko", "toxicity-ko", "drafter-ko"}
+    assert {m["name"] for m in manifest["models"]} == {"multihead-ko", "sample-shop"}
 
 
 def test_replay_with_another_policy_changes_exactly_what_the_policy_changed(
@@ -189,9 +188,9 @@ def _runner(pipe: Pipeline, run_dir: Path, stop_after: int | None) -> ReplayRunn
         RangeSpec(),
         None,
     )
-    scorer = Scorer.load(PROJECT_ROOT / "models", device="cpu", precision="fp32")
-    drafter = Drafter.load(PROJECT_ROOT / "models/drafter-ko", device="cpu")
-    core = EngagementCore(load_policy(PROJECT_ROOT / "infra/policies.yaml"), drafter, "r")
+    policy = load_policy(PROJECT_ROOT / "infra/policies.yaml")
+    scorer, drafter = load_models(load_settings(device="cpu"), policy, "fp32")
+    core = EngagementCore(policy, drafter, "r")
 
     def progress(state: ReplayProgress) -> None:
         if stop_after is not None and state.processed >= stop_after:

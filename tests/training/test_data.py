@@ -6,8 +6,9 @@ from collections import Counter
 
 import pytest
 
-from engage_stream.schemas.labels import INTENT_LABELS, TOXICITY_LABELS
 from engage_stream.training.corpora import (
+    INTENT_LABELS,
+    TOXICITY_LABELS,
     Corpus,
     CorpusError,
     load_chatbot,

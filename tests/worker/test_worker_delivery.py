@@ -57,10 +57,10 @@ def kafka_pipeline(apache_kafka: ApacheKafkaBroker, tmp_path: Path) -> Iterator[
 
 def _unhurried_drafts(directory: Path) -> dict[str, str]:
     """The shipped policy with a draft budget no loaded machine misses. The budget is the one
-    input of an action that is the clock: a draft over it is the template instead, so on a
-    busy machine a reprocessed handoff could carry the other draft under the same id."""
+    input of an action that is the clock: a draft over it is retrieved by n-grams alone, so
+    on a busy machine a reprocessed handoff could carry another draft under the same id."""
     shipped = (PROJECT_ROOT / "infra" / "policies.yaml").read_text(encoding="utf-8")
-    unhurried = re.sub(r"draft_budget_ms: \d+", "draft_budget_ms: 10000", shipped)
+    unhurried = re.sub(r"    budget_ms: \d+", "    budget_ms: 10000", shipped)
     assert unhurried != shipped
     path = directory / "policies-unhurried.yaml"
     path.write_text(unhurried, encoding="utf-8")

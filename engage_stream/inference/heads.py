@@ -1,0 +1,89 @@
+"""The model registry: which model folder serves which head, opened once per folder.
+
+The pipeline needs three classification heads (intent, toxicity, topic) and one embedding
+head (retrieval). By default one multi-head folder serves them all from one encoder pass;
+a setting can point any role at another folder, say a KLUE RoBERTa fine-tune exported by
+optimum, and that role is then served by that folder's own pass, with no code change. Each
+distinct folder is opened once, and the roles it serves run together (`HeadGroup`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from engage_stream.inference.classifier import Classifier, Prediction, predictions
+from engage_stream.inference.model_folder import ModelFolderError, Precision, load_model_folder
+from engage_stream.inference.providers import Device
+from engage_stream.inference.runner import OnnxRunner
+from engage_stream.schemas.actions import ModelStamp
+
+CLASSIFICATION_ROLES = ("intent", "toxicity", "topic")
+"""The classification heads the pipeline reads; each names its labels in its manifest."""
+
+
+@dataclass(frozen=True)
+class HeadGroup:
+    """Roles served by one open folder, run in one pass of its graph."""
+
+    runner: OnnxRunner
+    classifiers: Mapping[str, Classifier]
+    """Role -> a view of the head that serves it."""
+
+    @property
+    def name(self) -> str:
+        return self.runner.folder.name
+
+    @property
+    def stamp(self) -> ModelStamp:
+        return self.runner.stamp
+
+    def predict(self, texts: Sequence[str]) -> dict[str, list[Prediction]]:
+        """Every role's predictions for `texts`, from one run of the graph."""
+        heads = list({c.head.name: c.head for c in self.classifiers.values()}.values())
+        rows, truncated = self.runner.run(texts, heads)
+        return {
+            role: predictions(c.head, rows[c.head.name], truncated, self.stamp)
+            for role, c in self.classifiers.items()
+        }
+
+    def close(self) -> None:
+        self.runner.close()
+
+
+def open_groups(
+    bindings: Mapping[str, Path],
+    *,
+    device: Device = "auto",
+    precision: Precision | None = None,
+    batch_max_size: int = 32,
+) -> list[HeadGroup]:
+    """One group per distinct folder in `bindings` (role -> folder), each folder checked to
+    have the head its roles need; on any failure the folders opened so far are closed."""
+    by_folder: dict[Path, list[str]] = {}
+    for role, folder in bindings.items():
+        by_folder.setdefault(Path(folder).resolve(), []).append(role)
+    groups: list[HeadGroup] = []
+    try:
+        for folder, roles in by_folder.items():
+            runner = OnnxRunner.open(
+                folder, device=device, precision=precision, batch_max_size=batch_max_size
+            )
+            try:
+                views = {role: Classifier.on(runner, role) for role in roles}
+            except ModelFolderError:
+                runner.close()
+                raise
+            groups.append(HeadGroup(runner, views))
+    except Exception:
+        for group in groups:
+            group.close()
+        raise
+    return groups
+
+
+def labels_of(bindings: Mapping[str, Path]) -> dict[str, tuple[str, ...]]:
+    """Role -> label names of the head that serves it, from the manifests alone (no model is
+    opened): what a policy or a knowledge bank is checked against."""
+    return {role: load_model_folder(path).head(role).labels for role, path in bindings.items()}
