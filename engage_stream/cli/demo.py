@@ -222,13 +222,15 @@ def _parsed(
 
 def _handoff_text(handoff: HandoffAction) -> str:
     draft = handoff.draft
+    source = (
+        f"({draft.kind}, answering {draft.question_event_id}, topic {draft.topic})" if draft else ""
+    )
     lines = [
         f"[bold]priority[/bold] {handoff.priority.value}   [bold]queue[/bold] {handoff.queue}   "
         f"[bold]reasons[/bold] {', '.join(r.value for r in handoff.reasons)}",
         "[bold]transcript (masked)[/bold]",
         *(f"  {t.sender.value}: {t.text}" for t in handoff.transcript[-4:]),
-        f"[bold]drafted reply[/bold] ({draft.kind}, answering {draft.question_event_id}, "
-        f"topic {draft.topic})",
+        f"[bold]drafted reply[/bold] {source}",
         f"  {handoff.draft_reply}",
         "[bold]suggestions[/bold]",
         *(
@@ -265,7 +267,10 @@ def _summary(
 
     handoffs = topics.name(TopicRole.ACTIONS_HANDOFF)
     handoff = _parsed(
-        connection, handoffs, HandoffAction, lambda h: h.draft.kind == "grounded"
+        connection,
+        handoffs,
+        HandoffAction,
+        lambda h: h.draft is not None and h.draft.kind == "grounded",
     ) or _parsed(connection, handoffs, HandoffAction, lambda h: True)
     if handoff:
         console.print(Panel(_handoff_text(handoff), title="a handoff to a person", expand=False))

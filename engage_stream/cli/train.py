@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,7 +19,11 @@ from rich.table import Table
 
 from engage_stream.cli.startup import startup
 from engage_stream.config.settings import PROJECT_ROOT
-from engage_stream.training.corpora import DEFAULT_DATA_DIR, CorpusError
+from engage_stream.training.corpora import DEFAULT_DATA_DIR, Corpus, CorpusError
+
+if TYPE_CHECKING:
+    from engage_stream.training.classifier import FinetuneConfig
+    from engage_stream.training.splits import Split
 
 DataDir = Annotated[Path, typer.Option(help="The shared corpora (../shared/data).")]
 
@@ -150,13 +154,20 @@ def train(
     no_bank: Annotated[
         bool, typer.Option("--no-bank", help="Train on the labelled messages alone.")
     ] = False,
+    check: Annotated[
+        Path | None,
+        typer.Option(
+            help="topic-ko, multihead-ko: labelled messages written apart from --data, scored "
+            "beside the baseline as a generalisation check (default: the sample shop's)."
+        ),
+    ] = None,
 ) -> None:
     """Fine-tune a classifier on its data, report it beside the TF-IDF + SVM baseline.
 
     `topic-ko` trains on the shop's labelled messages (`--data`); `multihead-ko` trains one
     encoder with intent, toxicity and topic heads, taught by the shipped single-head
     models."""
-    from engage_stream.training.recipes import SAMPLE_BANK
+    from engage_stream.training.recipes import SAMPLE_BANK, SAMPLE_CHECK
 
     if name == "multihead-ko":
         if teachers is not None:
@@ -165,7 +176,16 @@ def train(
             )
         examples = None if no_bank else bank or SAMPLE_BANK
         _train_multihead(
-            base, out, epochs, max_minutes, limit, version, data_dir, data_file, examples
+            base,
+            out,
+            epochs,
+            max_minutes,
+            limit,
+            version,
+            data_dir,
+            data_file,
+            examples,
+            check or SAMPLE_CHECK,
         )
         return
     from engage_stream.training.baseline import tfidf_svm
@@ -240,6 +260,9 @@ def train(
     else:
         with console.status(f"fine-tuning {name} from {base} ..."):
             metrics = finetune(corpus, data, base, out, config)
+    checked: dict[str, object] | None = None
+    if recipe.data_file is not None:
+        checked = _check(out, corpus, data, baseline_params, check or SAMPLE_CHECK, config)
     manifest = {
         "name": name,
         "version": version or datetime.now(UTC).strftime("%Y.%m.%d"),
@@ -265,6 +288,7 @@ def train(
         **({"self_training": self_training} if self_training else {}),
         "validation": metrics.as_dict(),
         "baseline": {"method": "tfidf-char-svm", "params": baseline_params, **baseline.as_dict()},
+        **({"check": checked} if checked else {}),
         "command": _command_line(
             "train",
             name,
@@ -287,8 +311,42 @@ def train(
         table.add_column(column)
     table.add_row(name, f"{metrics.accuracy:.4f}", f"{metrics.macro_f1:.4f}")
     table.add_row("TF-IDF + SVM", f"{baseline.accuracy:.4f}", f"{baseline.macro_f1:.4f}")
+    if checked:
+        for who, key in ((f"check: {name}", "model"), ("check: TF-IDF + SVM", "baseline")):
+            row: dict[str, float] = checked[key]  # type: ignore[assignment]
+            table.add_row(who, f"{row['accuracy']:.4f}", f"{row['macro_f1']:.4f}")
     console.print(table)
     typer.echo(str(out))
+
+
+def _check(
+    out: Path,
+    corpus: Corpus,
+    data: Split,
+    params: dict[str, object],
+    check: Path,
+    config: FinetuneConfig,
+) -> dict[str, object]:
+    """The fine-tuned model and the baseline on a check file written apart from the data."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from engage_stream.training.baseline import tfidf_svm_predict
+    from engage_stream.training.classifier import predict_labels
+    from engage_stream.training.corpora import load_labelled, project_path
+    from engage_stream.training.metrics import classification_metrics
+
+    checked = load_or_exit(lambda: load_labelled(check))
+    gold = [corpus.label_names.index(checked.label_names[i]) for i in checked.labels]
+    model = AutoModelForSequenceClassification.from_pretrained(out)
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    predicted = predict_labels(model, tokenizer, checked.texts, config.max_length)
+    svm = tfidf_svm_predict(data, params, checked.texts)
+    return {
+        "file": project_path(check),
+        "texts": len(gold),
+        "model": classification_metrics(gold, predicted, corpus.label_names).as_dict(),
+        "baseline": classification_metrics(gold, svm, corpus.label_names).as_dict(),
+    }
 
 
 def _train_multihead(
@@ -301,6 +359,7 @@ def _train_multihead(
     data_dir: Path,
     data_file: Path | None,
     bank: Path | None,
+    check: Path,
 ) -> None:
     """intent, toxicity and topic heads on one encoder, taught by the shipped single-head
     models (`ENGAGE_MODEL_DIR`/intent-ko, toxicity-ko) where a text has no gold label."""
@@ -344,6 +403,7 @@ def _train_multihead(
                 version=version or datetime.now(UTC).strftime("%Y.%m.%d"),
                 command=command,
                 bank=bank,
+                check=check,
             )
         )
     (out / "engage-train.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))

@@ -135,7 +135,7 @@ class Run:
 
     def drafts(self) -> list[DraftSource]:
         """Every drafted answer of the run: handoffs' drafts, then answers sent by e-mail."""
-        found = [h.draft for h in self.handoffs.values()]
+        found = [h.draft for h in self.handoffs.values() if h.draft is not None]
         return found + [m.draft for m in self.messages.values() if m.draft is not None]
 
     # -- building ---------------------------------------------------------------------------

@@ -107,7 +107,9 @@ class HandoffAction(_Action):
     queue: str = Field(min_length=1, max_length=100)
     transcript: list[TranscriptTurn] = Field(max_length=50)
     draft_reply: str = Field(min_length=1, max_length=1_000)
-    draft: DraftSource
+    draft: DraftSource | None = Field(
+        default=None, description="Where the draft came from; absent on records of 0.1 before it."
+    )
     suggestions: list[AnswerSuggestion] = Field(default_factory=list, max_length=3)
 
 

@@ -85,7 +85,9 @@ def most_likely(rows: list[list[float]]) -> list[int]:
     return [max(range(len(row)), key=row.__getitem__) for row in rows]
 
 
-def _predict(model: object, tokenizer: object, texts: list[str], max_length: int) -> list[int]:
+def predict_labels(
+    model: object, tokenizer: object, texts: list[str], max_length: int
+) -> list[int]:
     return most_likely(class_probabilities(model, tokenizer, texts, max_length))
 
 
@@ -163,7 +165,7 @@ def finetune(
             optimizer.zero_grad()
             if time.monotonic() > deadline:
                 break
-        predicted = _predict(model, tokenizer, data.val_texts, config.max_length)
+        predicted = predict_labels(model, tokenizer, data.val_texts, config.max_length)
         metrics = classification_metrics(data.val_labels, predicted, labels)
         history.append(
             {

@@ -26,14 +26,28 @@ def _load(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def _metrics_rows(train: dict[str, Any]) -> list[str]:
+def _metrics_rows(train: dict[str, Any], name: str | None = None) -> list[str]:
     val, base = train.get("validation", {}), train.get("baseline", {})
+    name = name or train["name"]
     return [
         "| model | accuracy | macro-F1 |",
         "| --- | --- | --- |",
-        f"| {train['name']} | {val.get('accuracy', '-')} | {val.get('macro_f1', '-')} |",
+        f"| {name} | {val.get('accuracy', '-')} | {val.get('macro_f1', '-')} |",
         f"| TF-IDF char 1-4-grams + linear SVM (same split) | {base.get('accuracy', '-')} "
         f"| {base.get('macro_f1', '-')} |",
+        *_check_rows(train.get("check"), name),
+    ]
+
+
+def _check_rows(check: dict[str, Any] | None, name: str) -> list[str]:
+    """The generalisation check: messages written apart from the training data."""
+    if not check:
+        return []
+    model, base = check["model"], check["baseline"]
+    where = f"{check['texts']} messages of `{check['file']}`, written apart"
+    return [
+        f"| {name}, check ({where}) | {model['accuracy']} | {model['macro_f1']} |",
+        f"| TF-IDF + SVM, check | {base['accuracy']} | {base['macro_f1']} |",
     ]
 
 
@@ -91,12 +105,10 @@ def _head_sections(train: dict[str, Any]) -> list[str]:
             "",
             "Labels: " + ", ".join(f"`{label}`" for label in head["labels"]),
             "",
-            "| model | accuracy | macro-F1 |",
-            "| --- | --- | --- |",
-            f"| {train['name']} ({head['name']} head) | {val.get('accuracy', '-')} "
-            f"| {val.get('macro_f1', '-')} |",
-            f"| TF-IDF char 1-4-grams + linear SVM (same split) | {base.get('accuracy', '-')} "
-            f"| {base.get('macro_f1', '-')} |",
+            *_metrics_rows(
+                {"validation": val, "baseline": base, "check": head.get("check")},
+                f"{train['name']} ({head['name']} head)",
+            ),
             "",
             "Per-class F1: "
             + ", ".join(f"{k} {v}" for k, v in val.get("per_class_f1", {}).items()),

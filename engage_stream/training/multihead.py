@@ -363,6 +363,28 @@ def train_multihead(
     return MultiHeadResult(best[2], best[1], history, len(seen), taught)
 
 
+def head_predictions(hf_dir: Path, head: str, texts: Sequence[str], max_length: int) -> list[int]:
+    """A saved multi-head model's label index for each text, from one head."""
+    import torch
+    from transformers import AutoTokenizer
+
+    model = load_model(hf_dir)
+    tokenizer = AutoTokenizer.from_pretrained(hf_dir)
+    predicted: list[int] = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), 128):
+            batch = tokenizer(
+                list(texts[start : start + 128]),
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+            logits = model(batch["input_ids"], batch["attention_mask"])[head]
+            predicted += logits.argmax(-1).tolist()
+    return predicted
+
+
 def _selection(metrics: ClassificationMetrics, name: str) -> float:
     return metrics.accuracy if name == "accuracy" else metrics.macro_f1
 
@@ -414,14 +436,15 @@ def run_recipe(
     version: str,
     command: str,
     bank: Path | None = None,
+    check: Path | None = None,
 ) -> dict[str, Any]:
     """Train the recipe's heads into `out` and return what `engage-train.json` records:
     per head its data, split, teacher, validation metrics beside the TF-IDF + SVM baseline."""
     from datetime import UTC, datetime
 
     from engage_stream.inference.model_folder import sha256_of
-    from engage_stream.training.baseline import tfidf_svm
-    from engage_stream.training.corpora import project_path
+    from engage_stream.training.baseline import tfidf_svm, tfidf_svm_predict
+    from engage_stream.training.corpora import load_labelled, project_path
     from engage_stream.training.recipes import bank_examples
     from engage_stream.training.self_training import unlabelled_texts
     from engage_stream.training.splits import split, with_extra
@@ -430,6 +453,7 @@ def run_recipe(
     baselines: dict[str, dict[str, object]] = {}
     corpora: dict[str, Corpus] = {}
     extras: dict[str, dict[str, object]] = {}
+    chosen: dict[str, dict[str, object]] = {}
     for head in recipe.heads:
         corpus = head.load(topics_file if head.from_file else data_dir)
         data = split(corpus)
@@ -462,6 +486,7 @@ def run_recipe(
         )
         corpora[head.name] = corpus
         metrics, params = tfidf_svm(corpus, data)
+        chosen[head.name] = params
         baselines[head.name] = {"method": "tfidf-char-svm", "params": params, **metrics.as_dict()}
     toxicity = corpora["toxicity"]
     unlabelled = unlabelled_texts(recipe.unlabelled(data_dir), toxicity)[:limit]
@@ -473,6 +498,19 @@ def run_recipe(
         rng.sample(intent_texts, min(recipe.background_texts, len(intent_texts))),
     )
     result = train_multihead(tasks, base, out, config, unlabelled, background)
+    checks: dict[str, dict[str, object]] = {}
+    for head, task in zip(recipe.heads, tasks, strict=True):
+        if head.from_file and check is not None:
+            checked = load_labelled(check)
+            gold = [task.labels.index(checked.label_names[i]) for i in checked.labels]
+            model = head_predictions(out, task.name, checked.texts, config.max_length)
+            svm = tfidf_svm_predict(task.split, chosen[task.name], checked.texts)
+            checks[task.name] = {
+                "file": project_path(check),
+                "texts": len(gold),
+                "model": classification_metrics(gold, model, task.labels).as_dict(),
+                "baseline": classification_metrics(gold, svm, task.labels).as_dict(),
+            }
     heads: list[dict[str, Any]] = []
     for task in tasks:
         heads.append(
@@ -499,6 +537,7 @@ def run_recipe(
                 "select_by": task.select_by,
                 "validation": result.metrics[task.name].as_dict(),
                 "baseline": baselines[task.name],
+                **({"check": checks[task.name]} if task.name in checks else {}),
             }
         )
     heads.append({"name": EMBEDDING_HEAD, "kind": "embedding", "pooling": "mean, unit length"})

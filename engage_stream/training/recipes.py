@@ -22,6 +22,8 @@ SAMPLE_SHOP = PROJECT_ROOT / "data" / "sample-shop"
 SAMPLE_TOPICS = SAMPLE_SHOP / "topic-messages.jsonl"
 """The sample shop's labelled messages, written for it by the project (Apache-2.0)."""
 SAMPLE_BANK = SAMPLE_SHOP / "knowledge-bank.yaml"
+SAMPLE_CHECK = SAMPLE_SHOP / "topic-check.jsonl"
+"""Messages written apart from the training file, by another author: a generalisation check."""
 """Its knowledge bank: every example question is a message of its answer's topic."""
 
 

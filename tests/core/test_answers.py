@@ -90,6 +90,7 @@ def test_a_handoff_drafts_the_question_asked_before_the_request_for_a_person() -
     assert (call.order.carrier, call.order.tracking_number) == ("CJ대한통운", "612345678901")
     assert call.order.estimated_delivery == date(2026, 3, 12)
     assert call.name == "김하준"
+    assert handoff.draft is not None
     assert handoff.draft.question_event_id == "c1"
     assert handoff.draft.topic == "delivery_status"
     assert handoff.draft.kind == "grounded"
@@ -139,6 +140,7 @@ def test_a_question_s_topic_routes_the_handoff_to_its_queue() -> None:
     feeder.say("c1", "환불 언제 들어와요?", ASKS_REFUND)
     (handoff,) = feeder.say("c2", "상담원 연결해 주세요", WANTS_PERSON).handoffs
     assert handoff.queue == "claims"
+    assert handoff.draft is not None
     assert handoff.draft.topic == "refund_status"
 
 

@@ -320,6 +320,7 @@ def test_the_handoff_carries_ids_models_draft_and_policy_version() -> None:
     assert handoff.policy_version == SHIPPED_POLICY.version
     assert handoff.models == [INTENT_STAMP, TOXICITY_STAMP, DRAFT_STAMP]
     assert handoff.draft_reply == "김민지 고객님, 도와드릴게요. 주문번호 ORD-77 건 확인해 드릴게요."
+    assert handoff.draft is not None
     assert handoff.draft.kind == "no_answer"  # no topic head: nothing to answer from
     (call,) = feeder.drafter.calls
     assert call.question is not None
