@@ -219,7 +219,7 @@ class Drafter(Closeable):
                 fallback = "deadline"
             elif self.encoder is not None:
                 models.append(self.encoder.stamp)
-            ranked = self._sayable(text, vector, question, order)
+            ranked = self.sayable(text, vector, question, order)
         chosen = ranked[0] if ranked and ranked[0].score >= self.bank.retrieval.min_score else None
         if ranked and chosen is None:
             fallback = "low_score"
@@ -253,14 +253,15 @@ class Drafter(Closeable):
             return None
         return vector
 
-    def _sayable(
+    def sayable(
         self,
         text: str,
         vector: np.ndarray | None,
         question: Question | None,
         order: OrderFacts | None,
     ) -> list[Suggestion]:
-        """Ranked answers that can be said for this customer, rendered; the best first."""
+        """The three best answers that can be said for this customer, rendered, best first
+        (`vector`: the question's embedding, or None for n-grams alone)."""
         topic = None
         if question is not None and question.topic is not None:
             topic = (question.topic, question.topic_score or 0.0)

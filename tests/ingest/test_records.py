@@ -30,12 +30,38 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 
+
+def _order_event(event_type: str, payload: dict[str, Any]) -> CrmEvent:
+    return crm_event_adapter.validate_python(
+        {
+            "event_id": f"e-{event_type}",
+            "event_type": event_type,
+            "occurred_at": "2026-11-27T10:00:00+09:00",
+            "customer_id": "cust-1",
+            "source": "crm",
+            "payload": payload,
+        }
+    )
+
+
+SHIPPED = _order_event(
+    "order.shipped",
+    {
+        "order_id": "ORD-1",
+        "carrier": "CJ대한통운",
+        "tracking_number": "612345678901",
+        "estimated_delivery": "2026-11-29",
+    },
+)
 VALID_EVENTS: list[CrmEvent] = [
     chat("e-chat", "상담원 연결해 주세요 😀"),
     email_in("e-mail"),
     cart("e-cart"),
     order_placed("e-order", "ORD-1"),
+    SHIPPED,
     delivered("e-delivered"),
+    _order_event("order.cancelled", {"order_id": "ORD-1", "reason": "고객 요청"}),
+    _order_event("refund.issued", {"order_id": "ORD-1", "amount_krw": 52_000}),
     page_view("e-page"),
 ]
 
@@ -260,6 +286,34 @@ def _chat_doc(**payload: Any) -> dict[str, Any]:
             b'{"event_type": "chat.message", "payload": {"text": "\\ud800", "sender": "bot"}}',
             DlqErrorClass.SCHEMA_VIOLATION,
             "payload.text",
+        ),
+        (
+            json.dumps(
+                {**document(SHIPPED), "payload": {"order_id": "ORD-1", "carrier": "CJ대한통운"}}
+            ).encode(),
+            DlqErrorClass.SCHEMA_VIOLATION,
+            "payload.tracking_number: Field required",
+        ),
+        (
+            json.dumps(
+                {
+                    **document(SHIPPED),
+                    "payload": {**document(SHIPPED)["payload"], "estimated_delivery": "내일"},
+                }
+            ).encode(),
+            DlqErrorClass.SCHEMA_VIOLATION,
+            "payload.estimated_delivery",
+        ),
+        (
+            json.dumps(
+                {
+                    **document(SHIPPED),
+                    "event_type": "refund.issued",
+                    "payload": {"order_id": "ORD-1", "amount_krw": -1},
+                }
+            ).encode(),
+            DlqErrorClass.SCHEMA_VIOLATION,
+            "payload.amount_krw",
         ),
     ],
 )
