@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TypedDict
+from typing import Required, TypedDict
 
 from engage_stream.config.settings import PROJECT_ROOT
 from engage_stream.samples.shop_lines import (
@@ -622,12 +622,13 @@ def _spread(rng: random.Random, n: int, weights: Sequence[int]) -> list[int]:
 # --- the stream ---------------------------------------------------------------------------
 
 
-class QuestionLabel(TypedDict):
-    """What a customer question from the check files asks: the ground truth for the
-    topic model and the drafter. `answer_id` is None where the bank has no answer."""
+class QuestionLabel(TypedDict, total=False):
+    """What a customer question from the check files asks: the ground truth for the topic
+    model and the drafter. `answer_id` is None where the bank has no answer, and absent
+    where nobody judged which answer fits (a topic-check line)."""
 
-    event_id: str
-    topic: str
+    event_id: Required[str]
+    topic: Required[str]
     answer_id: str | None
 
 
@@ -729,7 +730,8 @@ class SampleStream:
 
 
 Maker = Callable[[str, datetime], CrmEvent]
-Asked = tuple[str, str | None]
+Asked = tuple[str, str | None, bool]
+"""A question's topic, its answer id, and whether that answer id is a judgement."""
 """A question's topic and expected answer id, from its check file."""
 
 
@@ -832,7 +834,9 @@ class _Timeline:
             event = make(event_id, start + timedelta(milliseconds=round(at * 1000)))
             label = None
             if asked is not None:
-                label = QuestionLabel(event_id=event_id, topic=asked[0], answer_id=asked[1])
+                label = QuestionLabel(event_id=event_id, topic=asked[0])
+                if asked[2]:
+                    label["answer_id"] = asked[1]
             yield event, label
             emitted += 1
 
@@ -938,9 +942,9 @@ class _Timeline:
         text = line.text_for(order.order_id, order.item) if order else line.text_for(None)
         if order is not None and line.need is not None and rng.random() < 0.4:
             c.customer(typing, self._mention(order))
-            c.customer(follow_up, text, (line.topic, line.answer_id))
+            c.customer(follow_up, text, (line.topic, line.answer_id, line.judged))
         else:
-            c.customer(typing + follow_up, text, (line.topic, line.answer_id))
+            c.customer(typing + follow_up, text, (line.topic, line.answer_id, line.judged))
         if rng.random() < 0.7:
             c.bot(self._bot_delay(), rng.choice(BOT_FALLBACK[:2]))
             c.customer(self._typing(), rng.choice(HUMAN_REQUESTS))
@@ -1131,7 +1135,7 @@ class _Timeline:
             line = self.shop.email.choose(rng, order.state(at) if order else None)
             text = line.text_for(order_id, order.item if order else None)
             subject, _, question = text.partition("\n")
-            asked = (line.topic, line.answer_id)
+            asked = (line.topic, line.answer_id, line.judged)
             lines = _framed(question)
             name_order = order_id is not None and order_id not in text and rng.random() < 0.5
         else:

@@ -78,6 +78,9 @@ class ShopLine:
     """The order the question is about: its answer's; `any` for a line that names an order
     number, or a topic-check line on a topic whose answers mostly speak of an order; None:
     a general question, fine without any order."""
+    judged: bool = True
+    """The answer id is a judgement (bank-check: that answer, or none fits); False for a
+    topic-check line, whose answer nobody judged."""
 
     def text_for(self, order_id: str | None, item: str | None = None) -> str:
         """The text with the customer's own order number and item in place of the file's."""
@@ -183,7 +186,8 @@ def load_shop_lines(directory: Path | None) -> ShopLines:
     for row in _rows(directory / "topic-check.jsonl"):
         topic = row.get("label")
         if isinstance(topic, str):
-            _add(topic_check, row, topic, None, "any" if topic in order_topics else None)
+            need = "any" if topic in order_topics else None
+            _add(topic_check, row, topic, None, need, judged=False)
     return ShopLines(
         chat=LinePool.of(bank_check["chat"], topic_check["chat"]),
         email=LinePool.of(bank_check["email"], topic_check["email"]),
@@ -197,6 +201,7 @@ def _add(
     topic: str,
     answer_id: str | None,
     need: OrderNeed | None,
+    judged: bool = True,
 ) -> None:
     text, channel = row.get("text"), row.get("channel")
     if not isinstance(text, str) or channel not in into or not text.strip():
@@ -207,7 +212,7 @@ def _add(
             return
     if need is None and ORDER_NUMBER.search(text):
         need = "any"
-    into[channel].append(ShopLine(text, topic, answer_id, need))
+    into[channel].append(ShopLine(text, topic, answer_id, need, judged))
 
 
 def _rows(path: Path) -> Iterator[Mapping[str, Any]]:

@@ -303,3 +303,34 @@ def test_labelled_stream_live_and_replayed_with_other_model_files_evaluates_as_c
     replay_stamps = {m["sha256"] for r in replay_records for m in r["models"]}
     assert live_stamps.isdisjoint(replay_stamps)
     assert (out / "report.html").read_text(encoding="utf-8").count("<table") > 3
+
+
+def test_eval_of_a_replay_scores_topics_and_answers_against_the_stream_s_labels(
+    lived: Pipeline, tmp_path: Path
+) -> None:
+    """The sample stream labels its shop questions (topic, answer id); `eval` on a replay
+    of it reports topic accuracy and the drafts' hit rates."""
+    assert _replay(lived, tmp_path, "labelled").returncode == 0
+    labels = tmp_path / "labels.jsonl"
+    stream = SampleStream(SampleConfig(customers=80, seed=5))
+    with labels.open("w", encoding="utf-8") as handle:
+        for _, label in stream.labelled(EVENTS):
+            if label is not None:
+                handle.write(json.dumps(label, ensure_ascii=False) + "\n")
+    out = tmp_path / "eval"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENGAGE_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "engage_stream", "eval", "--run", str(tmp_path / "labelled"),
+         "--labels", str(labels), "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=300, check=False, cwd=PROJECT_ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    evaluation = json.loads((out / "eval.json").read_text())
+    topic = evaluation["run"]["classification"]["topic"]
+    assert topic["n"] >= 20
+    assert topic["accuracy"] > 0.6
+    drafts = evaluation["run"]["drafts"]
+    assert drafts["drafts"] > 0
+    assert drafts["judged"] > 0
+    assert drafts["hit_at_3"] > 0.3
+    assert "Drafted answers" in (out / "report.html").read_text()
