@@ -365,7 +365,9 @@ class EngagementCore:
         question: Question | None,
         draft: Draft,
         rule: str,
+        why: str = "",
     ) -> None:
+        """`why`: appended to the decision's detail (why an e-mail was not answered)."""
         work.outcome.handoffs.append(
             HandoffAction(
                 action_id=action_id,
@@ -401,7 +403,7 @@ class EngagementCore:
                 action_id=action_id,
                 reasons=[r.value for r in call.reasons],
                 detail=f"priority {call.priority.value}, queue {call.queue}, "
-                f"draft {draft.kind}{answered}",
+                f"draft {draft.kind}{answered}{why}",
             )
         )
 
@@ -460,10 +462,15 @@ class EngagementCore:
         action_id = action_id_for(event.event_id, "handoff")
         conversation_id = event.conversation_id or event.event_id
         self._hand_over(
-            work, action_id, conversation_id, call, transcript, question, draft, "inbound_answer"
-        )
-        work.decisions[-1] = work.decisions[-1].model_copy(
-            update={"detail": f"{work.decisions[-1].detail}; not sent: {unsure}"}
+            work,
+            action_id,
+            conversation_id,
+            call,
+            transcript,
+            question,
+            draft,
+            "inbound_answer",
+            why=f"; not sent: {unsure}",
         )
 
     def _unsure(self, draft: Draft, topic: Prediction | None) -> str | None:
