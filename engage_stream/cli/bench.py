@@ -129,6 +129,45 @@ def drafter(
     console.print(table)
 
 
+@app.command("topics")
+def topics(
+    data: Annotated[
+        Path, typer.Option(help="The labelled messages the topic head was trained on.")
+    ] = PROJECT_ROOT / "data" / "sample-shop" / "topic-messages.jsonl",
+    bank: Annotated[
+        Path | None, typer.Option(help="The bank whose questions joined the training side.")
+    ] = PROJECT_ROOT / "data" / "sample-shop" / "knowledge-bank.yaml",
+    check: Annotated[
+        Path, typer.Option(help="Labelled messages written apart from --data.")
+    ] = PROJECT_ROOT / "data" / "sample-shop" / "topic-check.jsonl",
+    out: Annotated[Path, typer.Option(help="Folder for the JSON and Markdown results.")] = RESULTS,
+) -> None:
+    """Validation and check accuracy of the topic head (ONNX int8 and fp32) beside the
+    TF-IDF + SVM baseline on the same training side."""
+    from engage_stream.bench.topics import as_records, bench_topics, markdown
+
+    settings = startup()
+    model_dir = settings.model_path(settings.model_topic)
+    console = Console(stderr=True)
+    with console.status(f"scoring the topic head of {model_dir.name} ..."):
+        rows = bench_topics(model_dir, data, bank, check)
+    machine = describe()
+    note = (
+        f"Topic head: `ENGAGE_MODEL_TOPIC` ({model_dir.name}). Validation: the fixed-seed split "
+        f"of `{data.name}` that training held out. Check: `{check.name}`, written by another "
+        "author who never saw the training file. The baseline is trained on the same training "
+        "side (the split's training messages"
+        + (" and the bank's example questions" if bank else "")
+        + ")."
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"machine": machine, "rows": as_records(rows)}
+    (out / "topics.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    table = markdown(rows, machine, note)
+    (out / "topics.md").write_text(table)
+    console.print(table)
+
+
 @app.command("pipeline")
 def pipeline(
     brokers: Annotated[str, typer.Option(help="Comma-separated: tansu, kafka.")] = "tansu,kafka",

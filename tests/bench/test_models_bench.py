@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from engage_stream.bench.machine import describe
@@ -91,3 +94,85 @@ def test_validation_accuracy_is_measured_for_both_precisions(tiny: TinyModels) -
     accuracy = onnx_accuracy(tiny.classifier, texts, [i % len(LABELS) for i in range(40)])
     assert set(accuracy) == {"int8", "fp32"}
     assert all(0.0 <= value <= 1.0 for value in accuracy.values())
+
+
+def test_the_multihead_pass_is_timed_beside_two_single_head_passes_and_the_bare_encoder(
+    tiny: TinyModels,
+) -> None:
+    from engage_stream.bench.models import SINGLE_HEADS, bench_heads, heads_markdown
+
+    rows = bench_heads(
+        tiny.multihead,
+        [tiny.classifier, tiny.classifier],
+        korean_lines(24),
+        batch_sizes=(1, 8),
+        min_seconds=0.05,
+        rounds=3,
+    )
+    engines = list(dict.fromkeys(r.engine for r in rows))
+    assert engines[0] == SINGLE_HEADS
+    assert "one pass" in engines[1]
+    assert "embedding only" in engines[2]
+    assert [(r.engine, r.batch_size) for r in rows] == [(e, b) for b in (1, 8) for e in engines]
+    assert all(len(r.round_rates) == 3 and r.messages_per_s > 0 for r in rows)
+    table = heads_markdown(rows, describe("engage-stream bench models --model tiny"))
+    assert "one pass ÷ two passes" in table
+    assert table.count("\n| ") == 4
+
+
+def _write_topics(path: Path, lines: list[tuple[str, str]]) -> Path:
+    path.write_text(
+        "".join(
+            json.dumps({"text": t, "label": label}, ensure_ascii=False) + "\n" for t, label in lines
+        )
+    )
+    return path
+
+
+TOPIC_LINES = [
+    ("배송 언제 와요", "delivery_status"),
+    ("택배 아직 안 왔어요", "delivery_status"),
+    ("운송장 번호 알려주세요", "delivery_status"),
+    ("환불 언제 들어와요", "refund_status"),
+    ("카드 취소 확인이 안 돼요", "refund_status"),
+    ("환불 처리 됐나요", "refund_status"),
+    ("안녕하세요", "other"),
+    ("감사합니다 수고하세요", "other"),
+    ("네 알겠어요", "other"),
+]
+
+
+def test_the_topic_head_is_scored_on_validation_and_check_beside_the_baseline(
+    tiny: TinyModels, tmp_path: Path
+) -> None:
+    from engage_stream.bench.topics import bench_topics, markdown
+
+    data = _write_topics(tmp_path / "topics.jsonl", TOPIC_LINES * 4)
+    check = _write_topics(tmp_path / "check.jsonl", TOPIC_LINES[::2])
+    rows = bench_topics(tiny.multihead, data, None, check)
+    assert [
+        (r.model.split()[-1] if "SVM" not in r.model else "svm", r.data.split()[0]) for r in rows
+    ] == [
+        ("int8", "validation"),
+        ("int8", "check"),
+        ("fp32", "validation"),
+        ("fp32", "check"),
+        ("svm", "validation"),
+        ("svm", "check"),
+    ]
+    assert {r.texts for r in rows if r.data.startswith("check")} == {5}
+    assert all(0.0 <= r.accuracy <= 1.0 and 0.0 <= r.macro_f1 <= 1.0 for r in rows)
+    table = markdown(rows, describe("engage-stream bench topics"), "note")
+    assert "`engage-stream bench topics`" in table
+    assert table.count("\n| ") == 8
+
+
+def test_a_model_trained_on_other_topics_is_refused_by_name(
+    tiny: TinyModels, tmp_path: Path
+) -> None:
+    from engage_stream.bench.topics import bench_topics
+
+    other = [(t, "exchange" if label == "other" else label) for t, label in TOPIC_LINES]
+    data = _write_topics(tmp_path / "topics.jsonl", other * 4)
+    with pytest.raises(ValueError, match="exchange"):
+        bench_topics(tiny.multihead, data, None, data)

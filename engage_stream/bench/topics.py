@@ -1,0 +1,111 @@
+"""The topic head as the worker runs it (ONNX, int8 and fp32), beside the TF-IDF + SVM
+baseline, on the fixed-seed validation split and on a check file written apart.
+
+The split and the training side are the ones `train` used (`split` over the labelled file,
+the bank's example questions added to the training side), so the baseline trains on what
+the model trained on; the check file was written by another author who never saw the
+training file, which makes it a generalisation check rather than a second validation set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from engage_stream.inference.heads import open_groups
+from engage_stream.inference.model_folder import Precision
+from engage_stream.training.baseline import tfidf_svm, tfidf_svm_predict
+from engage_stream.training.corpora import Corpus, load_labelled, project_path
+from engage_stream.training.metrics import classification_metrics
+from engage_stream.training.recipes import bank_examples, load_topics
+from engage_stream.training.splits import split, with_extra
+
+
+@dataclass(frozen=True)
+class TopicRow:
+    model: str
+    data: str
+    texts: int
+    accuracy: float
+    macro_f1: float
+
+
+def _gold(corpus: Corpus, labels: tuple[str, ...]) -> list[int]:
+    unknown = sorted(set(corpus.label_names) - set(labels))
+    if unknown:
+        raise ValueError(f"{corpus.source}: labels {unknown} are not topics of the training file")
+    return [labels.index(corpus.label_names[i]) for i in corpus.labels]
+
+
+def bench_topics(model_dir: Path, data: Path, bank: Path | None, check: Path) -> list[TopicRow]:
+    corpus = load_topics(data)
+    held = split(corpus)
+    train = held
+    if bank is not None:
+        train, _ = with_extra(held, *bank_examples(bank, corpus.label_names))
+    checked = load_labelled(check)
+    rows: list[TopicRow] = []
+    sets = {
+        "validation split": (held.val_texts, held.val_labels),
+        f"check ({project_path(check)})": (checked.texts, _gold(checked, corpus.label_names)),
+    }
+    precisions: tuple[Precision, ...] = ("int8", "fp32")
+    for precision in precisions:
+        (group,) = open_groups({"topic": model_dir}, device="cpu", precision=precision)
+        try:
+            labels = group.classifiers["topic"].labels
+            if set(labels) != set(corpus.label_names):
+                raise ValueError(
+                    f"{model_dir} has topics {sorted(labels)} but {data} has "
+                    f"{sorted(corpus.label_names)}: bench the model trained on that file"
+                )
+            names = corpus.label_names
+            for name, (texts, gold) in sets.items():
+                predicted = [names.index(p.label) for p in group.predict(texts)["topic"]]
+                m = classification_metrics(gold, predicted, corpus.label_names)
+                rows.append(
+                    TopicRow(
+                        f"{group.name} {group.stamp.version} {precision}",
+                        name,
+                        len(gold),
+                        round(m.accuracy, 4),
+                        round(m.macro_f1, 4),
+                    )
+                )
+        finally:
+            group.close()
+    _, params = tfidf_svm(corpus, train)
+    for name, (texts, gold) in sets.items():
+        m = classification_metrics(
+            gold, tfidf_svm_predict(train, params, texts), corpus.label_names
+        )
+        rows.append(
+            TopicRow(
+                "TF-IDF + SVM (same training side)",
+                name,
+                len(gold),
+                round(m.accuracy, 4),
+                round(m.macro_f1, 4),
+            )
+        )
+    return rows
+
+
+def markdown(rows: list[TopicRow], machine: dict[str, object], note: str) -> str:
+    lines = [
+        "# The topic head beside the TF-IDF + SVM baseline",
+        "",
+        f"{machine['date']} · {machine['cpu']} · {machine['cores']} cores · `{machine['command']}`",
+        "",
+        note,
+        "",
+        "| model | data | texts | accuracy | macro-F1 |",
+        "| --- | --- | --- | --- | --- |",
+        *(f"| {r.model} | {r.data} | {r.texts} | {r.accuracy} | {r.macro_f1} |" for r in rows),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def as_records(rows: list[TopicRow]) -> list[dict[str, object]]:
+    return [asdict(r) for r in rows]
