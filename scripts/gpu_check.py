@@ -22,7 +22,7 @@ import onnxruntime as ort
 
 from engage_stream.inference import Classifier, Embedder
 from engage_stream.inference.heads import open_groups
-from engage_stream.inference.model_folder import load_model_folder
+from engage_stream.inference.model_folder import CHAR_NGRAM, load_model_folder
 from engage_stream.observability.logs import configure_logging
 
 BATCH_SIZES = (1, 8, 32, 128, 256)
@@ -70,7 +70,7 @@ def check(folder: Path) -> dict[str, Any]:
     loaded = load_model_folder(folder)
     task = loaded.task
     # The drafter ships int8 only: its reference is then the CPU int8 file.
-    reference: Any = "fp32" if "fp32" in loaded.onnx_files else None
+    reference: Any = "fp32" if "fp32" in loaded.weight_files else None
     size = max(BATCH_SIZES)
     sample = texts_for(len(MESSAGES) * 4, offset=1)
     result: dict[str, Any] = {"model": folder.name, "task": task}
@@ -124,8 +124,11 @@ def main(args: Sequence[str]) -> int:
         ort.preload_dlls()
     print(f"onnxruntime {ort.__version__} from {Path(ort.__file__).parent}")
     print(f"providers: {ort.get_available_providers()}")
+    # An n-gram folder has no ONNX graph: numpy on the CPU serves it on any machine.
     folders = [Path(a) for a in args] or sorted(
-        p.parent for p in Path("models").glob("*/engage-model.json")
+        p.parent
+        for p in Path("models").glob("*/engage-model.json")
+        if load_model_folder(p.parent).task != CHAR_NGRAM
     )
     if not folders:
         print("no model folders given and none under models/", file=sys.stderr)

@@ -49,6 +49,8 @@ class TinyModels:
     """A multi-head HF folder as `train multihead-ko` writes it (encoder + heads.safetensors)."""
     multihead: Path
     """`export_model(hf_multihead, ...)`: intent, toxicity and topic heads and an embedding."""
+    grams: Path
+    """A character n-gram topic folder (`topic-grams-tiny`) with the multi-head's topics."""
     build_seconds: float
 
 
@@ -103,6 +105,7 @@ def _build(root: Path) -> TinyModels:
     hf_multihead = _save_multihead(root / "hf-multihead", hf_encoder, tokenizer)
     multihead = root / "models" / "multihead-tiny"
     export_model(hf_multihead, multihead)
+    grams = _save_grams(root / "models" / "topic-grams-tiny")
 
     plain = root / "optimum-export"
     with warnings.catch_warnings():  # the tracer's, about code that is fine for BERT
@@ -120,6 +123,7 @@ def _build(root: Path) -> TinyModels:
         embedder=embedder,
         hf_multihead=hf_multihead,
         multihead=multihead,
+        grams=grams,
         build_seconds=round(time.perf_counter() - started, 2),
     )
 
@@ -131,6 +135,35 @@ def _tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:
 
 TOPIC_LABELS = ("delivery_status", "refund_status", "other")
 TOXICITY = ("none", "offensive", "hate")
+
+
+def _save_grams(folder: Path) -> Path:
+    """Fitted as `train topic-grams-ko` fits, on a few lines per topic."""
+    from engage_stream.training.char_grams import GramsConfig, train_grams
+    from engage_stream.training.corpora import Corpus
+    from engage_stream.training.splits import split
+
+    lines = {
+        "delivery_status": ["배송 언제 와요", "택배 아직 안 왔어요", "송장 조회가 안 돼요"],
+        "refund_status": ["환불 언제 돼요", "환불금이 안 들어왔어요", "카드 취소 확인 부탁"],
+        "other": ["감사합니다", "안녕하세요", "수고하세요"],
+    }
+    texts = [f"{text} {n}" for texts in lines.values() for text in texts for n in range(4)]
+    labels = [i for i, texts in enumerate(lines.values()) for _ in texts for _ in range(4)]
+    corpus = Corpus("tiny-topics", texts, labels, TOPIC_LABELS, "Apache-2.0", "tiny")
+    assert tuple(lines) == TOPIC_LABELS
+    train_grams(
+        corpus,
+        split(corpus),
+        folder,
+        name="topic-grams-tiny",
+        version="2026.12.01",
+        config=GramsConfig(c_grid=(10.0,)),
+        purpose="tests",
+        data_record={"corpus": "tiny-topics", "source": "tiny", "licence": "Apache-2.0"},
+        command="tests/tiny_models.py",
+    )
+    return folder
 
 
 def _save_multihead(folder: Path, encoder: Path, tokenizer: PreTrainedTokenizerFast) -> Path:

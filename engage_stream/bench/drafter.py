@@ -331,7 +331,7 @@ def markdown(result: DrafterBench, machine: dict[str, object]) -> str:
         f"Machine: {machine.get('cpu')} ({machine.get('cores')} cores), {machine.get('date')}. "
         f"Command: `{machine.get('command')}`.",
         "",
-        f"Bank {result.bank}; encoder {result.encoder or '-'}; topic from {result.topic_model}. "
+        f"Bank {result.bank}; encoder {result.encoder or '-'}; heads from {result.topic_model}. "
         f"{result.questions} questions of `data/sample-shop/bank-check.jsonl` (written apart "
         f"from the bank), split by answer id: {result.tune_questions} to choose each "
         f"variant's min_score, {result.test_questions} reported.",

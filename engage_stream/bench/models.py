@@ -225,16 +225,18 @@ def bench_heads(
     batch_sizes: Sequence[int] = BATCH_SIZES,
     min_seconds: float = 3.0,
     rounds: int = ROUNDS,
+    topic_dir: Path | None = None,
 ) -> list[BenchRow]:
     """One encoder pass for every head against one pass per single-head model (the
     pipeline's model stage before the multi-head model): int8 on the CPU, taking turns.
 
-    The multi-head model runs as the pipeline runs it (intent, toxicity and topic from one
-    session run), and also with only its encoder's work counted (the embedding head alone),
-    so what the appended heads cost stays measured."""
+    The multi-head model runs with intent, toxicity and topic from one session run, and
+    also with only its encoder's work counted (the embedding head alone), so what the
+    appended heads cost stays measured; `topic_dir`, a topic model served beside it (the
+    character n-gram one), is timed alone in the same rounds."""
     from engage_stream.inference.classifier import Classifier
     from engage_stream.inference.embedder import Embedder
-    from engage_stream.inference.heads import open_groups
+    from engage_stream.inference.heads import Group, open_groups
     from engage_stream.inference.model_folder import EMBEDDING
 
     size = max(batch_sizes)
@@ -258,6 +260,18 @@ def bench_heads(
         (f"{group.name}: intent + toxicity + topic (one pass)", group.predict),
         (f"{group.name}: embedding only (the encoder)", pooled.embed),
     ]
+    served: list[Group] = []
+    if topic_dir is not None:
+        served = open_groups({"topic": topic_dir}, device="cpu", precision="int8")
+        topic = served[0]
+
+        def as_served(batch: Sequence[str]) -> object:
+            return group.predict(batch), topic.predict(batch)
+
+        engines += [
+            (f"{topic.name}: topic alone", topic.predict),
+            (f"as served: {group.name} + {topic.name}", as_served),
+        ]
     rows: list[BenchRow] = []
     try:
         for batch_size in batch_sizes:
@@ -273,21 +287,25 @@ def bench_heads(
             classifier.close()
         group.close()
         pooled.close()
+        for other in served:
+            other.close()
     return rows
 
 
 def heads_markdown(rows: list[BenchRow], machine: dict[str, object]) -> str:
     engines = list(dict.fromkeys(r.engine for r in rows))
     one_pass = engines[1]
+    served = next((e for e in engines if e.startswith("as served: ")), None)
+    ratios = ["one pass ÷ two passes", *(["as served ÷ two passes"] if served else [])]
     lines = [
         "## One encoder pass for every head",
         "",
         f"{machine['date']} · {machine['cpu']} · {machine['cores']} cores · `{machine['command']}`",
         "",
         "| batch | "
-        + " | ".join(f"{e} msg/s (p50 / p95 ms)" for e in engines)
-        + " | one pass ÷ two passes |",
-        "| --- |" + " --- |" * (len(engines) + 1),
+        + " | ".join([*(f"{e} msg/s (p50 / p95 ms)" for e in engines), *ratios])
+        + " |",
+        "| --- |" + " --- |" * (len(engines) + len(ratios)),
     ]
     for size in dict.fromkeys(r.batch_size for r in rows):
         cells = []
@@ -295,6 +313,8 @@ def heads_markdown(rows: list[BenchRow], machine: dict[str, object]) -> str:
             r = next(x for x in rows if x.engine == engine and x.batch_size == size)
             cells.append(f"{r.messages_per_s:,.0f} ({r.p50_ms} / {r.p95_ms})")
         cells.append(f"{speedup(rows, one_pass, SINGLE_HEADS, size)}×")
+        if served:
+            cells.append(f"{speedup(rows, served, SINGLE_HEADS, size)}×")
         lines.append(f"| {size} | " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -303,6 +323,13 @@ def heads_markdown(rows: list[BenchRow], machine: dict[str, object]) -> str:
         "median of the per-round ratios. Two passes: the shipped single-head intent-ko and "
         "toxicity-ko, one after the other (no topic). One pass: the multi-head model's "
         "session answers all three heads. Embedding only: the shared encoder with no "
-        "classification head, so the heads' own cost is the difference.",
+        "classification head, so the heads' own cost is the difference."
+        + (
+            f" {engines[3].split(':')[0]}: the topic model served beside the encoder "
+            "(`ENGAGE_MODEL_TOPIC`), alone; as served: the multi-head pass for intent and "
+            "toxicity, then that topic model, as the worker's model stage runs them."
+            if served
+            else ""
+        ),
     ]
     return "\n".join(lines) + "\n"

@@ -11,8 +11,10 @@ import typer
 from rich.console import Console
 
 from engage_stream.bench.machine import describe
+from engage_stream.cli.corpora import DataDir, load_or_exit
 from engage_stream.cli.startup import config_error, startup
 from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.training.corpora import DEFAULT_DATA_DIR
 
 app = typer.Typer(help="Benchmarks whose results are written into the repo.", no_args_is_help=True)
 
@@ -56,8 +58,10 @@ def models(
     texts = chat_messages(messages)
     if load_model_folder(model_dir).task == "multi-head":
         singles = [settings.model_dir / "intent-ko", settings.model_dir / "toxicity-ko"]
+        topic_dir = settings.model_path(settings.model_topic)
+        beside = topic_dir if topic_dir.resolve() != model_dir.resolve() else None
         with console.status(f"one pass of {name} against two single-head passes ..."):
-            rows = bench_heads(model_dir, singles, texts, sizes, min_seconds)
+            rows = bench_heads(model_dir, singles, texts, sizes, min_seconds, topic_dir=beside)
         machine = describe()
         out.mkdir(parents=True, exist_ok=True)
         record = {"model": name, "machine": machine, "rows": [r.__dict__ for r in rows]}
@@ -140,25 +144,39 @@ def topics(
     check: Annotated[
         Path, typer.Option(help="Labelled messages written apart from --data.")
     ] = PROJECT_ROOT / "data" / "sample-shop" / "topic-check.jsonl",
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A folder with a topic head (name under ENGAGE_MODEL_DIR, or a path); "
+            "repeat it. Default: the served one (ENGAGE_MODEL_TOPIC) and multihead-ko."
+        ),
+    ] = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
     out: Annotated[Path, typer.Option(help="Folder for the JSON and Markdown results.")] = RESULTS,
 ) -> None:
-    """Validation and check accuracy of the topic head (ONNX int8 and fp32) beside the
-    TF-IDF + SVM baseline on the same training side."""
+    """Validation and check accuracy of topic models (an n-gram folder; an encoder's head
+    as int8 and fp32) beside the TF-IDF + SVM baseline on the same training side."""
     from engage_stream.bench.topics import as_records, bench_topics, markdown
+    from engage_stream.training.corpora import load_intent
+    from engage_stream.training.splits import split
 
     settings = startup()
-    model_dir = settings.model_path(settings.model_topic)
+    names = model or list(dict.fromkeys([settings.model_topic, "multihead-ko"]))
+    model_dirs = [settings.model_path(name) for name in names]
     console = Console(stderr=True)
-    with console.status(f"scoring the topic head of {model_dir.name} ..."):
-        rows = bench_topics(model_dir, data, bank, check)
+    everyday = split(load_or_exit(lambda: load_intent(data_dir))).val_texts
+    with console.status(f"scoring the topic models {', '.join(names)} ..."):
+        rows = bench_topics(model_dirs, data, bank, check, everyday)
     machine = describe()
     note = (
-        f"Topic head: `ENGAGE_MODEL_TOPIC` ({model_dir.name}). Validation: the fixed-seed split "
+        f"Served topic model: `ENGAGE_MODEL_TOPIC` ({settings.model_topic}). "
+        "Validation: the fixed-seed split "
         f"of `{data.name}` that training held out. Check: `{check.name}`, written by another "
         "author who never saw the training file. The baseline is trained on the same training "
         "side (the split's training messages"
         + (" and the bank's example questions" if bank else "")
-        + ")."
+        + "). Everyday utterances: 3i4K's validation split (small talk, never trained on), "
+        "scored by the share each model calls `other` rather than a shop topic."
     )
     out.mkdir(parents=True, exist_ok=True)
     record = {"machine": machine, "rows": as_records(rows)}

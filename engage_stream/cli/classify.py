@@ -18,7 +18,7 @@ from rich.table import Table
 
 from engage_stream.cli.startup import config_error, startup
 from engage_stream.inference.classifier import Classifier, Prediction
-from engage_stream.inference.heads import HeadGroup, open_groups
+from engage_stream.inference.heads import Group, open_groups
 from engage_stream.inference.model_folder import ModelFolderError
 from engage_stream.inference.providers import DeviceError
 
@@ -28,7 +28,7 @@ CHUNK = 256
 class _Heads:
     """Role (or folder name) -> predictions, from the registry's groups or from folders."""
 
-    def __init__(self, groups: list[HeadGroup], classifiers: dict[str, Classifier]) -> None:
+    def __init__(self, groups: list[Group], classifiers: dict[str, Classifier]) -> None:
         self.groups = groups
         self.classifiers = classifiers
 

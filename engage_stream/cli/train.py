@@ -7,28 +7,23 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from engage_stream.cli.corpora import DataDir, load_or_exit
 from engage_stream.cli.startup import startup
 from engage_stream.config.settings import PROJECT_ROOT
-from engage_stream.training.corpora import DEFAULT_DATA_DIR, Corpus, CorpusError
+from engage_stream.training.corpora import DEFAULT_DATA_DIR, Corpus
 
 if TYPE_CHECKING:
     from engage_stream.training.classifier import FinetuneConfig
     from engage_stream.training.splits import Split
-
-DataDir = Annotated[Path, typer.Option(help="The shared corpora (../shared/data).")]
-
-
-T = TypeVar("T")
 
 
 def require_base(base: Path | None) -> Path:
@@ -39,15 +34,6 @@ def require_base(base: Path | None) -> Path:
         )
         raise typer.BadParameter(f"needs a local HF model folder ({hint})", param_hint="--base")
     return base
-
-
-def load_or_exit(load: Callable[[], T]) -> T:
-    """A corpus, or exit 1 naming the missing file."""
-    try:
-        return load()
-    except CorpusError as exc:
-        typer.echo(f"engage-stream: {exc}", err=True)
-        raise typer.Exit(1) from None
 
 
 def _fit_length(base: Path, wanted: int) -> int:
@@ -113,13 +99,20 @@ def pretrain(
 
 
 def train(
-    name: Annotated[str, typer.Argument(help="intent-ko, toxicity-ko, topic-ko or multihead-ko.")],
+    name: Annotated[
+        str,
+        typer.Argument(help="intent-ko, toxicity-ko, topic-ko, topic-grams-ko or multihead-ko."),
+    ],
     base: Annotated[
         Path | None,
         typer.Option(help="Local HF model folder to fine-tune (yours, or one from `pretrain`)."),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="HF folder to write (default build/NAME).")
+        Path | None,
+        typer.Option(
+            help="HF folder to write (default build/NAME); topic-grams-ko: its model folder "
+            "(default models/topic-grams-ko, nothing to export)."
+        ),
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="Override the recipe's epochs.")] = None,
     max_minutes: Annotated[float, typer.Option(help="Stop after this long.")] = 120.0,
@@ -166,9 +159,25 @@ def train(
 
     `topic-ko` trains on the shop's labelled messages (`--data`); `multihead-ko` trains one
     encoder with intent, toxicity and topic heads, taught by the shipped single-head
-    models."""
-    from engage_stream.training.recipes import SAMPLE_BANK, SAMPLE_CHECK
+    models; `topic-grams-ko` fits a character n-gram topic model and writes its model folder."""
+    from engage_stream.training.recipes import SAMPLE_BANK, SAMPLE_CHECK, TOPIC_GRAMS
 
+    if name == TOPIC_GRAMS.name:
+        if base is not None or teachers is not None or epochs is not None:
+            raise typer.BadParameter(
+                f"{name} has no encoder: it takes --data, --bank, --check, --out, --version",
+                param_hint="--base / --teachers / --epochs",
+            )
+        _train_grams(
+            out,
+            limit,
+            version,
+            data_dir,
+            data_file,
+            None if no_bank else bank or SAMPLE_BANK,
+            check or SAMPLE_CHECK,
+        )
+        return
     if name == "multihead-ko":
         if teachers is not None:
             raise typer.BadParameter(
@@ -422,4 +431,115 @@ def _train_multihead(
             f"{base_line['macro_f1']:.4f}",
         )
     console.print(table)
+    typer.echo(str(out))
+
+
+def _train_grams(
+    out: Path | None,
+    limit: int | None,
+    version: str | None,
+    data_dir: Path,
+    data_file: Path | None,
+    bank: Path | None,
+    check: Path,
+) -> None:
+    """The character n-gram topic model, written straight to its model folder."""
+    from engage_stream.inference.model_folder import sha256_of
+    from engage_stream.training.char_grams import everyday_sample, train_grams
+    from engage_stream.training.corpora import load_intent, load_labelled, project_path
+    from engage_stream.training.recipes import (
+        SAMPLE_BANK,
+        SAMPLE_TOPICS,
+        TOPIC_GRAMS,
+        bank_examples,
+        load_topics,
+    )
+    from engage_stream.training.splits import split, with_extra
+
+    startup()
+    recipe = TOPIC_GRAMS
+    out = out or PROJECT_ROOT / "models" / recipe.name
+    source = data_file or SAMPLE_TOPICS
+    corpus = load_or_exit(lambda: load_topics(source))
+    data = split(corpus)
+    if limit is not None:
+        data = replace(
+            data, train_texts=data.train_texts[:limit], train_labels=data.train_labels[:limit]
+        )
+    record: dict[str, object] = {
+        "corpus": corpus.name,
+        "source": corpus.source,
+        "licence": corpus.licence,
+    }
+    if bank is not None:
+        data, added = with_extra(data, *bank_examples(bank, corpus.label_names))
+        record["bank_examples"] = {
+            "file": project_path(bank),
+            "sha256": sha256_of(bank),
+            "added": added,
+        }
+    checked = load_or_exit(lambda: load_labelled(check))
+    everyday = load_or_exit(lambda: load_intent(data_dir))
+    held = split(everyday)
+    background = everyday_sample(
+        held.train_texts,
+        held.val_texts,
+        recipe.config,
+        held.seed,
+        everyday.source,
+        everyday.licence,
+    )
+    command = _command_line(
+        "train",
+        recipe.name,
+        out=out if out != PROJECT_ROOT / "models" / recipe.name else None,
+        limit=limit,
+        version=version,
+        data_dir=None if data_dir == DEFAULT_DATA_DIR else data_dir,
+        data=data_file,
+        bank=bank if bank not in (None, SAMPLE_BANK) else None,
+    ) + ("" if bank else " --no-bank")
+    console = Console(stderr=True)
+    with console.status(f"fitting {recipe.name} and the TF-IDF + SVM baseline ..."):
+        try:
+            trained = train_grams(
+                corpus,
+                data,
+                out,
+                name=recipe.name,
+                version=version or datetime.now(UTC).strftime("%Y.%m.%d"),
+                config=recipe.config,
+                purpose=recipe.purpose,
+                data_record=record,
+                command=command,
+                check=(checked, project_path(check)),
+                background=background,
+            )
+        except ValueError as exc:
+            typer.echo(f"engage-stream: {exc}", err=True)
+            raise typer.Exit(1) from None
+    table = Table(title=f"{recipe.name} ({len(data.val_texts)} validation messages)")
+    for column in ("model", "accuracy", "macro-F1"):
+        table.add_column(column)
+    rows = [
+        (recipe.name, trained["validation"]),
+        ("TF-IDF + SVM", trained["baseline"]),
+        (f"check: {recipe.name}", trained["check"]["model"]),
+        ("check: TF-IDF + SVM", trained["check"]["baseline"]),
+    ]
+    for who, metrics in rows:
+        table.add_row(who, f"{metrics['accuracy']:.4f}", f"{metrics['macro_f1']:.4f}")
+    console.print(table)
+    learnt = trained["background"]
+    if learnt is None:
+        console.print(
+            f"no everyday utterances learnt: {source} has no `{recipe.config.background_label}` "
+            "topic, so small talk will get one of the shop's topics"
+        )
+    else:
+        held_out = learnt["held_out"]
+        console.print(
+            f"small talk: {held_out['share_given_label']:.1%} of {held_out['texts']} held-out "
+            f"everyday utterances get `{learnt['label']}`"
+        )
     typer.echo(str(out))

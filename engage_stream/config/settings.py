@@ -54,13 +54,15 @@ class Settings(BaseSettings):
     )
     model_dir: Path = PROJECT_ROOT / "models"
     # The model registry: which folder (a name under model_dir, or a path) serves each
-    # head. One multi-head folder serves all four from one encoder pass by default.
+    # head. One multi-head folder serves intent, toxicity and sentence vectors from one
+    # encoder pass; the shop's topics come from a character n-gram model, which scores
+    # higher on them (models/topic-grams-ko/MODEL_CARD.md) at no encoder cost.
     model_intent: str = Field("multihead-ko", min_length=1, description="Serves the intent head.")
     model_toxicity: str = Field(
         "multihead-ko", min_length=1, description="Serves the toxicity head."
     )
     model_topic: str = Field(
-        "multihead-ko", min_length=1, description="Serves the topic head (the shop's topics)."
+        "topic-grams-ko", min_length=1, description="Serves the topic head (the shop's topics)."
     )
     model_embedding: str = Field(
         "multihead-ko", min_length=1, description="Sentence vectors for the knowledge bank."

@@ -9,22 +9,16 @@ frequency times smoothed inverse document frequency, rows unit length, scores co
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 
-_NOISE = re.compile(r"[^0-9A-Za-z가-힣]+")
+from engage_stream.inference.char_grams import char_grams
+
 ORDERS = (1, 2)
 
 
 def grams(text: str) -> Counter[str]:
-    squeezed = _NOISE.sub("", text.lower())
-    counts: Counter[str] = Counter()
-    for n in ORDERS:
-        counts.update(squeezed[i : i + n] for i in range(len(squeezed) - n + 1))
-    if not counts and squeezed:
-        counts[squeezed] = 1
-    return counts
+    return char_grams(text, ORDERS)
 
 
 class LexicalIndex:

@@ -70,11 +70,12 @@ def eager_classifier(model_dir: Path, texts: Sequence[str]) -> Any:
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     folder = load_model_folder(model_dir)
-    if "fp32" not in folder.onnx_files:
+    if "fp32" not in folder.weight_files:
         raise ExportError(f"{model_dir}: no fp32 ONNX file to take the weights from")
     config = AutoConfig.from_pretrained(model_dir)
     model = AutoModelForSequenceClassification.from_config(config).eval()  # type: ignore[no-untyped-call]
-    state = {k: torch.tensor(v) for k, v in state_dict_from_onnx(folder.onnx_files["fp32"]).items()}
+    weights = state_dict_from_onnx(folder.weight_files["fp32"])
+    state = {k: torch.tensor(v) for k, v in weights.items()}
     expected = {k for k in model.state_dict() if not k.endswith("position_ids")}
     missing, unexpected = expected - state.keys(), state.keys() - expected
     if missing or unexpected:
@@ -98,7 +99,7 @@ def _largest_gap(model: Any, folder: ModelFolder, texts: Sequence[str]) -> float
     encoder = TextEncoder(folder.tokenizer_file, folder.max_length, folder.pad_token_id)
     feeds = pad_batch(encoder.encode(texts), encoder.pad_id, encoder.max_length)
     session = ort.InferenceSession(
-        str(folder.onnx_files["fp32"]), providers=["CPUExecutionProvider"]
+        str(folder.weight_files["fp32"]), providers=["CPUExecutionProvider"]
     )
     wanted = {node.name for node in session.get_inputs()}
     inputs = {name: array for name, array in feeds.items() if name in wanted}

@@ -4,7 +4,8 @@ The pipeline needs three classification heads (intent, toxicity, topic) and one 
 head (retrieval). By default one multi-head folder serves them all from one encoder pass;
 a setting can point any role at another folder, say a KLUE RoBERTa fine-tune exported by
 optimum, and that role is then served by that folder's own pass, with no code change. Each
-distinct folder is opened once, and the roles it serves run together (`HeadGroup`).
+distinct folder is opened once, and the roles it serves run together (`HeadGroup` for an
+ONNX graph, `GramsGroup` for a character n-gram model, which has no graph).
 """
 
 from __future__ import annotations
@@ -13,9 +14,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from engage_stream.inference.char_grams import GramsClassifier
 from engage_stream.inference.classifier import Classifier, Prediction, predictions
-from engage_stream.inference.model_folder import ModelFolderError, Precision, load_model_folder
-from engage_stream.inference.providers import Device
+from engage_stream.inference.model_folder import (
+    CHAR_NGRAM,
+    EMBEDDING,
+    ModelFolderError,
+    Precision,
+    load_model_folder,
+)
+from engage_stream.inference.providers import Device, RuntimeChoice
 from engage_stream.inference.runner import OnnxRunner
 from engage_stream.schemas.actions import ModelStamp
 
@@ -39,6 +47,10 @@ class HeadGroup:
     def stamp(self) -> ModelStamp:
         return self.runner.stamp
 
+    @property
+    def choice(self) -> RuntimeChoice:
+        return self.runner.choice
+
     def predict(self, texts: Sequence[str]) -> dict[str, list[Prediction]]:
         """Every role's predictions for `texts`, from one run of the graph."""
         heads = list({c.head.name: c.head for c in self.classifiers.values()}.values())
@@ -52,21 +64,63 @@ class HeadGroup:
         self.runner.close()
 
 
+@dataclass(frozen=True)
+class GramsGroup:
+    """Roles served by one character n-gram folder (its one classification head)."""
+
+    model: GramsClassifier
+    classifiers: Mapping[str, GramsClassifier]
+
+    @property
+    def name(self) -> str:
+        return self.model.folder.name
+
+    @property
+    def stamp(self) -> ModelStamp:
+        return self.model.stamp
+
+    @property
+    def choice(self) -> RuntimeChoice:
+        return self.model.choice
+
+    def predict(self, texts: Sequence[str]) -> dict[str, list[Prediction]]:
+        rows = self.model.predict(texts)
+        return dict.fromkeys(self.classifiers, rows)
+
+    def close(self) -> None:
+        self.model.close()
+
+
+Group = HeadGroup | GramsGroup
+
+
+def _open_grams(folder: Path, roles: list[str]) -> GramsGroup:
+    if EMBEDDING in roles:
+        raise ModelFolderError(
+            folder, "is a character n-gram classifier; it cannot serve the embedding head"
+        )
+    model = GramsClassifier.load(folder)
+    return GramsGroup(model, dict.fromkeys(roles, model))
+
+
 def open_groups(
     bindings: Mapping[str, Path],
     *,
     device: Device = "auto",
     precision: Precision | None = None,
     batch_max_size: int = 32,
-) -> list[HeadGroup]:
+) -> list[Group]:
     """One group per distinct folder in `bindings` (role -> folder), each folder checked to
     have the head its roles need; on any failure the folders opened so far are closed."""
     by_folder: dict[Path, list[str]] = {}
     for role, folder in bindings.items():
         by_folder.setdefault(Path(folder).resolve(), []).append(role)
-    groups: list[HeadGroup] = []
+    groups: list[Group] = []
     try:
         for folder, roles in by_folder.items():
+            if load_model_folder(folder).task == CHAR_NGRAM:
+                groups.append(_open_grams(folder, roles))
+                continue
             runner = OnnxRunner.open(
                 folder, device=device, precision=precision, batch_max_size=batch_max_size
             )

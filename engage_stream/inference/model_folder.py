@@ -9,7 +9,9 @@ wrong, raised at load, never at the first message.
 A folder serves one or more heads, each an output of its ONNX graph: a classifier has one
 (`logits`), a feature-extraction model one embedding (`last_hidden_state`, mean-pooled by
 the engine), and a multi-head model (task `multi-head`) one output per head of one shared
-encoder pass, each named and labelled in the manifest.
+encoder pass, each named and labelled in the manifest. A character n-gram model (task
+`char-ngram-classification`) has no graph and no tokenizer: one weights file read by
+`inference.char_grams`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ EMBEDDING = "embedding"
 """The role of the head that gives sentence vectors (retrieval)."""
 FORMAT_VERSION: Literal[1] = 1
 
-Task = Literal["text-classification", "feature-extraction", "multi-head"]
+Task = Literal[
+    "text-classification", "feature-extraction", "multi-head", "char-ngram-classification"
+]
+CHAR_NGRAM: Task = "char-ngram-classification"
 HeadKind = Literal["classification", "embedding"]
 Precision = Literal["fp32", "int8", "fp16"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "int8", "fp16")
@@ -86,7 +91,9 @@ class ModelManifest(BaseModel):
         default_factory=list, description="A multi-head model's heads, one graph output each."
     )
     max_length: int = Field(ge=2, le=8192, description="Tokens, special tokens included.")
-    files: dict[Precision, str] = Field(min_length=1, description="Precision -> ONNX file.")
+    files: dict[Precision, str] = Field(
+        min_length=1, description="Precision -> ONNX file (a char n-gram model: its weights)."
+    )
     sha256: dict[str, str] = Field(description="File name -> sha256 of every file exported.")
     training: dict[str, Any] = Field(
         default_factory=dict, description="engage-train.json as training wrote it."
@@ -97,8 +104,8 @@ class ModelManifest(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.task == "text-classification" and not self.labels:
-            raise ValueError("labels missing: a text-classification model needs its label names")
+        if self.task in ("text-classification", CHAR_NGRAM) and not self.labels:
+            raise ValueError(f"labels missing: a {self.task} model needs its label names")
         if len(set(self.labels)) != len(self.labels):
             raise ValueError(f"labels repeat: {self.labels}")
         if (self.task == "multi-head") != bool(self.heads):
@@ -140,7 +147,7 @@ class ModelFolder:
     task: Task
     labels: tuple[str, ...]
     max_length: int
-    onnx_files: Mapping[Precision, Path]
+    weight_files: Mapping[Precision, Path]
     checksums: Mapping[str, str]
     pad_token_id: int | None
     has_manifest: bool
@@ -202,12 +209,14 @@ def load_model_folder(path: Path) -> ModelFolder:
     path = Path(path)
     if not path.is_dir():
         raise ModelFolderError(path, "not found (no such folder); check ENGAGE_MODEL_DIR")
-    if not (path / TOKENIZER).is_file():
-        raise ModelFolderError(path, f"{TOKENIZER} missing")
     config = _read_json(path, HF_CONFIG, required=False)
     if (path / MANIFEST).is_file():
-        return _from_manifest(path, config)
-    return _from_optimum_export(path, config)
+        folder = _from_manifest(path, config)
+    else:
+        folder = _from_optimum_export(path, config)
+    if folder.task != CHAR_NGRAM and not folder.tokenizer_file.is_file():
+        raise ModelFolderError(path, f"{TOKENIZER} missing")
+    return folder
 
 
 def _read_json(folder: Path, name: str, *, required: bool) -> dict[str, Any]:
@@ -254,7 +263,7 @@ def _from_manifest(path: Path, config: dict[str, Any]) -> ModelFolder:
         task=manifest.task,
         labels=tuple(manifest.labels),
         max_length=manifest.max_length,
-        onnx_files=files,
+        weight_files=files,
         checksums=dict(manifest.sha256),
         pad_token_id=_int_or_none(config.get("pad_token_id")),
         has_manifest=True,
@@ -263,8 +272,8 @@ def _from_manifest(path: Path, config: dict[str, Any]) -> ModelFolder:
 
 
 def single_head(task: Task, labels: tuple[str, ...]) -> Head:
-    """The one head of a classifier or a feature-extraction model."""
-    if task == "text-classification":
+    """The one head of a classifier, a char n-gram model or a feature-extraction model."""
+    if task in ("text-classification", CHAR_NGRAM):
         return Head(name="logits", output="logits", kind="classification", labels=labels)
     return Head(name=EMBEDDING, output="last_hidden_state", kind="embedding", pooled=False)
 
@@ -292,7 +301,7 @@ def _from_optimum_export(path: Path, config: dict[str, Any]) -> ModelFolder:
         task=task,
         labels=labels,
         max_length=min(DEFAULT_MAX_LENGTH, limit) if limit else DEFAULT_MAX_LENGTH,
-        onnx_files=files,
+        weight_files=files,
         checksums={},
         pad_token_id=_int_or_none(config.get("pad_token_id")),
         has_manifest=False,

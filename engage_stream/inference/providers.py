@@ -128,7 +128,7 @@ def open_session(
 def _pick(
     folder: ModelFolder, device: str, precision: Precision | None
 ) -> tuple[Path, Precision, str]:
-    files = folder.onnx_files
+    files = folder.weight_files
     if precision is not None:
         if precision not in files:
             raise ModelFolderError(

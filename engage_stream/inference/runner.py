@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from engage_stream.inference.batching import Feeds, TextEncoder, pad_batch, plan_batches
 from engage_stream.inference.model_folder import (
+    CHAR_NGRAM,
     Head,
     ModelFolder,
     ModelFolderError,
@@ -87,9 +88,15 @@ class OnnxRunner:
         if batch_max_size < 1:
             raise ValueError(f"batch_max_size must be at least 1, got {batch_max_size}")
         folder = load_model_folder(path)
+        if folder.task == CHAR_NGRAM:
+            raise ModelFolderError(
+                folder.path,
+                "is a character n-gram model, not an ONNX graph: serve it through the model "
+                "registry (ENGAGE_MODEL_TOPIC and the like) or GramsClassifier",
+            )
         # The files the engine reads, each against its manifest checksum: a corrupt or
         # swapped file fails here, not at the first message. Cards and configs may be edited.
-        served = [*folder.onnx_files.values(), folder.tokenizer_file]
+        served = [*folder.weight_files.values(), folder.tokenizer_file]
         checked = {file.name: verify_checksum(folder, file) for file in served}
         encoder = TextEncoder(folder.tokenizer_file, folder.max_length, folder.pad_token_id)
         session, choice = open_session(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from engage_stream.inference.classifier import Prediction
 from engage_stream.inference.engine_model import Closeable
-from engage_stream.inference.heads import CLASSIFICATION_ROLES, HeadGroup, open_groups
+from engage_stream.inference.heads import CLASSIFICATION_ROLES, Group, open_groups
 from engage_stream.inference.model_folder import Precision
 from engage_stream.inference.providers import Device, RuntimeChoice
 from engage_stream.schemas.actions import ModelStamp
@@ -108,7 +108,7 @@ class Scorer(Closeable):
     Each text of a batch is scored once however often it occurs. `cache_size=0` turns the
     cache off."""
 
-    def __init__(self, groups: Sequence[HeadGroup], cache_size: int = 20_000) -> None:
+    def __init__(self, groups: Sequence[Group], cache_size: int = 20_000) -> None:
         roles = [role for group in groups for role in group.classifiers]
         if sorted(roles) != sorted(CLASSIFICATION_ROLES):
             raise ValueError(f"the scorer needs each of {CLASSIFICATION_ROLES} once, got {roles}")
@@ -143,7 +143,7 @@ class Scorer(Closeable):
 
     @property
     def runtimes(self) -> list[RuntimeChoice]:
-        return [group.runner.choice for group in self.groups]
+        return [group.choice for group in self.groups]
 
     def labels(self, role: str) -> tuple[str, ...]:
         """The label names of the head that serves `role`, as its manifest gives them."""

@@ -248,3 +248,92 @@ def _tail(
         "```",
         "",
     ]
+
+
+def _everyday_lines(background: dict[str, Any]) -> list[str]:
+    held = background.get("held_out", {})
+    share = held.get("share_given_label")
+    return [
+        f"- Everyday utterances: {background.get('texts')} from {background.get('source')} "
+        f"(licence {background.get('licence')}), learnt as `{background.get('label')}` at "
+        f"weight {background.get('weight')}, so small talk does not get a shop topic; of "
+        f"{held.get('texts')} held-out ones, "
+        + (
+            f"{share:.1%} are given `{background.get('label')}` (the baseline, which never saw "
+            f"them: {held.get('baseline_share_given_label', 0):.1%})."
+            if share is not None
+            else "none."
+        )
+    ]
+
+
+def render_grams(train: dict[str, Any], files: dict[str, int]) -> str:
+    """The card of a character n-gram model: its folder is written by training itself."""
+    data, split, fit = train.get("data", {}), train.get("split", {}), train.get("fit", {})
+    features = train.get("features", {})
+    bank = data.get("bank_examples")
+    background = train.get("background")
+    per_class = train.get("validation", {}).get("per_class_f1", {})
+    grid = ", ".join(f"C {run['C']}: {run['accuracy']}" for run in fit.get("grid", []))
+    return "\n".join(
+        [
+            f"# {train['name']} {train.get('version', '')}".rstrip(),
+            "",
+            train.get("purpose", ""),
+            "",
+            "## Labels",
+            "",
+            ", ".join(f"`{label}`" for label in train.get("labels", [])),
+            "",
+            "## Validation",
+            "",
+            "On a fixed-seed split cut from the labelled messages; the check file was written "
+            "apart from them.",
+            "",
+            *_metrics_rows(train),
+            "",
+            "Per-class F1: " + ", ".join(f"{k} {v}" for k, v in per_class.items()),
+            "",
+            f"Split: seed {split.get('seed')}, {split.get('train')} train / "
+            f"{split.get('validation')} validation distinct texts "
+            f"({split.get('duplicates_merged')} duplicates merged, majority label).",
+            "",
+            "## Data and licence",
+            "",
+            f"- Labelled messages: {data.get('corpus')} — {data.get('source')} "
+            f"(licence {data.get('licence')}).",
+            *(
+                [
+                    f"- Knowledge-bank example questions: {bank['added']} from `{bank['file']}` "
+                    f"(sha256 {bank['sha256'][:12]}), each labelled with its answer's topic, "
+                    "on the training side only."
+                ]
+                if bank
+                else []
+            ),
+            *(_everyday_lines(background) if background else []),
+            "",
+            "## Model",
+            "",
+            f"- Features: character {features.get('orders')}-grams of letters and digits, "
+            f"spaces removed, {features.get('grams')} grams, {features.get('weighting')}; "
+            f"texts cut at {features.get('max_chars')} characters.",
+            f"- Fit: {fit.get('method')}, C {fit.get('C')} chosen on validation accuracy ({grid}).",
+            f"- Served by numpy (`inference/char_grams.py`); largest difference from "
+            f"scikit-learn's probabilities on the validation split: "
+            f"{train.get('parity_max_abs_diff', 0):.1e}.",
+            "",
+            "## Files",
+            "",
+            "| file | size |",
+            "| --- | --- |",
+            *[f"| `{name}` | {size / 1e6:.1f} MB |" for name, size in sorted(files.items())],
+            "",
+            "## Reproduce",
+            "",
+            "```bash",
+            train.get("command", ""),
+            "```",
+            "",
+        ]
+    )

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from engage_stream.observability.logs import get_logger
 from engage_stream.training.batching import bucketed_batches, pad
 from engage_stream.training.classifier import torch_device
-from engage_stream.training.corpora import Corpus
+from engage_stream.training.corpora import Corpus, project_path
 from engage_stream.training.metrics import ClassificationMetrics, classification_metrics
 from engage_stream.training.splits import Split
 
@@ -577,7 +577,7 @@ def _teacher_stamp(folder: Path | None) -> dict[str, str] | None:
     manifest = json.loads((folder / "engage-model.json").read_text(encoding="utf-8"))
     fp32 = manifest["files"]["fp32"]
     return {
-        "folder": str(folder),
+        "folder": project_path(folder),
         "name": manifest["name"],
         "version": manifest["version"],
         "sha256": manifest["sha256"][fp32],

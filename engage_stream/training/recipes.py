@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.training.char_grams import GramsConfig
 from engage_stream.training.classifier import FinetuneConfig
 from engage_stream.training.corpora import (
     Corpus,
@@ -126,4 +127,19 @@ MULTIHEAD = MultiHeadRecipe(
     "topic",
     "other",
     2_000,
+)
+
+
+@dataclass(frozen=True)
+class GramsRecipe:
+    name: str
+    config: GramsConfig
+    purpose: str
+
+
+TOPIC_GRAMS = GramsRecipe(
+    "topic-grams-ko",
+    GramsConfig(),
+    "What the customer writes about, in the shop's own topics, from the character n-grams "
+    "of the message: served beside the encoder's heads at no encoder cost.",
 )

@@ -17,11 +17,12 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The registry's default folder name, served by the tiny multi-head model; and a
-    plain classifier beside it."""
+    """The registry's default folder names, served by the tiny multi-head and n-gram
+    models; and a plain classifier beside them."""
     tiny: TinyModels = tiny_models(tmp_path_factory)
     folder = tmp_path_factory.mktemp("models")
     shutil.copytree(tiny.multihead, folder / "multihead-ko")
+    shutil.copytree(tiny.grams, folder / "topic-grams-ko")
     shutil.copytree(tiny.classifier, folder / "intent-tiny")
     return folder
 
@@ -34,8 +35,9 @@ def test_texts_get_each_head_s_label_and_score(
     result = runner.invoke(app, ["classify", "배송이 언제 오나요?"])
     assert result.exit_code == 0, result.output
     assert "배송이 언제 오나요?" in result.output
-    for head in ("intent", "toxicity", "topic"):
+    for head in ("intent", "toxicity"):
         assert f"{head} (multihead-tiny" in result.output
+    assert "topic (topic-grams-tiny" in result.output
 
 
 def test_models_names_classifier_folders_instead_of_the_registry(

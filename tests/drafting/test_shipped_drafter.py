@@ -30,7 +30,7 @@ def test_the_shipped_bank_is_the_sample_shop_s_file_built_by_the_shipped_encoder
     manifest = json.loads((BANK / MANIFEST).read_text())
     assert manifest["sha256"][SOURCE] == sha256_of(SHOP_BANK), "run `engage-stream bank build`"
     folder = load_model_folder(ENCODER)
-    assert manifest["encoder"]["sha256"] == sha256_of(folder.onnx_files["int8"])
+    assert manifest["encoder"]["sha256"] == sha256_of(folder.weight_files["int8"])
     topics = load_model_folder(SETTINGS.model_path(SETTINGS.model_topic)).head("topic").labels
     assert manifest["topics"] == list(topics)
     load_bank_file(SHOP_BANK, topics)

@@ -45,7 +45,7 @@ def _torch_reference(
     return feeds, logits.numpy()
 
 
-def test_the_model_folder_holds_three_onnx_files_the_tokenizer_and_a_manifest(
+def test_the_model_folder_holds_three_weight_files_the_tokenizer_and_a_manifest(
     tiny: TinyModels,
 ) -> None:
     names = {p.name for p in tiny.classifier.iterdir()}

@@ -13,7 +13,7 @@ import pytest
 
 from engage_stream.inference.classifier import Classifier
 from engage_stream.inference.embedder import Embedder
-from engage_stream.inference.heads import open_groups
+from engage_stream.inference.heads import HeadGroup, open_groups
 from engage_stream.inference.model_folder import (
     MANIFEST,
     ModelFolderError,
@@ -58,6 +58,7 @@ def test_the_scorer_runs_one_folder_once_for_all_its_heads(
 ) -> None:
     scorer = Scorer.load({role: tiny.multihead for role in ROLES}, device="cpu", cache_size=0)
     (group,) = scorer.groups
+    assert isinstance(group, HeadGroup)
     runner = group.runner
     infer = runner._infer
     asked: list[list[str]] = []

@@ -33,7 +33,7 @@ def test_our_folder_is_described_by_its_manifest(tiny: TinyModels) -> None:
     )
     assert folder.labels == LABELS
     assert folder.max_length == MAX_LENGTH
-    assert {p: f.name for p, f in folder.onnx_files.items()} == {
+    assert {p: f.name for p, f in folder.weight_files.items()} == {
         "fp32": "model.onnx",
         "int8": "model.int8.onnx",
         "fp16": "model.fp16.onnx",
@@ -48,7 +48,7 @@ def test_a_plain_optimum_export_is_read_from_config_json(tiny: TinyModels) -> No
     assert folder.task == "text-classification"
     assert folder.labels == LABELS
     assert folder.max_length == 128
-    assert {p: f.name for p, f in folder.onnx_files.items()} == {
+    assert {p: f.name for p, f in folder.weight_files.items()} == {
         "fp32": "model.onnx",
         "int8": "model_quantized.onnx",
     }

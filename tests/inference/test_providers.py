@@ -53,7 +53,7 @@ def test_a_folder_without_int8_runs_fp32_on_the_cpu_and_says_why(tiny: TinyModel
     _, choice = open_session(load_model_folder(tiny.plain_export), "cpu", precision=None)
     assert choice.file.name == "model_quantized.onnx"
     folder = load_model_folder(tiny.plain_export)
-    without_int8 = replace(folder, onnx_files={"fp32": folder.onnx_files["fp32"]})
+    without_int8 = replace(folder, weight_files={"fp32": folder.weight_files["fp32"]})
     _, choice = open_session(without_int8, "cpu")
     assert (choice.precision, choice.reason) == ("fp32", "ENGAGE_DEVICE=cpu, no int8 file")
 
