@@ -41,6 +41,7 @@ demo: $(VENV)/.runtime-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check engage_stream tests
 	$(BIN)/ruff format --check engage_stream tests
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy

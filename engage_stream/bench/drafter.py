@@ -28,7 +28,8 @@ from zoneinfo import ZoneInfo
 
 from engage_stream.bench.stats import percentile
 from engage_stream.drafting.bank_file import OrderNeed
-from engage_stream.drafting.drafter import Drafter, Question, Suggestion
+from engage_stream.drafting.draft import Question, Suggestion
+from engage_stream.drafting.drafter import Drafter
 from engage_stream.drafting.facts import OrderFacts
 from engage_stream.drafting.knowledge import Encoder, KnowledgeBank, Retrieval
 from engage_stream.inference.scoring import Scorer

@@ -17,10 +17,11 @@ from rich.console import Console
 from rich.table import Table
 
 from engage_stream.cli.startup import config_error, startup
-from engage_stream.inference.classifier import Classifier, Prediction
+from engage_stream.inference.classifier import Classifier
 from engage_stream.inference.heads import Group, open_groups
 from engage_stream.inference.model_folder import ModelFolderError
 from engage_stream.inference.providers import DeviceError
+from engage_stream.schemas.scores import Prediction
 
 CHUNK = 256
 

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from engage_stream.cli.startup import config_error, startup
 from engage_stream.drafting.bank_file import OrderNeed
-from engage_stream.drafting.drafter import Question, Tone
+from engage_stream.drafting.draft import Question, Tone
 from engage_stream.drafting.facts import OrderFacts
 from engage_stream.policy.policy_file import PolicyError, load_policy
 

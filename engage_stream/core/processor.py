@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from engage_stream.actions import messages
-from engage_stream.drafting.drafter import Draft, Question, Tone
+from engage_stream.drafting.draft import Draft, Question, Tone
 from engage_stream.drafting.facts import OrderFacts
-from engage_stream.enrichment.conversation import TurnReader
 from engage_stream.enrichment.orders import Order, fact_of, order_in_question, orders_of
 from engage_stream.enrichment.profile import snapshot
 from engage_stream.enrichment.state import (
@@ -27,10 +26,10 @@ from engage_stream.enrichment.state import (
     Position,
     SentMessage,
 )
-from engage_stream.inference.scoring import Scores, text_to_score
 from engage_stream.policy.handoff import HandoffCall, handoff_reasons, route
 from engage_stream.policy.outbound import Offer, Placement, place
 from engage_stream.policy.policy_file import Policy, RuleSpec
+from engage_stream.policy.turns import TurnReader
 from engage_stream.privacy import mask_text
 from engage_stream.schemas.actions import (
     AnswerSuggestion,
@@ -66,6 +65,7 @@ from engage_stream.schemas.events import (
     RefundIssuedEvent,
     Sender,
 )
+from engage_stream.schemas.scores import Scores, text_to_score
 
 ORDER_EVENTS = (
     OrderPlacedEvent,
@@ -76,7 +76,7 @@ ORDER_EVENTS = (
 )
 
 if TYPE_CHECKING:
-    from engage_stream.inference.classifier import Prediction
+    from engage_stream.schemas.scores import Prediction
 
 
 class DraftWriter(Protocol):

@@ -26,14 +26,21 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from engage_stream.drafting.bank_file import Answer, BankError, sentences
+from engage_stream.drafting.draft import (
+    Draft,
+    DraftKind,
+    Fallback,
+    Question,
+    Suggestion,
+    Tone,
+    has_hangul,
+)
 from engage_stream.drafting.facts import OrderFacts, clean
 from engage_stream.drafting.fields import parse
 from engage_stream.drafting.knowledge import Encoder, KnowledgeBank
@@ -46,54 +53,8 @@ from engage_stream.schemas.actions import ModelStamp
 
 log = get_logger("engage.drafting")
 
-Tone = Literal["normal", "upset", "abusive"]
-DraftKind = Literal["grounded", "general", "no_answer"]
-"""grounded: an answer filled with the facts of the customer's order; general: an answer
-that needs no order; no_answer: nothing in the bank fits, the topic's no-answer line."""
-Fallback = Literal["deadline", "no_question", "low_score", "not_korean"]
 MAX_QUESTION_CHARS = 1_000
 SUGGESTIONS = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Question:
-    """The customer's open question: what to answer."""
-
-    text: str
-    topic: str | None = None
-    topic_score: float | None = None
-    event_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    answer_id: str
-    topic: str
-    score: float
-    text: str
-    grounded: bool
-    auto_send: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    text: str
-    kind: DraftKind
-    suggestions: tuple[Suggestion, ...]
-    models: tuple[ModelStamp, ...]
-    """The bank, and the encoder when it answered in time."""
-    latency_ms: float
-    fallback: Fallback | None = None
-    truncated: bool = False
-
-    @property
-    def answer(self) -> Suggestion | None:
-        """The answer the draft says, when it says one."""
-        return self.suggestions[0] if self.kind != "no_answer" else None
-
-
-def has_hangul(text: str) -> bool:
-    return any("\uac00" <= c <= "\ud7a3" or "\u3131" <= c <= "\u318e" for c in text)
 
 
 class Drafter(Closeable):

@@ -4,7 +4,7 @@
 then `predict(texts)` from any thread or `await apredict(texts)` from the event loop.
 """
 
-from engage_stream.inference.classifier import Classifier, Prediction
+from engage_stream.inference.classifier import Classifier
 from engage_stream.inference.embedder import Embedder, Embeddings
 from engage_stream.inference.model_folder import (
     ModelFolder,
@@ -13,6 +13,7 @@ from engage_stream.inference.model_folder import (
     load_model_folder,
 )
 from engage_stream.inference.providers import DeviceError, RuntimeChoice
+from engage_stream.schemas.scores import Prediction
 
 __all__ = [
     "Classifier",

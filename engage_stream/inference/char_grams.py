@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engage_stream.inference.classifier import Prediction, predictions
+from engage_stream.inference.classifier import predictions
 from engage_stream.inference.model_folder import (
     CHAR_NGRAM,
     ModelFolder,
@@ -36,6 +36,7 @@ from engage_stream.inference.model_folder import (
 from engage_stream.inference.providers import RuntimeChoice
 from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.actions import ModelStamp
+from engage_stream.schemas.scores import Prediction
 
 log = get_logger("engage.inference")
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -11,16 +10,7 @@ from engage_stream.inference.engine_model import EngineModel
 from engage_stream.inference.model_folder import Head
 from engage_stream.inference.runner import OnnxRunner
 from engage_stream.schemas.actions import ModelStamp
-
-
-@dataclass(frozen=True, slots=True)
-class Prediction:
-    label: str
-    score: float
-    scores: Mapping[str, float]
-    truncated: bool
-    """The model saw only the first `max_length` tokens of the text."""
-    model: ModelStamp
+from engage_stream.schemas.scores import Prediction
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engage_stream.inference.char_grams import GramsClassifier
-from engage_stream.inference.classifier import Classifier, Prediction, predictions
+from engage_stream.inference.classifier import Classifier, predictions
 from engage_stream.inference.model_folder import (
     CHAR_NGRAM,
     EMBEDDING,
@@ -26,6 +26,7 @@ from engage_stream.inference.model_folder import (
 from engage_stream.inference.providers import Device, RuntimeChoice
 from engage_stream.inference.runner import OnnxRunner
 from engage_stream.schemas.actions import ModelStamp
+from engage_stream.schemas.scores import Prediction
 
 CLASSIFICATION_ROLES = ("intent", "toxicity", "topic")
 """The classification heads the pipeline reads; each names its labels in its manifest."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engage_stream.enrichment.conversation import Streaks, TurnReader
 from engage_stream.enrichment.state import Turn
 from engage_stream.policy.policy_file import HandoffPolicy
+from engage_stream.policy.turns import Streaks, TurnReader
 from engage_stream.schemas.actions import HandoffReason, Priority
 from engage_stream.schemas.enriched import ProfileSnapshot
 

@@ -20,7 +20,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from engage_stream.core.processor import EngagementCore, Outcome
 from engage_stream.enrichment.state import CustomerState
-from engage_stream.inference.scoring import Scorer, Scores
+from engage_stream.inference.scoring import Scorer
 from engage_stream.ingest.records import RawRecord, Tombstone, decode_event, decode_profile
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.replay import checkpoint as checkpoints
@@ -30,6 +30,7 @@ from engage_stream.replay.stream import Slice, merged
 from engage_stream.schemas.customers import CustomerProfile
 from engage_stream.schemas.dlq import DlqRecord
 from engage_stream.schemas.events import CrmEvent
+from engage_stream.schemas.scores import Scores
 
 Progress = Callable[["ReplayProgress"], None]
 

@@ -36,7 +36,6 @@ import faust
 from engage_stream.config.settings import Settings
 from engage_stream.core.processor import Outcome
 from engage_stream.enrichment.state import CustomerState
-from engage_stream.inference.scoring import Scores
 from engage_stream.ingest.records import (
     RawRecord,
     Tombstone,
@@ -50,6 +49,7 @@ from engage_stream.schemas.customers import CustomerProfile
 from engage_stream.schemas.dlq import DlqErrorClass, DlqRecord
 from engage_stream.schemas.enriched import ScoredEvent
 from engage_stream.schemas.events import CrmEvent
+from engage_stream.schemas.scores import Scores
 from engage_stream.worker.runtime import Runtime
 from engage_stream.worker.transport import SCHEME
 

@@ -13,11 +13,9 @@ from typing import Any
 
 from engage_stream.config.settings import PROJECT_ROOT
 from engage_stream.core.processor import EngagementCore, Outcome
-from engage_stream.drafting.drafter import Draft, DraftKind, Question, Suggestion, Tone
+from engage_stream.drafting.draft import Draft, DraftKind, Question, Suggestion, Tone
 from engage_stream.drafting.facts import OrderFacts
 from engage_stream.enrichment.state import CustomerState
-from engage_stream.inference.classifier import Prediction
-from engage_stream.inference.scoring import Scores
 from engage_stream.policy.policy_file import Policy, load_policy
 from engage_stream.schemas.actions import ModelStamp
 from engage_stream.schemas.common import Channel
@@ -41,6 +39,7 @@ from engage_stream.schemas.events import (
     PageViewEvent,
     Sender,
 )
+from engage_stream.schemas.scores import Prediction, Scores
 
 KST = timezone(timedelta(hours=9))
 POLICY_FILE = PROJECT_ROOT / "infra" / "policies.yaml"

@@ -27,7 +27,7 @@ from engage_stream.enrichment.state import (
     CustomerState,
     Position,
 )
-from engage_stream.inference.scoring import Scorer, Scores, text_to_score
+from engage_stream.inference.scoring import Scorer
 from engage_stream.policy.outbound import is_night
 from engage_stream.schemas.actions import (
     ConsentBasis,
@@ -51,6 +51,7 @@ from engage_stream.schemas.events import (
     TicketCreated,
     TicketCreatedEvent,
 )
+from engage_stream.schemas.scores import Scores, text_to_score
 from engage_stream.training.corpora import INTENT_LABELS, TOXICITY_LABELS
 from tests.core.builders import (
     DRAFT_STAMP,

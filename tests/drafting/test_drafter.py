@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from engage_stream.drafting.bank_file import BankError
-from engage_stream.drafting.drafter import Drafter, Question
+from engage_stream.drafting.draft import Question
+from engage_stream.drafting.drafter import Drafter
 from engage_stream.drafting.facts import OrderFacts
 from engage_stream.drafting.knowledge import KnowledgeBank
 from engage_stream.drafting.politeness import is_polite

@@ -10,8 +10,12 @@ from datetime import UTC, date, datetime
 import pytest
 
 from engage_stream.config.settings import load_settings
-from engage_stream.drafting import Drafter, OrderFacts, Question, is_polite, load_bank_file
+from engage_stream.drafting.bank_file import load_bank_file
+from engage_stream.drafting.draft import Question
+from engage_stream.drafting.drafter import Drafter
+from engage_stream.drafting.facts import OrderFacts
 from engage_stream.drafting.knowledge import MANIFEST, SOURCE
+from engage_stream.drafting.politeness import is_polite
 from engage_stream.inference.model_folder import load_model_folder, sha256_of
 from tests.drafting.conftest import SENDER, SEOUL, SHOP_BANK
 

@@ -18,8 +18,6 @@ from typing import Any
 
 from engage_stream.core.processor import EngagementCore
 from engage_stream.enrichment.state import CustomerState
-from engage_stream.inference.classifier import Prediction
-from engage_stream.inference.scoring import Scores
 from engage_stream.samples.generator import SampleConfig, SampleStream
 from engage_stream.schemas.actions import ModelStamp
 from engage_stream.schemas.customers import CustomerProfile
@@ -31,6 +29,7 @@ from engage_stream.schemas.events import (
     EmailInboundEvent,
     TicketCreatedEvent,
 )
+from engage_stream.schemas.scores import Prediction, Scores
 from engage_stream.training.corpora import INTENT_LABELS, TOXICITY_LABELS
 from tests.core.builders import SHIPPED_POLICY, FakeDrafter, policy_with
 from tests.evaluation.builders import write_labels, write_run

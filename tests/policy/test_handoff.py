@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from engage_stream.enrichment.conversation import Streaks, TurnReader
 from engage_stream.enrichment.profile import snapshot
 from engage_stream.enrichment.state import Position, Turn
-from engage_stream.inference.scoring import Scores
 from engage_stream.policy.handoff import handoff_reasons, route
+from engage_stream.policy.turns import Streaks, TurnReader
 from engage_stream.schemas.actions import HandoffReason, Priority, action_id_for
 from engage_stream.schemas.customers import Tier
 from engage_stream.schemas.enriched import DecisionKind
 from engage_stream.schemas.events import Sender
+from engage_stream.schemas.scores import Scores
 from tests.core.builders import (
     DRAFT_STAMP,
     INTENT_STAMP,

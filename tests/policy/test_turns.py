@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engage_stream.enrichment.conversation import TurnReader, squeeze, streaks
 from engage_stream.enrichment.state import ConversationState, Position, Turn
-from engage_stream.inference.scoring import Scores
+from engage_stream.policy.turns import TurnReader, squeeze, streaks
 from engage_stream.schemas.events import Sender
+from engage_stream.schemas.scores import Scores
 from tests.core.builders import SHIPPED_POLICY, at, chat, scores
 
 READER = TurnReader(SHIPPED_POLICY.handoff)

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from engage_stream.enrichment.state import ConversationState, Position, Turn
-from engage_stream.inference.scoring import Scores
 from engage_stream.policy.policy_file import HandoffPolicy
 from engage_stream.privacy import mask_text
 from engage_stream.schemas.events import ChatMessageEvent, Sender
+from engage_stream.schemas.scores import Scores
 
 _SPACES = re.compile(r"\s+")
 
