@@ -108,7 +108,7 @@ def drafter(
     retrieval variant (n-grams, embeddings, both; with and without the topic)."""
     from engage_stream.bench.drafter import as_json, bench_drafter, load_questions, markdown
     from engage_stream.policy.policy_file import PolicyError, load_policy
-    from engage_stream.worker.runtime import StartupError, load_models
+    from engage_stream.serving.models import StartupError, load_models
 
     settings = startup()
     try:

@@ -42,7 +42,7 @@ def draft(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole draft as JSON.")] = False,
 ) -> None:
     """Draft a reply: the bank's best answer for the question, filled with the order's facts."""
-    from engage_stream.worker.runtime import StartupError, load_models
+    from engage_stream.serving.models import StartupError, load_models
 
     settings = startup()
     if order_status is not None and order_status not in STATUSES:

@@ -33,7 +33,7 @@ from engage_stream.replay import checkpoint as checkpoints
 from engage_stream.replay.ranges import RangeError, RangeSpec, parse_offsets
 from engage_stream.replay.runner import ReplayProgress, ReplayRunner, plan
 from engage_stream.replay.sinks import DirectorySink, ShadowTopics, Sink, check_run_id
-from engage_stream.worker.runtime import StartupError, load_models
+from engage_stream.serving.models import StartupError, load_models
 
 RUNS = PROJECT_ROOT / "runs"
 

@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from engage_stream.cli.startup import config_error, startup
-from engage_stream.worker.runtime import Runtime, StartupError
+from engage_stream.serving.models import StartupError
+from engage_stream.worker.runtime import Runtime
 
 
 def worker(

@@ -24,7 +24,7 @@ from engage_stream.replay.ranges import RangeSpec
 from engage_stream.replay.runner import ReplayProgress, ReplayRunner, plan
 from engage_stream.replay.sinks import DirectorySink, LiveTopicError, ShadowTopics
 from engage_stream.samples.generator import SampleConfig, SampleStream
-from engage_stream.worker.runtime import load_models
+from engage_stream.serving.models import load_models
 from tests.worker.pipeline import Pipeline
 
 pytestmark = pytest.mark.broker
