@@ -19,7 +19,7 @@ from rich.table import Table
 from engage_stream.cli.corpora import DataDir, load_or_exit
 from engage_stream.cli.startup import startup
 from engage_stream.config.settings import PROJECT_ROOT
-from engage_stream.training.corpora import DEFAULT_DATA_DIR, Corpus
+from engage_stream.training.corpora import DEFAULT_DATA_DIR, Corpus, CorpusError
 
 if TYPE_CHECKING:
     from engage_stream.training.classifier import FinetuneConfig
@@ -479,16 +479,23 @@ def _train_grams(
             "added": added,
         }
     checked = load_or_exit(lambda: load_labelled(check))
-    everyday = load_or_exit(lambda: load_intent(data_dir))
-    held = split(everyday)
-    background = everyday_sample(
-        held.train_texts,
-        held.val_texts,
-        recipe.config,
-        held.seed,
-        everyday.source,
-        everyday.licence,
-    )
+    # Everyday utterances come from the public 3i4K corpus; a shop without it still trains.
+    background = None
+    missing: str | None = None
+    try:
+        everyday = load_intent(data_dir)
+    except CorpusError as exc:
+        missing = str(exc)
+    else:
+        held = split(everyday)
+        background = everyday_sample(
+            held.train_texts,
+            held.val_texts,
+            recipe.config,
+            held.seed,
+            everyday.source,
+            everyday.licence,
+        )
     command = _command_line(
         "train",
         recipe.name,
@@ -532,9 +539,11 @@ def _train_grams(
     console.print(table)
     learnt = trained["background"]
     if learnt is None:
+        why = (
+            f"{missing}" if missing else f"{source} has no `{recipe.config.background_label}` topic"
+        )
         console.print(
-            f"no everyday utterances learnt: {source} has no `{recipe.config.background_label}` "
-            "topic, so small talk will get one of the shop's topics"
+            f"no everyday utterances learnt ({why}), so small talk may get one of the shop's topics"
         )
     else:
         held_out = learnt["held_out"]

@@ -94,3 +94,13 @@ def test_the_command_takes_a_shop_s_own_labels_and_refuses_an_encoder(tmp_path: 
 
 def test_the_sample_check_file_uses_the_training_topics() -> None:
     assert set(load_topics(SAMPLE_CHECK).label_names) <= set(load_topics(SAMPLE_TOPICS).label_names)
+
+
+def test_without_the_public_corpora_the_shop_s_topics_still_train(tmp_path: Path) -> None:
+    out = tmp_path / "topic-grams-ko"
+    args = ["train", "topic-grams-ko", "--out", str(out), "--limit", "300"]
+    result = CliRunner().invoke(app, [*args, "--data-dir", str(tmp_path / "no-corpora")])
+    assert result.exit_code == 0, result.output
+    assert "no everyday utterances learnt" in result.output
+    assert "no-corpora" in result.output
+    assert json.loads((out / MANIFEST).read_text())["training"]["background"] is None
