@@ -17,7 +17,8 @@ from pathlib import Path
 from engage_stream.inference.heads import open_groups
 from engage_stream.inference.model_folder import CHAR_NGRAM, Precision, load_model_folder
 from engage_stream.training.baseline import tfidf_svm, tfidf_svm_predict
-from engage_stream.training.corpora import Corpus, load_labelled, project_path
+from engage_stream.training.check_file import check_gold
+from engage_stream.training.corpora import load_labelled, project_path
 from engage_stream.training.metrics import classification_metrics
 from engage_stream.training.recipes import bank_examples, load_topics
 from engage_stream.training.splits import split, with_extra
@@ -31,13 +32,6 @@ class TopicRow:
     accuracy: float
     """On everyday utterances: the share given the background topic (`other`)."""
     macro_f1: float | None
-
-
-def _gold(corpus: Corpus, labels: tuple[str, ...]) -> list[int]:
-    unknown = sorted(set(corpus.label_names) - set(labels))
-    if unknown:
-        raise ValueError(f"{corpus.source}: labels {unknown} are not topics of the training file")
-    return [labels.index(corpus.label_names[i]) for i in corpus.labels]
 
 
 def _precisions(model_dir: Path) -> tuple[Precision | None, ...]:
@@ -66,7 +60,10 @@ def bench_topics(
     rows: list[TopicRow] = []
     sets = {
         "validation split": (held.val_texts, held.val_labels),
-        f"check ({project_path(check)})": (checked.texts, _gold(checked, corpus.label_names)),
+        f"check ({project_path(check)})": (
+            checked.texts,
+            check_gold(checked, corpus.label_names, checked.source),
+        ),
     }
     names = corpus.label_names
     for model_dir in model_dirs:

@@ -340,22 +340,17 @@ def _check(
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from engage_stream.training.baseline import tfidf_svm_predict
+    from engage_stream.training.check_file import check_gold, check_record
     from engage_stream.training.classifier import predict_labels
     from engage_stream.training.corpora import load_labelled, project_path
-    from engage_stream.training.metrics import classification_metrics
 
     checked = load_or_exit(lambda: load_labelled(check))
-    gold = [corpus.label_names.index(checked.label_names[i]) for i in checked.labels]
+    gold = check_gold(checked, corpus.label_names, project_path(check))
     model = AutoModelForSequenceClassification.from_pretrained(out)
     tokenizer = AutoTokenizer.from_pretrained(out)
     predicted = predict_labels(model, tokenizer, checked.texts, config.max_length)
     svm = tfidf_svm_predict(data, params, checked.texts)
-    return {
-        "file": project_path(check),
-        "texts": len(gold),
-        "model": classification_metrics(gold, predicted, corpus.label_names).as_dict(),
-        "baseline": classification_metrics(gold, svm, corpus.label_names).as_dict(),
-    }
+    return check_record(project_path(check), gold, predicted, svm, corpus.label_names)
 
 
 def _train_multihead(

@@ -28,6 +28,7 @@ from engage_stream.inference.char_grams import GRAMS_FILE, GramsModel, char_gram
 from engage_stream.inference.classifier import softmax
 from engage_stream.inference.model_folder import CHAR_NGRAM, MANIFEST, sha256_of
 from engage_stream.training.baseline import tfidf_svm, tfidf_svm_predict
+from engage_stream.training.check_file import check_gold, check_record
 from engage_stream.training.corpora import Corpus
 from engage_stream.training.metrics import classification_metrics
 from engage_stream.training.model_card import render_grams
@@ -130,18 +131,10 @@ def check_scores(
     check_file: str,
 ) -> dict[str, object]:
     """The model and the baseline on labelled messages written apart from the data."""
-    unknown = sorted(set(check.label_names) - set(labels))
-    if unknown:
-        raise ValueError(f"{check_file}: labels {unknown} are not topics of the training data")
-    gold = [list(labels).index(check.label_names[i]) for i in check.labels]
+    gold = check_gold(check, labels, check_file)
     predicted = model.logits(check.texts).argmax(axis=1).tolist()
     svm = tfidf_svm_predict(data, baseline_params, check.texts)
-    return {
-        "file": check_file,
-        "texts": len(gold),
-        "model": classification_metrics(gold, predicted, corpus.label_names).as_dict(),
-        "baseline": classification_metrics(gold, svm, corpus.label_names).as_dict(),
-    }
+    return check_record(check_file, gold, predicted, svm, corpus.label_names)
 
 
 def train_grams(

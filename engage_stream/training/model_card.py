@@ -110,18 +110,28 @@ def _head_sections(train: dict[str, Any]) -> list[str]:
                 f"{train['name']} ({head['name']} head)",
             ),
             "",
-            "Per-class F1: "
-            + ", ".join(f"{k} {v}" for k, v in val.get("per_class_f1", {}).items()),
+            _per_class(val),
             "",
             f"Data: {data.get('corpus')} — {data.get('source')} (licence {data.get('licence')}). "
-            f"Split: seed {split.get('seed')}, {split.get('train')} train / "
-            f"{split.get('validation')} validation distinct texts "
-            f"({split.get('duplicates_merged')} duplicates merged). {taught} Gold examples "
+            f"{_split(split, '')} {taught} Gold examples "
             f"seen {head.get('repeat', 1)}x per epoch; class weighting "
             f"{head.get('class_weighting')}.",
             "",
         ]
     return lines
+
+
+def _per_class(validation: dict[str, Any]) -> str:
+    scores = validation.get("per_class_f1", {})
+    return "Per-class F1: " + ", ".join(f"{k} {v}" for k, v in scores.items())
+
+
+def _split(split: dict[str, Any], merged: str = ", majority label") -> str:
+    return (
+        f"Split: seed {split.get('seed')}, {split.get('train')} train / "
+        f"{split.get('validation')} validation distinct texts "
+        f"({split.get('duplicates_merged')} duplicates merged{merged})."
+    )
 
 
 def _multi_head(train: dict[str, Any], pre: dict[str, Any]) -> list[str]:
@@ -180,7 +190,6 @@ def render(model_dir: Path, files: dict[str, int], export_notes: list[str]) -> s
         return "\n".join([*_multi_head(train, pre), *_tail(train, pre, files, export_notes)])
     data = train.get("data", {})
     split = train.get("split", {})
-    per_class = train.get("validation", {}).get("per_class_f1", {})
     lines = [
         f"# {train['name']} {train.get('version', '')}".rstrip(),
         "",
@@ -197,11 +206,9 @@ def render(model_dir: Path, files: dict[str, int], export_notes: list[str]) -> s
         *_metrics_rows(train),
         "",
         *_selection(train),
-        "Per-class F1: " + ", ".join(f"{k} {v}" for k, v in per_class.items()),
+        _per_class(train.get("validation", {})),
         "",
-        f"Split: seed {split.get('seed')}, {split.get('train')} train / "
-        f"{split.get('validation')} validation distinct texts "
-        f"({split.get('duplicates_merged')} duplicates merged, majority label).",
+        _split(split),
         "",
         "## Data and licence",
         "",
@@ -273,7 +280,6 @@ def render_grams(train: dict[str, Any], files: dict[str, int]) -> str:
     features = train.get("features", {})
     bank = data.get("bank_examples")
     background = train.get("background")
-    per_class = train.get("validation", {}).get("per_class_f1", {})
     grid = ", ".join(f"C {run['C']}: {run['accuracy']}" for run in fit.get("grid", []))
     return "\n".join(
         [
@@ -292,11 +298,9 @@ def render_grams(train: dict[str, Any], files: dict[str, int]) -> str:
             "",
             *_metrics_rows(train),
             "",
-            "Per-class F1: " + ", ".join(f"{k} {v}" for k, v in per_class.items()),
+            _per_class(train.get("validation", {})),
             "",
-            f"Split: seed {split.get('seed')}, {split.get('train')} train / "
-            f"{split.get('validation')} validation distinct texts "
-            f"({split.get('duplicates_merged')} duplicates merged, majority label).",
+            _split(split),
             "",
             "## Data and licence",
             "",

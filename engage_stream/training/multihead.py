@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from engage_stream.observability.logs import get_logger
 from engage_stream.training.batching import bucketed_batches, pad
+from engage_stream.training.check_file import check_gold, check_record
 from engage_stream.training.classifier import torch_device
 from engage_stream.training.corpora import Corpus, project_path
 from engage_stream.training.metrics import ClassificationMetrics, classification_metrics
@@ -502,15 +503,10 @@ def run_recipe(
     for head, task in zip(recipe.heads, tasks, strict=True):
         if head.from_file and check is not None:
             checked = load_labelled(check)
-            gold = [task.labels.index(checked.label_names[i]) for i in checked.labels]
+            gold = check_gold(checked, task.labels, project_path(check))
             model = head_predictions(out, task.name, checked.texts, config.max_length)
             svm = tfidf_svm_predict(task.split, chosen[task.name], checked.texts)
-            checks[task.name] = {
-                "file": project_path(check),
-                "texts": len(gold),
-                "model": classification_metrics(gold, model, task.labels).as_dict(),
-                "baseline": classification_metrics(gold, svm, task.labels).as_dict(),
-            }
+            checks[task.name] = check_record(project_path(check), gold, model, svm, task.labels)
     heads: list[dict[str, Any]] = []
     for task in tasks:
         heads.append(
