@@ -9,12 +9,12 @@ same action ids.
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from datetime import datetime
+from functools import partial
+from typing import Any, Protocol
 
-from engage_stream.actions import messages
 from engage_stream.drafting.draft import Draft, Question, Tone
 from engage_stream.drafting.facts import OrderFacts
 from engage_stream.enrichment.orders import Order, fact_of, order_in_question, orders_of
@@ -28,7 +28,9 @@ from engage_stream.enrichment.state import (
 )
 from engage_stream.policy.handoff import HandoffCall, handoff_reasons, route
 from engage_stream.policy.outbound import Offer, Placement, place
-from engage_stream.policy.policy_file import Policy, RuleSpec
+from engage_stream.policy.policy_file import Policy
+from engage_stream.policy.rules import NEXT_BEST_ACTIONS
+from engage_stream.policy.rules.rule import Moment, NextBestActionRule, Referral, RuleSpec, no_draft
 from engage_stream.policy.turns import TurnReader
 from engage_stream.privacy import mask_text
 from engage_stream.schemas.actions import (
@@ -43,7 +45,6 @@ from engage_stream.schemas.actions import (
     TranscriptTurn,
     action_id_for,
 )
-from engage_stream.schemas.common import Channel
 from engage_stream.schemas.customers import CustomerProfile
 from engage_stream.schemas.enriched import (
     ContextSnapshot,
@@ -54,7 +55,6 @@ from engage_stream.schemas.enriched import (
     SourcePosition,
 )
 from engage_stream.schemas.events import (
-    CartAbandonedEvent,
     ChatMessageEvent,
     CrmEvent,
     EmailInboundEvent,
@@ -74,9 +74,6 @@ ORDER_EVENTS = (
     OrderCancelledEvent,
     RefundIssuedEvent,
 )
-
-if TYPE_CHECKING:
-    from engage_stream.schemas.scores import Prediction
 
 
 class DraftWriter(Protocol):
@@ -109,17 +106,6 @@ TRANSCRIPT_TEXT_CHARS = 4_000
 """Masking can lengthen a text (01012345678 -> 010-****-5678); a transcript turn is cut."""
 
 
-def win_back_id(customer_id: str, last_active: datetime) -> str:
-    """The synthetic source id of a win-back: one per customer and inactive spell, an
-    Identifier (at most 128 characters) whatever the length of the customer id."""
-    stamp = f"{last_active:%Y%m%dT%H%M%S}"
-    readable = f"winback:{customer_id}:{stamp}"
-    if len(readable) <= 128:
-        return readable
-    digest = hashlib.sha256(customer_id.encode()).hexdigest()[:32]
-    return f"winback:{digest}:{stamp}"
-
-
 def _kept(
     stored: CustomerState, before: CustomerState, decided: CustomerState
 ) -> CustomerState | None:
@@ -148,6 +134,38 @@ class _Work:
     outcome: Outcome = field(default_factory=Outcome)
     decisions: list[Decision] = field(default_factory=list)
     context: ContextSnapshot | None = None
+
+
+class _EmailQuestion:
+    """The question an inbound e-mail asks, drafted once, when a rule asks for the draft."""
+
+    def __init__(
+        self,
+        event: EmailInboundEvent,
+        scores: Scores | None,
+        reader: TurnReader,
+        draft: Callable[[Question, str, Tone], Draft],
+    ) -> None:
+        self.event = event
+        self.scores = scores
+        self.reader = reader
+        self.draft = draft
+        self.drafted: tuple[Question, Draft] | None = None
+
+    def ask(self) -> tuple[Question, Draft]:
+        if self.drafted is None:
+            scores, event = self.scores, self.event
+            text = text_to_score(event) or event.payload.body
+            topic = scores.topic if scores else None
+            question = Question(
+                text, topic.label if topic else None, topic.score if topic else None, event.event_id
+            )
+            negative = scores is not None and self.reader.negative(text, scores)
+            self.drafted = question, self.draft(question, text, "upset" if negative else "normal")
+        return self.drafted
+
+    def __call__(self) -> Draft:
+        return self.ask()[1]
 
 
 class EngagementCore:
@@ -198,14 +216,24 @@ class EngagementCore:
         work.state = before.with_seen(event.event_id, position)
         if isinstance(event, ChatMessageEvent):
             self._chat(work, event)
-        elif isinstance(event, EmailInboundEvent):
-            self._inbound_email(work, event)
-        elif isinstance(event, CartAbandonedEvent):
-            self._abandoned_cart(work, event)
         if isinstance(event, ORDER_EVENTS):
             work.state = work.state.with_order_fact(fact_of(event, position))
-        if isinstance(event, OrderDeliveredEvent):
-            self._review_request(work, event)
+        question = None
+        if isinstance(event, EmailInboundEvent):
+            question = _EmailQuestion(event, scores, self.reader, partial(self._draft, work))
+        moment = Moment(
+            event=event,
+            profile=profile,
+            at=event.occurred_at,
+            zone=self.zone,
+            scores=scores,
+            small_talk_topics=self.policy.handoff.drafting.small_talk_topics,
+            draft=no_draft if question is None else question,
+        )
+        for rule in NEXT_BEST_ACTIONS:
+            spec = self.policy.outbound.rules.spec(rule.name)
+            if rule.occasion(spec, moment) is not None:
+                self._apply(work, rule, spec, moment, question)
         work.outcome.state = _kept(stored, before, work.state)
         work.outcome.enriched = self._enriched(work, event, source)
         return work.outcome
@@ -217,43 +245,44 @@ class EngagementCore:
         state: CustomerState | None,
         processed_at: datetime,
     ) -> Outcome:
-        """Win-back: a profile snapshot showing the customer inactive for the policy's
-        number of days. One message per inactive spell (its id comes from the last-active
-        time), so re-published snapshots do not send again."""
-        rule = self.policy.outbound.rules.win_back
-        last = profile.last_active_at
-        if last is None or profile.updated_at - last < timedelta(days=rule.inactive_days):
+        """Profile-driven rules (win-back). Each acts once per occasion: a rule whose
+        action for this occasion is already in the state is not applied again, so
+        re-published snapshots do not send again."""
+        moment = Moment(event=None, profile=profile, at=profile.updated_at, zone=self.zone)
+        due = []
+        for rule in NEXT_BEST_ACTIONS:
+            spec = self.policy.outbound.rules.spec(rule.name)
+            occasion = rule.occasion(spec, moment)
+            if occasion is not None:
+                due.append((rule, spec, occasion))
+        if not due:
             return Outcome()
         position = Position.of(source)
         stored = state or CustomerState(customer_id=profile.customer_id)
         before = stored.as_of(position)
-        source_id = win_back_id(profile.customer_id, last.astimezone(self.zone))
-        if any(m.action_id == action_id_for(source_id, "win_back") for m in before.sent):
-            return Outcome()
-        work = _Work(
-            source_id=source_id,
-            customer_id=profile.customer_id,
-            at=profile.updated_at,
-            position=position,
-            profile=profile,
-            snap=snapshot(profile),
-            state=before,
-            now=processed_at,
-            scores=None,
-        )
-        if self._enabled(work, "win_back", rule):
-            subject, body = messages.win_back((profile.updated_at - last).days)
-            offer = Offer(
-                rule="win_back",
-                template_id="win_back.v1",
-                advertising=rule.advertising,
-                earliest=profile.updated_at,
-                subject=subject,
-                body=body,
+        outcome = Outcome()
+        current: CustomerState | None = None
+        for rule, spec, occasion in due:
+            decided = current or before
+            if any(m.action_id == action_id_for(occasion, rule.name) for m in decided.sent):
+                continue
+            work = _Work(
+                source_id=occasion,
+                customer_id=profile.customer_id,
+                at=profile.updated_at,
+                position=position,
+                profile=profile,
+                snap=snapshot(profile),
+                state=decided,
+                now=processed_at,
+                scores=None,
+                outcome=outcome,
             )
-            self._offer(work, offer, models=[])
-        work.outcome.state = _kept(stored, before, work.state)
-        return work.outcome
+            self._apply(work, rule, spec, moment, None)
+            current = work.state
+        if current is not None:
+            outcome.state = _kept(stored, before, current)
+        return outcome
 
     def _enriched(
         self,
@@ -409,122 +438,61 @@ class EngagementCore:
 
     # -- next-best-action --------------------------------------------------------------------
 
-    def _inbound_email(self, work: _Work, event: EmailInboundEvent) -> None:
-        """A question by e-mail is answered by e-mail only when the answer is sure to answer
-        it: a confident topic the policy lets answer itself, a bank answer that may go out
-        without a person, all its facts known. Anything less goes to a person, with the
-        suggestions, rather than sending the customer an answer that answers nothing."""
-        rule = self.policy.outbound.rules.inbound_answer
-        scores = work.scores
-        intent = scores.intent.label if scores and scores.intent else None
-        topic = scores.topic if scores else None
-        small_talk = self.policy.handoff.drafting.small_talk_topics
-        asks = topic.label not in small_talk if topic is not None else intent in rule.intents
-        if not asks:
+    def _apply(
+        self,
+        work: _Work,
+        rule: NextBestActionRule[Any],
+        spec: RuleSpec,
+        moment: Moment,
+        question: _EmailQuestion | None,
+    ) -> None:
+        """A rule that applies: suppressed when the policy disables it, else its offer is
+        placed, or its referral handed to a person."""
+        if not self._enabled(work, rule.name, spec):
             return
-        if not self._enabled(work, "inbound_answer", rule):
+        result = rule.offer(spec, moment, self.policy.messages)
+        drafted = question.drafted if question is not None else None
+        if isinstance(result, Referral):
+            assert question is not None, f"{rule.name}: only a question can be referred"
+            self._refer(work, rule.name, result, question)
             return
-        text = text_to_score(event) or event.payload.body
-        question = Question(
-            text, topic.label if topic else None, topic.score if topic else None, event.event_id
+        if drafted is None:
+            self._offer(work, result, models=[])
+            return
+        asked, draft = drafted
+        self._offer(
+            work,
+            result,
+            models=[*_stamps(work.scores), *draft.models],
+            draft=_source(asked, draft),
         )
-        negative = scores is not None and self.reader.negative(text, scores)
-        draft = self._draft(work, question, text, "upset" if negative else "normal")
-        unsure = self._unsure(draft, topic)
-        if unsure is None:
-            answer = draft.answer
-            assert answer is not None
-            offer = Offer(
-                rule="inbound_answer",
-                template_id=f"inbound_answer.{answer.answer_id}",
-                advertising=rule.advertising,
-                earliest=event.occurred_at,
-                subject=messages.inbound_answer_subject(event.payload.subject),
-                body=messages.inbound_answer_body(draft.text),
-                channel=Channel.EMAIL,
-            )
-            self._offer(
-                work,
-                offer,
-                models=[*_stamps(scores), *draft.models],
-                draft=_source(question, draft),
-            )
-            return
-        reasons = [HandoffReason.EMAIL_NEEDS_AGENT]
-        call = route(self.policy.handoff, reasons, work.snap, question.topic)
+
+    def _refer(self, work: _Work, rule: str, referral: Referral, question: _EmailQuestion) -> None:
+        """An e-mail the rule will not answer by itself goes to a person, with the draft."""
+        asked, draft = question.drafted or question.ask()
+        event = question.event
+        call = route(self.policy.handoff, [referral.reason], work.snap, asked.topic)
         transcript = [
             TranscriptTurn(
                 sender=Sender.CUSTOMER,
-                text=mask_text(text)[:TRANSCRIPT_TEXT_CHARS],
+                text=mask_text(asked.text)[:TRANSCRIPT_TEXT_CHARS],
                 at=event.occurred_at,
             )
         ]
-        action_id = action_id_for(event.event_id, "handoff")
-        conversation_id = event.conversation_id or event.event_id
         self._hand_over(
             work,
-            action_id,
-            conversation_id,
+            action_id_for(event.event_id, "handoff"),
+            event.conversation_id or event.event_id,
             call,
             transcript,
-            question,
+            asked,
             draft,
-            "inbound_answer",
-            why=f"; not sent: {unsure}",
+            rule,
+            why=f"; not sent: {referral.why}",
         )
 
-    def _unsure(self, draft: Draft, topic: Prediction | None) -> str | None:
-        """Why the draft may not go to the customer by itself, or None when it may."""
-        rule = self.policy.outbound.rules.inbound_answer
-        answer = draft.answer
-        if topic is None or topic.label not in rule.auto_answer_topics:
-            return f"topic {topic.label if topic else 'unknown'} is not answered automatically"
-        if topic.score < rule.min_topic_score:
-            return f"topic {topic.label} only {topic.score:.2f} sure"
-        if answer is None:
-            return f"no answer in the bank fits ({draft.fallback or 'no_answer'})"
-        if answer.topic != topic.label:
-            return f"the best answer ({answer.answer_id}) is about {answer.topic}"
-        if not answer.auto_send:
-            return f"answer {answer.answer_id} needs a person"
-        if answer.score < rule.min_answer_score:
-            return f"answer {answer.answer_id} scores only {answer.score:.2f}"
-        return None
-
-    def _abandoned_cart(self, work: _Work, event: CartAbandonedEvent) -> None:
-        rule = self.policy.outbound.rules.abandoned_cart
-        if event.payload.value_krw < rule.min_value_krw:
-            return
-        if not self._enabled(work, "abandoned_cart", rule):
-            return
-        subject, body = messages.abandoned_cart(event.payload)
-        offer = Offer(
-            rule="abandoned_cart",
-            template_id="abandoned_cart.v1",
-            advertising=rule.advertising,
-            earliest=event.occurred_at + timedelta(minutes=rule.delay_minutes),
-            subject=subject,
-            body=body,
-        )
-        self._offer(work, offer, models=[])
-
-    def _review_request(self, work: _Work, event: OrderDeliveredEvent) -> None:
-        rule = self.policy.outbound.rules.review_request
-        if not self._enabled(work, "review_request", rule):
-            return
-        subject, body = messages.review_request(event.payload)
-        offer = Offer(
-            rule="review_request",
-            template_id="review_request.v1",
-            advertising=rule.advertising,
-            earliest=event.occurred_at + timedelta(hours=rule.delay_hours),
-            subject=subject,
-            body=body,
-        )
-        self._offer(work, offer, models=[])
-
-    def _enabled(self, work: _Work, name: str, rule: RuleSpec) -> bool:
-        if rule.enabled:
+    def _enabled(self, work: _Work, name: str, spec: RuleSpec) -> bool:
+        if spec.enabled:
             return True
         self._suppress(work, name, SuppressionReason.RULE_DISABLED, "rule disabled in policy")
         return False

@@ -20,25 +20,12 @@ from zoneinfo import ZoneInfo
 from engage_stream.enrichment.profile import reachable
 from engage_stream.enrichment.state import SentMessage
 from engage_stream.policy.policy_file import OutboundPolicy
+from engage_stream.policy.rules.rule import Offer as Offer  # the rules make offers; placed here
 from engage_stream.schemas.actions import ConsentBasis, SuppressionReason
 from engage_stream.schemas.common import Channel
 from engage_stream.schemas.enriched import ProfileSnapshot
 
 SUBJECT_CHANNELS = frozenset({Channel.EMAIL})
-
-
-@dataclass(frozen=True, slots=True)
-class Offer:
-    """A message a rule wants to send, before the rules of the channel apply."""
-
-    rule: str
-    template_id: str
-    advertising: bool
-    earliest: datetime
-    subject: str
-    body: str
-    channel: Channel | None = None
-    """Fixed channel (an answer goes back the way the question came), or None to choose."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""The decision policy file (`infra/policies.yaml`), typed and validated at start.
+"""The decision policy file (`infra/policies.yaml`), typed and validated at start, with the
+message templates it names (`messages`, compiled and checked here too).
 
 Operations people change thresholds and Korean advertising settings here without
 touching code; every action carries the file's `version`. Label names in it (intents,
@@ -13,11 +14,31 @@ import re
 from collections.abc import Collection, Mapping
 from datetime import time
 from pathlib import Path
+from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.policy.rules import NEXT_BEST_ACTIONS
+from engage_stream.policy.rules.abandoned_cart import AbandonedCartRule
+from engage_stream.policy.rules.inbound_answer import InboundAnswerRule
+from engage_stream.policy.rules.review_request import ReviewRequestRule
+from engage_stream.policy.rules.rule import RuleSpec
+from engage_stream.policy.rules.win_back import WinBackRule
+from engage_stream.policy.templates import Marks, MessageTemplates, TemplateError, TemplateUse
 from engage_stream.schemas.actions import HandoffReason, Priority
 from engage_stream.schemas.common import Channel
 from engage_stream.schemas.customers import Tier
@@ -134,41 +155,18 @@ class FrequencyCap(_Spec):
     max_messages: int = Field(ge=0, le=1_000)
 
 
-class RuleSpec(_Spec):
-    enabled: bool = True
-    advertising: bool
-
-
-class AbandonedCartRule(RuleSpec):
-    delay_minutes: float = Field(ge=0, le=60 * 24 * 30)
-    min_value_krw: int = Field(default=0, ge=0)
-
-
-class ReviewRequestRule(RuleSpec):
-    delay_hours: float = Field(ge=0, le=24 * 90)
-
-
-class InboundAnswerRule(RuleSpec):
-    """An inbound e-mail that asks something is answered by e-mail only when the answer
-    is sure to answer it; otherwise it goes to a person with the suggestions."""
-
-    intents: list[str] = Field(min_length=1, description="Speech acts that ask something.")
-    auto_answer_topics: list[str] = Field(
-        default_factory=list, description="Topics whose answers may be sent without a person."
-    )
-    min_topic_score: float = Field(ge=0, le=1, description="The topic model must be this sure.")
-    min_answer_score: float = Field(ge=0, le=3, description="The bank's score of the answer.")
-
-
-class WinBackRule(RuleSpec):
-    inactive_days: float = Field(gt=0, le=3_650)
-
-
 class OutboundRules(_Spec):
+    """Each rule's spec, under the rule's name (the specs live with their rules)."""
+
     abandoned_cart: AbandonedCartRule
     review_request: ReviewRequestRule
     inbound_answer: InboundAnswerRule
     win_back: WinBackRule
+
+    def spec(self, name: str) -> RuleSpec:
+        spec = getattr(self, name)
+        assert isinstance(spec, RuleSpec), name
+        return spec
 
 
 class OutboundPolicy(_Spec):
@@ -188,11 +186,56 @@ class OutboundPolicy(_Spec):
         return value
 
 
+SHIPPED_MESSAGES = PROJECT_ROOT / "infra" / "messages"
+"""The message templates shipped with the project, beside the shipped policy file."""
+
+
+def _message_templates(value: Any, info: ValidationInfo) -> MessageTemplates:
+    """The `messages` folder's templates, compiled and checked against the rules and the
+    advertising marks of this policy (validated before it, as `outbound`). A relative
+    folder is relative to the policy file (`load_policy`), else to the working directory."""
+    if isinstance(value, MessageTemplates):
+        return value
+    if not isinstance(value, str | Path):
+        raise PydanticCustomError("path_type", "must be the path of a folder of templates")
+    folder = Path(value)
+    if not folder.is_absolute():
+        base = (info.context or {}).get("policy_file")
+        folder = (Path(base).parent if base else Path.cwd()) / folder
+    outbound = info.data.get("outbound")
+    marks = (
+        Marks(outbound.advertising_prefix, outbound.opt_out_footer)
+        if isinstance(outbound, OutboundPolicy)
+        else None
+    )
+    uses = [TemplateUse(rule.template, rule.sample, rule.name) for rule in NEXT_BEST_ACTIONS]
+    try:
+        return MessageTemplates.load(folder, uses, marks)
+    except TemplateError as exc:
+        raise PydanticCustomError(
+            "message_templates", "{problems}", {"problems": str(exc)}
+        ) from None
+
+
+Templates = Annotated[
+    MessageTemplates,
+    PlainValidator(_message_templates),
+    PlainSerializer(lambda templates: str(templates.folder), return_type=str),
+    WithJsonSchema({"type": "string", "description": "A folder of message templates."}),
+]
+
+
 class Policy(_Spec):
     version: str = Field(min_length=1, max_length=100)
     timezone: str = "Asia/Seoul"
     handoff: HandoffPolicy
     outbound: OutboundPolicy
+    messages: Templates = Field(
+        default=cast(Any, SHIPPED_MESSAGES),
+        validate_default=True,
+        description="Folder of the message templates (`<template>.j2`); relative to the "
+        "policy file. Checked at start: see `policy.templates`.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -254,6 +297,6 @@ def load_policy(path: Path) -> Policy:
     except yaml.YAMLError as exc:
         raise PolicyError(f"policy file {path}: not valid YAML: {exc}") from None
     try:
-        return Policy.model_validate(document)
+        return Policy.model_validate(document, context={"policy_file": Path(path)})
     except ValidationError as exc:
         raise PolicyError(f"policy file {path}: {describe(field_errors_of(exc))}") from None

@@ -1,0 +1,1 @@
+"""Korean language helpers that any layer may use (no project imports)."""

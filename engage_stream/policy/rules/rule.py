@@ -1,0 +1,129 @@
+"""What a next-best-action rule is: a trigger, its spec in the policy file and its message
+template, behind one protocol, so that the core iterates the rules instead of knowing each.
+
+A rule sees one input (a `Moment`), says whether it applies and, if the policy enables it,
+what it offers: a message (`Offer`, placed by `policy.outbound` under the advertising rules)
+or, for a rule that answers the customer, a `Referral` to a person when the answer is not
+sure to answer. Rules decide from event time and the input only, so replays decide alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from engage_stream.policy.templates import MessageTemplates
+from engage_stream.schemas.actions import HandoffReason
+from engage_stream.schemas.common import Channel
+from engage_stream.schemas.customers import CustomerProfile
+from engage_stream.schemas.events import CrmEvent
+from engage_stream.schemas.scores import Scores
+
+
+class RuleSpec(BaseModel):
+    """A rule's settings under `outbound.rules.<name>` in the policy file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    advertising: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A message a rule wants to send, before the rules of the channel apply."""
+
+    rule: str
+    template_id: str
+    advertising: bool
+    earliest: datetime
+    subject: str
+    body: str
+    channel: Channel | None = None
+    """Fixed channel (an answer goes back the way the question came), or None to choose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """Not sent: a person answers instead (`why` goes on the decision)."""
+
+    reason: HandoffReason
+    why: str
+
+
+class Answer(Protocol):
+    """What a rule reads of the knowledge bank's answer (`drafting.draft.Suggestion`)."""
+
+    @property
+    def answer_id(self) -> str: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def auto_send(self) -> bool: ...
+
+
+class Drafted(Protocol):
+    """What a rule reads of a draft (`drafting.draft.Draft`)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def fallback(self) -> str | None: ...
+    @property
+    def answer(self) -> Answer | None: ...
+
+
+def no_draft() -> Drafted:
+    """The draft of an input that asks nothing: none."""
+    raise LookupError("this input asks no question to draft an answer to")
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """One input as the rules see it, decided as of its own time."""
+
+    event: CrmEvent | None
+    """None for a profile snapshot (profile-driven rules such as win-back)."""
+    profile: CustomerProfile | None
+    at: datetime
+    """Event time (the snapshot's `updated_at` for a profile)."""
+    zone: ZoneInfo
+    scores: Scores | None = None
+    small_talk_topics: Collection[str] = ()
+    """Topics that ask the shop nothing (`handoff.drafting.small_talk_topics`)."""
+    draft: Callable[[], Drafted] = field(default=no_draft)
+    """The drafted answer to the question the input asks; the core drafts it at most once,
+    and only when a rule that answers asks for it."""
+
+
+SpecT = TypeVar("SpecT", bound=RuleSpec, contravariant=True)
+
+
+class NextBestActionRule(Protocol[SpecT]):
+    """One rule. `name` is its key under `outbound.rules` and the rule part of its action
+    ids; `template` its message template (a file in the policy's `messages` folder), whose
+    variables are the keys of `sample`, the values it is checked with at start."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def template(self) -> str: ...
+    @property
+    def sample(self) -> Mapping[str, object]: ...
+
+    def occasion(self, spec: SpecT, moment: Moment) -> str | None:
+        """The id its action id is made from when the rule applies to `moment` (the event's
+        own id; one per occasion for a profile-driven rule, so a snapshot published again
+        does not send again), or None when it does not apply."""
+        ...
+
+    def offer(self, spec: SpecT, moment: Moment, messages: MessageTemplates) -> Offer | Referral:
+        """What the rule offers, once it applies and the policy enables it."""
+        ...
