@@ -6,12 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 KAFKA_LIB := infra/kafka/lib
+CHROMIUM_ROOT := infra/chromium/root
 
-.PHONY: demo test lint typecheck schemas kafka-jars lock clean help
+.PHONY: demo test lint typecheck schemas kafka-jars chromium lock clean help
 
 help:
 	@echo "make demo    - install the runtime and run the main job on the embedded broker"
-	@echo "make test    - install runtime+dev+export, fetch the Apache Kafka jars, run lint, types and tests"
+	@echo "make test    - install runtime+dev+export, fetch the Apache Kafka jars and Chromium, run lint, types and tests"
 	@echo "make lock    - re-resolve requirements/*.lock from pyproject.toml"
 
 $(BIN)/uv:
@@ -35,6 +36,13 @@ $(KAFKA_LIB)/.complete: infra/kafka/pom.xml
 
 kafka-jars: $(KAFKA_LIB)/.complete
 
+# Debian's Chromium and the libraries it lacks here, unpacked without root, for the report's
+# screenshot test; the versions and checksums are pinned in infra/chromium/packages.lock.
+$(CHROMIUM_ROOT)/.complete: infra/chromium/fetch.sh infra/chromium/packages.lock
+	infra/chromium/fetch.sh
+
+chromium: $(CHROMIUM_ROOT)/.complete
+
 demo: $(VENV)/.runtime-installed
 	$(BIN)/engage-stream demo
 
@@ -46,7 +54,7 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
-test: $(VENV)/.dev-installed $(KAFKA_LIB)/.complete lint typecheck
+test: $(VENV)/.dev-installed $(KAFKA_LIB)/.complete $(CHROMIUM_ROOT)/.complete lint typecheck
 	$(BIN)/pytest -q -ra
 
 schemas: $(VENV)/.runtime-installed

@@ -1,22 +1,27 @@
 """Write an evaluation: `eval.json` for machines, `report.html` for people.
 
-The HTML page is one self-contained file: inline CSS and SVG, no JavaScript, no external
-fonts or images, nothing fetched. Every text from the data is escaped with `html.escape`;
-customer text appears only PII-masked (see `compare`). The font stack names Korean fonts
-so Hangul renders with a proper face wherever one is installed.
+This module prepares the page as plain data (formatted numbers and texts, chart geometry);
+the Jinja2 templates in `templates/` lay it out. The environment autoescapes every template
+and nothing is marked safe, so a customer's text, a label, a model or a file name can never
+become markup. The page is one self-contained file: inline CSS and SVG, no JavaScript, no
+external fonts or images, nothing fetched. Customer text appears only PII-masked (see
+`compare`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from html import escape
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from engage_stream.evaluation.charts import (
     BASELINE_COLOR,
     RUN_COLOR,
+    Chart,
     Series,
     cdf_chart,
     grouped_bars,
@@ -37,11 +42,7 @@ from engage_stream.evaluation.metrics import (
 
 JSON_FILE = "eval.json"
 HTML_FILE = "report.html"
-
-FONT_STACK = (
-    '"Noto Sans KR", "Apple SD Gothic Neo", "Malgun Gothic", "NanumGothic", '
-    '"Nanum Gothic", system-ui, -apple-system, "Segoe UI", sans-serif'
-)
+TEMPLATE = "report.html.j2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,23 @@ def write_report(evaluation: Evaluation, out_dir: Path) -> ReportPaths:
     json_path.write_text(document + "\n", encoding="utf-8")
     html_path.write_text(render_html(evaluation), encoding="utf-8")
     return ReportPaths(json=json_path, html=html_path)
+
+
+@cache
+def environment() -> Environment:
+    """Autoescape on for every template, whatever its name; an unknown name fails loudly."""
+    return Environment(
+        loader=PackageLoader("engage_stream.evaluation", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_html(evaluation: Evaluation) -> str:
+    return environment().get_template(TEMPLATE).render(page=page(evaluation))
 
 
 # -- formatting -----------------------------------------------------------------------------
@@ -87,31 +105,6 @@ def _when(iso: str | None) -> str:
     return f"{iso[:10]} {iso[11:19]} {iso[-6:]}" if len(iso) >= 25 else iso
 
 
-def _e(text: object) -> str:
-    return escape(str(text))
-
-
-def _table(
-    headers: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "", raw: bool = False
-) -> str:
-    """A table; cells are escaped unless `raw` (then the caller built them from escaped parts)."""
-    klass = f' class="{cls}"' if cls else ""
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{c if raw else _e(c)}</td>" for c in row) + "</tr>" for row in rows
-    )
-    return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _section(anchor: str, title: str, body: str, lead: str = "") -> str:
-    intro = f'<p class="lead">{_e(lead)}</p>' if lead else ""
-    return f'<section id="{anchor}"><h2>{_e(title)}</h2>{intro}{body}</section>'
-
-
-def _note(text: str) -> str:
-    return f'<p class="note">{_e(text)}</p>'
-
-
 def headline_rates(rates: ActionRates) -> dict[str, Rate]:
     return {
         "handoffs": rates.handoffs,
@@ -130,131 +123,217 @@ def _runs(evaluation: Evaluation) -> list[tuple[str, RunEvaluation, str]]:
     return runs
 
 
-# -- page -----------------------------------------------------------------------------------
-
-CSS = f"""
-:root {{ --ink:#0f172a; --muted:#64748b; --line:#e2e8f0; --card:#f8fafc; --run:{RUN_COLOR};
-  --base:{BASELINE_COLOR}; }}
-* {{ box-sizing: border-box; }}
-body {{ margin:0; font-family:{FONT_STACK}; color:var(--ink); background:#fff;
-  font-size:14px; line-height:1.5; }}
-main {{ max-width:1200px; margin:0 auto; padding:24px 28px 48px; }}
-header {{ border-bottom:1px solid var(--line); padding-bottom:12px; margin-bottom:8px; }}
-h1 {{ font-size:24px; margin:0 0 4px; }}
-h2 {{ font-size:19px; margin:32px 0 8px; padding-top:8px; border-top:1px solid var(--line); }}
-h3 {{ font-size:15px; margin:18px 0 6px; }}
-.sub, .lead, .note, .muted {{ color:var(--muted); }}
-.note {{ font-size:13px; }}
-.cards {{ display:grid; grid-template-columns:repeat(auto-fill, minmax(175px, 1fr)); gap:10px;
-  margin:14px 0; }}
-.card {{ background:var(--card); border:1px solid var(--line); border-radius:10px;
-  padding:10px 12px; }}
-.card .label {{ color:var(--muted); font-size:12px; }}
-.card .value {{ font-size:24px; font-weight:700; line-height:1.2; }}
-.card .detail {{ font-size:12px; color:var(--muted); }}
-.up {{ color:#15803d; }} .down {{ color:#b91c1c; }}
-table {{ border-collapse:collapse; margin:8px 0 14px; font-size:13px; }}
-th, td {{ border-bottom:1px solid var(--line); padding:4px 10px; text-align:left;
-  vertical-align:top; }}
-th {{ background:var(--card); font-weight:600; }}
-td.num, th.num {{ text-align:right; font-variant-numeric:tabular-nums; }}
-.grid2 {{ display:flex; flex-wrap:wrap; gap:24px; align-items:flex-start; }}
-.cm {{ border-collapse:separate; border-spacing:2px; }}
-.cm td, .cm th {{ border:none; text-align:center; padding:0; font-size:12px; }}
-.cm td.cm-cell {{ width:46px; height:34px; border-radius:4px; font-variant-numeric:tabular-nums; }}
-.cm th.col {{ writing-mode:vertical-rl; transform:rotate(180deg); height:120px;
-  padding:4px 0; font-weight:500; text-align:left; }}
-.cm th.row {{ text-align:right; padding-right:8px; font-weight:500; white-space:nowrap; }}
-.cm caption {{ caption-side:top; text-align:left; font-weight:600; padding-bottom:4px; }}
-.axis-title {{ color:var(--muted); font-size:12px; }}
-svg.chart {{ max-width:100%; height:auto; }}
-svg text {{ font-family:inherit; font-size:12px; fill:var(--ink); }}
-svg text.axis, svg text.muted {{ fill:var(--muted); font-size:11px; }}
-svg line.grid {{ stroke:var(--line); }}
-.pill {{ display:inline-block; max-width:100%; border-radius:10px; padding:0 8px;
-  margin:1px 2px; font-size:12px; border:1px solid transparent; overflow-wrap:anywhere; }}
-.k-handoff {{ background:#fee2e2; border-color:#fecaca; }}
-.k-next_best_action {{ background:#dcfce7; border-color:#bbf7d0; }}
-.k-suppressed {{ background:#fef3c7; border-color:#fde68a; }}
-.k-already_handed_off {{ background:#ede9fe; border-color:#ddd6fe; }}
-.k-duplicate {{ background:#e2e8f0; }}
-.text {{ max-width:420px; word-break:keep-all; overflow-wrap:anywhere; }}
-.swatch {{ display:inline-block; width:10px; height:10px; border-radius:2px;
-  margin-right:4px; }}
-th.group {{ text-align:center; border-left:2px solid #fff; }}
-table.examples {{ width:100%; table-layout:fixed; }}
-table.examples td:first-child, table.examples th:first-child {{ width:130px; }}
-table.examples td:nth-child(2), table.examples th:nth-child(2) {{ width:30%; }}
-table.examples code {{ white-space:nowrap; }}
-code {{ font-size:12px; background:var(--card); padding:0 3px; border-radius:3px; }}
-footer {{ margin-top:36px; color:var(--muted); font-size:12px; }}
-"""
+# -- what the templates read ----------------------------------------------------------------
 
 
-def render_html(evaluation: Evaluation) -> str:
-    run = evaluation.run.summary
-    title = f"engage-stream evaluation: {run.run_id}"
-    versus = (
-        f" vs baseline {evaluation.baseline.summary.run_id}"
-        if evaluation.baseline is not None
-        else ""
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A plain table: every header and cell is text."""
+
+    headers: Sequence[str]
+    rows: Sequence[Sequence[str]]
+    cls: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Versus:
+    """`baseline X (Δ ±d)`; `cls` colours the change: up (good), down (bad) or none."""
+
+    shown: str
+    delta: str = ""
+    cls: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    label: str
+    value: str
+    detail: str = ""
+    versus: Versus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    name: str
+    color: str
+    cells: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    cards: Sequence[Card]
+    runs: Sequence[RunRow]
+    labels: dict[str, str] | None
+    """Label counts, formatted; None: no labels given."""
+
+
+@dataclass(frozen=True, slots=True)
+class GridCell:
+    predicted: str
+    count: int
+    share: str
+    style: str
+
+
+@dataclass(frozen=True, slots=True)
+class GridRow:
+    truth: str
+    cells: Sequence[GridCell]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """A confusion matrix as a heat map: truth in rows, prediction in columns."""
+
+    name: str
+    labels: Sequence[str]
+    rows: Sequence[GridRow]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelBlock:
+    model: str
+    scores: Table
+    runs: Sequence[str]
+    per_label: Sequence[Sequence[str]]
+    grids: Sequence[Grid]
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    events: str
+    baseline_events: str
+    chart: Chart
+    table: Table
+    reasons: Chart | None
+    priorities: Table | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunLatency:
+    name: str
+    note: str
+    table: Table | None = None
+    histogram: Chart | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyView:
+    runs: Sequence[RunLatency]
+    cdf: Chart | None
+
+
+@dataclass(frozen=True, slots=True)
+class Pill:
+    kind: str
+    detail: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleRow:
+    event_id: str
+    event_type: str
+    text: str | None
+    """Already PII-masked by `compare`."""
+    baseline: Sequence[Pill]
+    baseline_predictions: str
+    run: Sequence[Pill]
+    run_predictions: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlipRow:
+    key: str
+    description: str
+    count: str
+    per_1000: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlipExamples:
+    key: str
+    description: str
+    count: str
+    rows: Sequence[ExampleRow]
+
+
+@dataclass(frozen=True, slots=True)
+class ComparisonView:
+    run_id: str
+    baseline_run_id: str
+    overview: Table
+    only_in_run: Sequence[str]
+    only_in_baseline: Sequence[str]
+    agreement: Table
+    flips: Sequence[FlipRow]
+    examples: Sequence[FlipExamples]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    title: str
+    versus: str
+    kind: str
+    generated_at: str
+    schema_version: int
+    summary: Summary
+    models: Sequence[ModelBlock] | None
+    handoff: Table | None
+    drafts: Table
+    rates: Rates
+    outcomes: Table | None
+    latency: LatencyView
+    comparison: ComparisonView | None
+    colors: dict[str, str] = field(
+        default_factory=lambda: {"run": RUN_COLOR, "baseline": BASELINE_COLOR}
     )
-    sections = [
-        _summary(evaluation),
-        _models(evaluation),
-        _handoff(evaluation),
-        _drafts(evaluation),
-        _rates(evaluation),
-        _outcomes(evaluation),
-        _latency(evaluation),
-        _comparison(evaluation.comparison, evaluation),
-        _notes(),
-    ]
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title + versus)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
-        f"<header><h1>{_e(title)}</h1>"
-        f'<div class="sub">{_e(run.kind)} run{_e(versus)} · generated '
-        f"{_e(evaluation.generated_at)} · schema v{evaluation.schema_version}</div></header>\n"
-        + "\n".join(sections)
-        + "\n<footer>engage-stream eval · eval.json holds every number on this page.</footer>\n"
-        "</main>\n</body>\n</html>\n"
+
+
+def page(evaluation: Evaluation) -> Page:
+    run = evaluation.run.summary
+    return Page(
+        title=f"engage-stream evaluation: {run.run_id}",
+        versus=(
+            f" vs baseline {evaluation.baseline.summary.run_id}"
+            if evaluation.baseline is not None
+            else ""
+        ),
+        kind=run.kind,
+        generated_at=evaluation.generated_at,
+        schema_version=evaluation.schema_version,
+        summary=_summary(evaluation),
+        models=_models(evaluation),
+        handoff=_handoff(evaluation),
+        drafts=_drafts(evaluation),
+        rates=_rates(evaluation),
+        outcomes=_outcomes(evaluation),
+        latency=_latency(evaluation),
+        comparison=_comparison(evaluation.comparison),
     )
 
 
 # -- summary --------------------------------------------------------------------------------
 
 
-def _card(label: str, value: str, detail: str = "", raw_detail: bool = False) -> str:
-    more = f'<div class="detail">{detail if raw_detail else _e(detail)}</div>' if detail else ""
-    return (
-        f'<div class="card"><div class="label">{_e(label)}</div>'
-        f'<div class="value">{_e(value)}</div>{more}</div>'
-    )
-
-
-def _vs(run_value: float | None, base_value: float | None, fmt: str, higher_is: str) -> str:
-    """`baseline X (Δ ±d)`, coloured when the change is good or bad; escaped pieces."""
-    if base_value is None:
-        return ""
+def _vs(run_value: float | None, base_value: float, fmt: str, higher_is: str) -> Versus:
     shown = _pct(base_value) if fmt == "pct" else f"{base_value:,.1f}"
     if run_value is None:
-        return f"baseline {_e(shown)}"
+        return Versus(shown)
     delta = run_value - base_value
     delta_text = f"{100 * delta:+.1f} pt" if fmt == "pct" else f"{delta:+,.1f}"
     cls = ""
     if abs(delta) > 1e-12 and higher_is in {"better", "worse"}:
         good = (delta > 0) == (higher_is == "better")
         cls = "up" if good else "down"
-    return f'baseline {_e(shown)} <span class="{cls}">({_e(delta_text)})</span>'
+    return Versus(shown, delta_text, cls)
 
 
-def _summary(evaluation: Evaluation) -> str:
+def _cards(evaluation: Evaluation) -> list[Card]:
     run, base = evaluation.run, evaluation.baseline
     cards = [
-        _card(
+        Card(
             "Events",
             f"{run.summary.events:,}",
             f"baseline {base.summary.events:,}" if base else f"{run.summary.records:,} records",
@@ -264,20 +343,18 @@ def _summary(evaluation: Evaluation) -> str:
         for model, result in run.classification.items():
             base_result = base.classification[model] if base and base.classification else None
             cards.append(
-                _card(
+                Card(
                     f"{model} accuracy · macro-F1",
                     f"{_pct(result.accuracy)} · {_f(result.macro_f1, 2)}",
-                    (
-                        _vs(result.accuracy, base_result.accuracy, "pct", "better")
-                        if base_result
-                        else f"n = {result.n:,}"
-                    ),
-                    raw_detail=True,
+                    "" if base_result else f"n = {result.n:,}",
+                    _vs(result.accuracy, base_result.accuracy, "pct", "better")
+                    if base_result and base_result.accuracy is not None
+                    else None,
                 )
             )
     if run.handoff is not None and run.handoff.n:
         cards.append(
-            _card(
+            Card(
                 "Handoff F1 vs labels",
                 _f(run.handoff.f1, 2),
                 f"precision {_pct(run.handoff.precision, 0)}, recall {_pct(run.handoff.recall, 0)}",
@@ -290,20 +367,14 @@ def _summary(evaluation: Evaluation) -> str:
     ]
     for label, key in headline:
         value = headline_rates(run.rates)[key].per_1000
-        cards.append(
-            _card(
-                label,
-                f"{value:,.1f}",
-                _vs(value, headline_rates(base.rates)[key].per_1000, "num", "neutral")
-                if base
-                else "",
-                raw_detail=True,
-            )
+        versus = (
+            _vs(value, headline_rates(base.rates)[key].per_1000, "num", "neutral") if base else None
         )
+        cards.append(Card(label, f"{value:,.1f}", versus=versus))
     comparison = evaluation.comparison
     if comparison is not None:
         cards.append(
-            _card(
+            Card(
                 "Events with decision flips",
                 f"{comparison.events_with_flips:,}",
                 f"of {comparison.shared:,} shared events",
@@ -313,7 +384,7 @@ def _summary(evaluation: Evaluation) -> str:
         lat = evaluated.latency
         if lat.end_to_end and lat.n:
             cards.append(
-                _card(
+                Card(
                     f"p95 latency, {name}",
                     f"{_n(lat.p95_ms)} ms",
                     f"p50 {_n(lat.p50_ms)} ms · p99 {_n(lat.p99_ms)} ms",
@@ -321,58 +392,58 @@ def _summary(evaluation: Evaluation) -> str:
             )
         elif lat.events_per_s is not None:
             cards.append(
-                _card(
+                Card(
                     f"Throughput, {name}",
                     f"{lat.events_per_s:,.0f} events/s",
                     f"{_n(lat.seconds)} s" if lat.seconds is not None else "",
                 )
             )
+    return cards
+
+
+def _summary(evaluation: Evaluation) -> Summary:
     rows = []
     for name, evaluated, color in _runs(evaluation):
         s = evaluated.summary
         rows.append(
-            [
-                f'<span class="swatch" style="background:{color}"></span>{_e(name)}',
-                _e(s.kind),
-                _e(s.source),
-                _e(f"{s.events:,}"),
-                _e(f"{s.records:,}"),
-                _e(f"{s.duplicate_records:,} / {s.redelivered_records:,}"),
-                _e(f"{_when(s.first_event_at)} → {_when(s.last_event_at)}"),
-                _e(", ".join(s.policy_versions) or "–"),
-                _e(", ".join(s.models) or "–"),
-            ]
+            RunRow(
+                name,
+                color,
+                [
+                    s.kind,
+                    s.source,
+                    f"{s.events:,}",
+                    f"{s.records:,}",
+                    f"{s.duplicate_records:,} / {s.redelivered_records:,}",
+                    f"{_when(s.first_event_at)} → {_when(s.last_event_at)}",
+                    ", ".join(s.policy_versions) or "–",
+                    ", ".join(s.models) or "–",
+                ],
+            )
         )
-    table = _table(
-        [
-            "run",
-            "kind",
-            "source",
-            "events",
-            "records",
-            "duplicates / redelivered",
-            "event time",
-            "policy",
-            "models",
-        ],
-        rows,
-        raw=True,
-    )
     labels = evaluation.labels
-    label_line = (
-        _note(
-            f"Labels: {labels.labels:,} event ids from {labels.source} "
-            f"({labels.in_run:,} in the run): intent {labels.intent:,}, toxicity "
-            f"{labels.toxicity:,}, topic {labels.topic:,}, answer_id {labels.answer_id:,}, "
-            f"handoff_needed {labels.handoff_needed:,}, email_opened "
-            f"{labels.email_opened:,}, email_converted {labels.email_converted:,}."
-        )
+    counts = (
+        {
+            "source": labels.source,
+            **{
+                key: f"{getattr(labels, key):,}"
+                for key in (
+                    "labels",
+                    "in_run",
+                    "intent",
+                    "toxicity",
+                    "topic",
+                    "answer_id",
+                    "handoff_needed",
+                    "email_opened",
+                    "email_converted",
+                )
+            },
+        }
         if labels is not None
-        else _note("No labels given (--labels): model and decision quality are not measured.")
+        else None
     )
-    return _section(
-        "summary", "Summary", f'<div class="cards">{"".join(cards)}</div>{table}{label_line}'
-    )
+    return Summary(_cards(evaluation), rows, counts)
 
 
 # -- models ---------------------------------------------------------------------------------
@@ -388,116 +459,73 @@ def _cell_style(count: int, row_total: int, diagonal: bool) -> str:
     return f"background:rgba({rgb},{alpha:.2f});color:{ink}"
 
 
-def confusion_html(name: str, matrix: ConfusionMatrix) -> str:
-    """A heat-map grid: truth in rows, prediction in columns; colour is the row share."""
-    head = "".join(f'<th class="col" scope="col">{_e(label)}</th>' for label in matrix.labels)
+def confusion_grid(name: str, matrix: ConfusionMatrix) -> Grid:
+    """Each cell coloured by its share of the row: green on the diagonal, red off it."""
     rows = []
     for i, truth in enumerate(matrix.labels):
         total = sum(matrix.matrix[i])
-        cells = []
-        for j, predicted in enumerate(matrix.labels):
-            count = matrix.matrix[i][j]
-            share = f"{100 * count / total:.0f}% of row" if total else "no events"
-            cells.append(
-                f'<td class="cm-cell" data-truth="{_e(truth)}" data-pred="{_e(predicted)}" '
-                f'style="{_cell_style(count, total, i == j)}" '
-                f'title="truth {_e(truth)} → predicted {_e(predicted)}: {count} ({share})">'
-                f"{count}</td>"
+        cells = [
+            GridCell(
+                predicted,
+                matrix.matrix[i][j],
+                f"{100 * matrix.matrix[i][j] / total:.0f}% of row" if total else "no events",
+                _cell_style(matrix.matrix[i][j], total, i == j),
             )
-        rows.append(
-            f'<tr><th class="row" scope="row">{_e(truth)}</th>{"".join(cells)}'
-            f'<td class="muted">&nbsp;{total}</td></tr>'
-        )
-    return (
-        f'<table class="cm" data-name="{_e(name)}"><caption>{_e(name)}'
-        '<div class="axis-title">rows: truth · columns: predicted</div></caption>'
-        f"<thead><tr><th></th>{head}<th></th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
+            for j, predicted in enumerate(matrix.labels)
+        ]
+        rows.append(GridRow(truth, cells, total))
+    return Grid(name, list(matrix.labels), rows)
 
 
-def _models(evaluation: Evaluation) -> str:
+def _models(evaluation: Evaluation) -> list[ModelBlock] | None:
     if evaluation.run.classification is None:
-        return _section(
-            "models",
-            "Models against labels",
-            _note("No labels given: pass --labels FILE_OR_TOPIC to measure the models."),
-        )
-    body = []
+        return None
+    blocks = []
     runs = [(n, r) for n, r, _ in _runs(evaluation) if r.classification is not None]
     for model in evaluation.run.classification:
         results: list[tuple[str, Classification]] = [
             (name, r.classification[model]) for name, r in runs if r.classification
         ]
-        body.append(f"<h3>{_e(model)}</h3>")
-        body.append(
-            _table(
+        scores = Table(
+            ["run", "n", "accuracy", "macro-F1", "labels in macro-F1", "labelled", "no prediction"],
+            [
                 [
-                    "run",
-                    "n",
-                    "accuracy",
-                    "macro-F1",
-                    "labels in macro-F1",
-                    "labelled",
-                    "no prediction",
-                ],
-                [
-                    [
-                        name,
-                        f"{c.n:,}",
-                        _pct(c.accuracy),
-                        _f(c.macro_f1),
-                        str(len(c.macro_f1_labels)),
-                        f"{c.labelled:,}",
-                        f"{c.missing_prediction:,}",
-                    ]
-                    for name, c in results
-                ],
-            )
+                    name,
+                    f"{c.n:,}",
+                    _pct(c.accuracy),
+                    _f(c.macro_f1),
+                    str(len(c.macro_f1_labels)),
+                    f"{c.labelled:,}",
+                    f"{c.missing_prediction:,}",
+                ]
+                for name, c in results
+            ],
         )
         first = results[0][1]
         by_run = [{s.label: s for s in c.per_label} for _, c in results]
         order = list(dict.fromkeys(s.label for _, c in results for s in c.per_label))
         support = {s.label: s.support for s in first.per_label}
-        group = "".join(f'<th colspan="3" class="group">{_e(name)}</th>' for name, _ in results)
-        sub = "<th>precision</th><th>recall</th><th>F1</th>" * len(results)
-        rows = []
+        per_label = []
         for label in order:
-            cells = [_e(label), _e(f"{support.get(label, 0):,}")]
-            for scores in by_run:
-                s = scores.get(label)
+            cells = [label, f"{support.get(label, 0):,}"]
+            for by_label in by_run:
+                s = by_label.get(label)
                 cells += [_f(s.precision), _f(s.recall), _f(s.f1)] if s else ["–"] * 3
-            rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-        body.append(
-            '<table class="per-label"><thead>'
-            f'<tr><th rowspan="2">label</th><th rowspan="2">support</th>{group}</tr>'
-            f"<tr>{sub}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        )
-        grids = "".join(
-            confusion_html(f"{model} · {name}", c.confusion) for name, c in results if c.n
-        )
-        body.append(f'<div class="grid2">{grids}</div>' if grids else _note("no labelled events"))
-    return _section(
-        "models",
-        "Models against labels",
-        "".join(body),
-        "Over events with both a label and a prediction. Confusion cells are coloured by the "
-        "share of their row: green on the diagonal (right), red off it (wrong).",
-    )
+            per_label.append(cells)
+        grids = [confusion_grid(f"{model} · {name}", c.confusion) for name, c in results if c.n]
+        blocks.append(ModelBlock(model, scores, [n for n, _ in results], per_label, grids))
+    return blocks
 
 
 # -- handoff --------------------------------------------------------------------------------
 
 
-def _handoff(evaluation: Evaluation) -> str:
+def _handoff(evaluation: Evaluation) -> Table | None:
     runs = [(n, r.handoff) for n, r, _ in _runs(evaluation) if r.handoff is not None]
     scored: list[tuple[str, BinaryScores]] = [(n, h) for n, h in runs if h is not None and h.n]
     if not scored:
-        return _section(
-            "handoff",
-            "Handoff decisions against labels",
-            _note("No handoff_needed labels for the events of the run."),
-        )
-    table = _table(
+        return None
+    return Table(
         ["run", "n", "TP", "FP", "FN", "TN", "precision", "recall", "F1"],
         [
             [
@@ -514,19 +542,12 @@ def _handoff(evaluation: Evaluation) -> str:
             for name, h in scored
         ],
     )
-    return _section(
-        "handoff",
-        "Handoff decisions against labels",
-        table,
-        "Positive: the enriched record holds a handoff or an already_handed_off decision; "
-        "truth: handoff_needed.",
-    )
 
 
 # -- drafts ---------------------------------------------------------------------------------
 
 
-def _drafts(evaluation: Evaluation) -> str:
+def _drafts(evaluation: Evaluation) -> Table:
     rows = []
     for name, run, _ in _runs(evaluation):
         d = run.drafts
@@ -544,7 +565,7 @@ def _drafts(evaluation: Evaluation) -> str:
                 _pct(d.correct_fallback),
             ]
         )
-    table = _table(
+    return Table(
         [
             "run",
             "drafts",
@@ -558,15 +579,6 @@ def _drafts(evaluation: Evaluation) -> str:
             "correct fallback",
         ],
         rows,
-    )
-    return _section(
-        "drafts",
-        "Drafted answers",
-        table,
-        "Drafts of handoffs and of e-mails answered automatically. Grounded: a knowledge-bank "
-        "answer filled with the facts of the customer's order; general: a bank answer that "
-        "needs none; fallback: nothing in the bank fit. hit@1 / hit@3 against answer_id "
-        "labels; correct fallback: questions labelled with no answer whose draft said none.",
     )
 
 
@@ -600,7 +612,7 @@ def _rate_rows(rates: Sequence[ActionRates]) -> list[tuple[str, list[Rate | None
     return rows
 
 
-def _rates(evaluation: Evaluation) -> str:
+def _rates(evaluation: Evaluation) -> Rates:
     runs = _runs(evaluation)
     series = [Series(name, color) for name, _, color in runs]
     rates = [r.rates for _, r, _ in runs]
@@ -643,10 +655,10 @@ def _rates(evaluation: Evaluation) -> str:
             unit="%",
         )
         if reasons
-        else _note("No handoffs.")
+        else None
     )
     priorities = sorted({k for r in rates for k in r.handoff_priorities})
-    priority_table = _table(
+    priority_table = Table(
         ["handoff priority", *[name for name, _, _ in runs]],
         [
             [
@@ -661,17 +673,13 @@ def _rates(evaluation: Evaluation) -> str:
             for p in priorities
         ],
     )
-    body = (
-        f"{chart}{_table(headers, table_rows, cls='rates')}"
-        f"<h3>Handoff reasons</h3>{reason_chart}{priority_table if priorities else ''}"
-    )
-    return _section(
-        "rates",
-        "Action rates",
-        body,
-        f"Per 1,000 distinct events of each run (run: {rates[0].events:,} events"
-        + (f", baseline: {rates[1].events:,}" if len(rates) > 1 else "")
-        + "). Actions count once per action id.",
+    return Rates(
+        events=f"{rates[0].events:,}",
+        baseline_events=f"{rates[1].events:,}" if len(rates) > 1 else "",
+        chart=chart,
+        table=Table(headers, table_rows, cls="rates"),
+        reasons=reason_chart,
+        priorities=priority_table if priorities else None,
     )
 
 
@@ -690,22 +698,18 @@ def _outcome_row(name: str, key: str, o: Outcomes) -> list[str]:
     ]
 
 
-def _outcomes(evaluation: Evaluation) -> str:
+def _outcomes(evaluation: Evaluation) -> Table | None:
     results: list[tuple[str, MessageOutcomes]] = [
         (n, r.message_outcomes) for n, r, _ in _runs(evaluation) if r.message_outcomes is not None
     ]
     if not results:
-        return _section(
-            "outcomes",
-            "Message outcomes",
-            _note("No email_opened / email_converted labels."),
-        )
+        return None
     rows = []
     for name, outcomes in results:
         rows.append(_outcome_row(name, "all messages", outcomes.overall))
         rows += [_outcome_row(name, f"channel {k}", o) for k, o in outcomes.by_channel.items()]
         rows += [_outcome_row(name, f"rule {k}", o) for k, o in outcomes.by_rule.items()]
-    table = _table(
+    return Table(
         [
             "run",
             "messages",
@@ -717,59 +721,58 @@ def _outcomes(evaluation: Evaluation) -> str:
         ],
         rows,
     )
-    return _section(
-        "outcomes",
-        "Message outcomes",
-        table,
-        "Among the events that got a next-best-action message; the channel email row is "
-        "the events that got an e-mail.",
-    )
 
 
 # -- latency --------------------------------------------------------------------------------
 
 
-def _latency(evaluation: Evaluation) -> str:
-    body = []
-    curves = []
-    for name, result, color in _runs(evaluation):
-        lat: Latency = result.latency
-        body.append(f"<h3>{_e(name)}</h3>{_note(lat.note)}")
-        if lat.end_to_end and lat.n:
-            body.append(
-                _table(
-                    ["events", "p50", "p95", "p99", "max", "mean"],
-                    [
-                        [
-                            f"{lat.n:,}",
-                            f"{_n(lat.p50_ms)} ms",
-                            f"{_n(lat.p95_ms)} ms",
-                            f"{_n(lat.p99_ms)} ms",
-                            f"{_n(lat.max_ms)} ms",
-                            f"{_n(lat.mean_ms)} ms",
-                        ]
-                    ],
-                    cls="latency",
-                )
-            )
-            body.append(histogram_chart(f"Latency histogram, {name}", lat.histogram, color))
-            curves.append((Series(name, color), lat.cdf))
-        elif not lat.end_to_end:
-            body.append(
-                _table(
-                    ["events/s", "seconds"],
-                    [
-                        [
-                            f"{lat.events_per_s:,.1f}" if lat.events_per_s is not None else "–",
-                            f"{lat.seconds:,.1f}" if lat.seconds is not None else "–",
-                        ]
-                    ],
-                )
-            )
-    if curves:
-        body.append("<h3>Cumulative distribution</h3>")
-        body.append(cdf_chart("Latency CDF", curves))
-    return _section("latency", "Latency and throughput", "".join(body))
+def _run_latency(name: str, lat: Latency, color: str) -> RunLatency:
+    if lat.end_to_end and lat.n:
+        table = Table(
+            ["events", "p50", "p95", "p99", "max", "mean"],
+            [
+                [
+                    f"{lat.n:,}",
+                    f"{_n(lat.p50_ms)} ms",
+                    f"{_n(lat.p95_ms)} ms",
+                    f"{_n(lat.p99_ms)} ms",
+                    f"{_n(lat.max_ms)} ms",
+                    f"{_n(lat.mean_ms)} ms",
+                ]
+            ],
+            cls="latency",
+        )
+        return RunLatency(
+            name,
+            lat.note,
+            table,
+            histogram_chart(f"Latency histogram, {name}", lat.histogram, color),
+        )
+    if not lat.end_to_end:
+        throughput = Table(
+            ["events/s", "seconds"],
+            [
+                [
+                    f"{lat.events_per_s:,.1f}" if lat.events_per_s is not None else "–",
+                    f"{lat.seconds:,.1f}" if lat.seconds is not None else "–",
+                ]
+            ],
+        )
+        return RunLatency(name, lat.note, throughput)
+    return RunLatency(name, lat.note)
+
+
+def _latency(evaluation: Evaluation) -> LatencyView:
+    runs = _runs(evaluation)
+    curves = [
+        (Series(name, color), r.latency.cdf)
+        for name, r, color in runs
+        if r.latency.end_to_end and r.latency.n
+    ]
+    return LatencyView(
+        [_run_latency(name, r.latency, color) for name, r, color in runs],
+        cdf_chart("Latency CDF", curves) if curves else None,
+    )
 
 
 # -- comparison -----------------------------------------------------------------------------
@@ -790,46 +793,30 @@ def decision_label(view: DecisionView) -> str:
     return " · ".join(w for w in (view.kind.replace("_", " "), reasons) if w)
 
 
-def _pill(view: DecisionView) -> str:
-    return (
-        f'<span class="pill k-{_e(view.kind)}" title="{_e(view.detail)}">'
-        f"{_e(decision_label(view))}</span>"
-    )
-
-
-def _decisions(views: list[DecisionView]) -> str:
-    return "".join(_pill(v) for v in views) or '<span class="muted">no decision</span>'
+def _pills(views: Sequence[DecisionView]) -> list[Pill]:
+    return [Pill(v.kind, v.detail, decision_label(v)) for v in views]
 
 
 def _predictions(shown: dict[str, str]) -> str:
-    return _e(", ".join(f"{k} {v}" for k, v in shown.items()) or "–")
+    return ", ".join(f"{k} {v}" for k, v in shown.items()) or "–"
 
 
-def _example_row(example: FlipExample) -> list[str]:
-    text = (
-        f'<div class="text" lang="ko">{_e(example.text)}</div>'
-        if example.text
-        else f'<span class="muted">({_e(example.event_type)}, no text)</span>'
+def _example_row(example: FlipExample) -> ExampleRow:
+    return ExampleRow(
+        event_id=example.event_id,
+        event_type=example.event_type,
+        text=example.text or None,
+        baseline=_pills(example.baseline),
+        baseline_predictions=_predictions(example.baseline_predictions),
+        run=_pills(example.run),
+        run_predictions=_predictions(example.run_predictions),
     )
-    return [
-        f"<code>{_e(example.event_id)}</code><br>"
-        f'<span class="muted">{_e(example.event_type)}</span>',
-        text,
-        _decisions(example.baseline)
-        + f'<div class="muted">{_predictions(example.baseline_predictions)}</div>',
-        _decisions(example.run)
-        + f'<div class="muted">{_predictions(example.run_predictions)}</div>',
-    ]
 
 
-def _comparison(comparison: Comparison | None, evaluation: Evaluation) -> str:
+def _comparison(comparison: Comparison | None) -> ComparisonView | None:
     if comparison is None:
-        return _section(
-            "comparison",
-            "Comparison with a baseline",
-            _note("No baseline given (--baseline SPEC)."),
-        )
-    overview = _table(
+        return None
+    overview = Table(
         ["shared events", "only in run", "only in baseline", "events with flips"],
         [
             [
@@ -840,14 +827,7 @@ def _comparison(comparison: Comparison | None, evaluation: Evaluation) -> str:
             ]
         ],
     )
-    only = []
-    if comparison.only_in_run_examples:
-        only.append(_note("Only in run, e.g.: " + ", ".join(comparison.only_in_run_examples)))
-    if comparison.only_in_baseline_examples:
-        only.append(
-            _note("Only in baseline, e.g.: " + ", ".join(comparison.only_in_baseline_examples))
-        )
-    agreement = _table(
+    agreement = Table(
         ["model", "shared with predictions", "agree", "agreement", "most frequent changes"],
         [
             [
@@ -860,75 +840,23 @@ def _comparison(comparison: Comparison | None, evaluation: Evaluation) -> str:
             for model, a in comparison.agreement.items()
         ],
     )
-    flips = _table(
-        ["flip", "what changed (baseline → run)", "events", "per 1,000 shared"],
-        [
-            [
-                f"<code>{_e(key)}</code>",
-                _e(s.description),
-                _e(f"{s.count:,}"),
-                _e(f"{s.per_1000_shared:,.1f}"),
-            ]
-            for key, s in comparison.flips.items()
-            if s.count
-        ]
-        or [["–", "no decision differs", "0", "0"]],
-        cls="flips",
-        raw=True,
-    )
-    examples = []
-    for key, summary in comparison.flips.items():
-        if not summary.examples:
-            continue
-        examples.append(
-            f'<h3 id="flip-{_e(key)}"><code>{_e(key)}</code> · {_e(summary.description)} '
-            f'<span class="muted">({summary.count:,} events)</span></h3>'
-        )
-        examples.append(
-            _table(
-                [
-                    "event",
-                    "customer text (masked)",
-                    f"baseline {comparison.baseline_run_id}",
-                    f"run {comparison.run_id}",
-                ],
-                [_example_row(e) for e in summary.examples],
-                cls="examples",
-                raw=True,
-            )
-        )
-    return _section(
-        "comparison",
-        f"Comparison: run {comparison.run_id} vs baseline {comparison.baseline_run_id}",
-        overview
-        + "".join(only)
-        + "<h3>Model agreement</h3>"
-        + agreement
-        + "<h3>Decision flips</h3>"
-        + flips
-        + "".join(examples),
-        "Over the events both runs hold. A flip is a decision that differs for one event; "
-        "each kind counts once per event.",
-    )
-
-
-def _notes() -> str:
-    items = [
-        "Events are distinct event ids: a record marked duplicate_of and a second record for "
-        "the same id (at-least-once redelivery) are counted apart, never as events.",
-        "Accuracy and macro-F1 are over events with both a label and a prediction. Macro-F1 "
-        "is the mean F1 over the labels present in the truth or the predictions; a label "
-        "never predicted has precision 0.",
-        "Handoff: positive when the record holds a handoff or already_handed_off decision.",
-        "Rates are per 1,000 distinct events; actions count once per action id, "
-        "suppressions once per suppression id, dead letters once per input position.",
-        "Latency percentiles are nearest-rank, from processed_at minus the input record "
-        "timestamp, and only for the live run: a replay processes old events, so that "
-        "difference is not a latency; its throughput comes from run.json.",
-        "Customer text is masked (phones, e-mails, 주민등록번호, cards) before it is shown.",
+    flips = [
+        FlipRow(key, s.description, f"{s.count:,}", f"{s.per_1000_shared:,.1f}")
+        for key, s in comparison.flips.items()
+        if s.count
     ]
-    return _section(
-        "notes",
-        "How to read this",
-        "<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>",
+    examples = [
+        FlipExamples(key, s.description, f"{s.count:,}", [_example_row(e) for e in s.examples])
+        for key, s in comparison.flips.items()
+        if s.examples
+    ]
+    return ComparisonView(
+        run_id=comparison.run_id,
+        baseline_run_id=comparison.baseline_run_id,
+        overview=overview,
+        only_in_run=list(comparison.only_in_run_examples),
+        only_in_baseline=list(comparison.only_in_baseline_examples),
+        agreement=agreement,
+        flips=flips,
+        examples=examples,
     )
