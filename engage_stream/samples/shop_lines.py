@@ -25,6 +25,7 @@ from typing import Any, Literal, cast
 import yaml
 
 from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.samples.content import sample_content
 
 SHOP_DATA_DIR = PROJECT_ROOT / "data" / "sample-shop"
 
@@ -37,22 +38,14 @@ ORDER_STATES: tuple[OrderState, ...] = ("placed", "shipped", "delivered", "cance
 ORDER_NUMBER = re.compile(r"(?:ORD-)?\d{8}-\d{4}")
 """How the check files write an order number; the stream puts the customer's own in."""
 
+_CATALOGUE = sample_content().catalogue
 NICKNAMES = tuple(
     sorted(
-        {
-            "오버핏 반팔 티셔츠", "코튼 긴팔 티셔츠", "울 블렌드 라운드 니트", "경량 패딩 자켓",
-            "캐시미어 블렌드 롱코트", "후리스 집업", "와이드 데님 팬츠", "밴딩 슬랙스",
-            "러닝화 에어 3", "캔버스 스니커즈", "캔버스 토트백", "나일론 백팩", "볼캡 베이직",
-            "램스울 머플러", "수분 크림 50ml", "데일리 선크림 SPF50+", "비타민 세럼 30ml",
-            "시트 마스크 10매", "스테인리스 텀블러 500ml", "극세사 담요",
-            "롱코트", "패딩", "니트", "후리스", "반팔", "긴팔", "티셔츠", "데님", "청바지",
-            "슬랙스", "러닝화", "스니커즈", "운동화", "토트백", "백팩", "볼캡", "머플러",
-            "선크림", "수분 크림", "수분크림", "세럼", "시트 마스크", "마스크", "텀블러", "담요",
-        },
+        {name for p in _CATALOGUE.products for name in (p.name, *p.nicknames)},
         key=lambda name: (-len(name), name),
     )
-)  # fmt: skip
-"""How the check files name the catalogue's products (full names first, then nicknames):
+)
+"""How the check files name the catalogue's products (data/catalogue.yaml), longest first:
 the stream puts the customer's own item in, so a question asks about what they ordered."""
 _PRODUCT = re.compile("|".join(re.escape(n) for n in NICKNAMES))
 

@@ -32,7 +32,6 @@ from engage_stream.samples.generator import (
     HUMAN_REQUESTS_IMPATIENT,
     INACTIVE_DAYS,
     KST,
-    SHARED_DATA_DIR,
     THANKS,
     QuestionLabel,
     SampleConfig,
@@ -603,14 +602,11 @@ def test_customer_lines_are_built_in_or_from_the_check_files_or_name_the_order()
             assert text in built_in or "주문" in text, text
 
 
-@pytest.mark.skipif(
-    not (SHARED_DATA_DIR / "3i4k" / "train.tsv").is_file(), reason="../shared/data not present"
-)
-def test_with_the_shared_corpora_some_customer_lines_come_from_them() -> None:
-    corpus = load_corpus_lines(SHARED_DATA_DIR)
+def test_with_the_shared_corpora_some_customer_lines_come_from_them(corpora: Path) -> None:
+    corpus = load_corpus_lines(corpora)
     assert corpus.out_of_scope
     assert corpus.small_talk
-    events = list(SampleStream(SampleConfig(seed=4, data_dir=SHARED_DATA_DIR)).events(3_000))
+    events = list(SampleStream(SampleConfig(seed=4, data_dir=corpora)).events(3_000))
     from_corpora = set(_customer_texts(events)) - set(CUSTOMER_LINES + GREETINGS)
     assert from_corpora & (set(corpus.out_of_scope) | {q for q, _ in corpus.small_talk})
 
