@@ -1,4 +1,5 @@
-"""Real brokers for the suite: embedded Tansu and Apache Kafka 4.x (KRaft) from Maven jars."""
+"""Real brokers for the suite: embedded Tansu and Apache Kafka 4.x (KRaft) from Maven jars;
+the public corpora for the tests that read them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from engage_stream.brokers import ApacheKafkaBroker, BrokerProcess, TansuBroker
 from engage_stream.brokers.apache_kafka import missing_requirements
+from engage_stream.config.data_dir import DATA_DIR_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,6 +25,31 @@ def require_apache_kafka() -> None:
     if os.environ.get("CI"):
         pytest.fail(f"Apache Kafka tests cannot run in CI: {problem}")
     pytest.skip(f"Apache Kafka tests skipped: {problem}")
+
+
+def require_corpora() -> Path:
+    """The public corpora folder (`ENGAGE_DATA_DIR`, else ../shared/data) with every corpus
+    in it; where one is missing the test skips with the reason, and in CI that is a failure."""
+    from engage_stream.config.data_dir import data_dir
+    from engage_stream.training.corpora import CORPORA, CorpusError, corpus_file
+
+    folder = data_dir()
+    try:
+        for corpus in CORPORA:
+            corpus_file(corpus, folder)
+    except CorpusError as exc:
+        problem = f"public corpora not found: set {DATA_DIR_ENV} (README, Corpora); {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(f"corpus tests cannot run in CI: {problem}")
+        pytest.skip(problem)
+    assert folder is not None
+    return folder
+
+
+@pytest.fixture(scope="session")
+def corpora() -> Path:
+    """The public corpora folder; a test (or fixture) that reads them asks for this."""
+    return require_corpora()
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +85,8 @@ def topic() -> str:
 
 @pytest.fixture(autouse=True)
 def _no_engage_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests start from defaults, whatever the developer's shell exports."""
+    """Tests start from defaults, whatever the developer's shell exports, except where the
+    jars and the corpora are (`ENGAGE_DATA_DIR` pointed at an empty folder: no corpora)."""
     for name in list(os.environ):
-        if name.startswith("ENGAGE_") and name != "ENGAGE_KAFKA_JARS":
+        if name.startswith("ENGAGE_") and name not in ("ENGAGE_KAFKA_JARS", DATA_DIR_ENV):
             monkeypatch.delenv(name)

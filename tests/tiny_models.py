@@ -2,8 +2,9 @@
 
 A WordPiece tokenizer trained by `tokenizers` on real 3i4K lines and a random 2-layer,
 hidden-32 BERT: seconds to build and export, yet the very files and code paths of a
-shipped model. Needs the export extra and `../shared/data`; where they are missing the
-tests skip with the reason, except under CI=true, where that is a failure.
+shipped model. Needs the export extra and the 3i4K corpus (`ENGAGE_DATA_DIR`, else
+../shared/data); where they are missing the tests skip with the reason, except under
+CI=true, where that is a failure.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.config.data_dir import data_dir
+from engage_stream.config.settings import TEAM_DATA_DIR
 from engage_stream.training.corpora import INTENT_LABELS
 from engage_stream.training.tokenizer import build_wordpiece
 
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 
     from engage_stream.export import ExportReport
 
-DATA = PROJECT_ROOT.parent / "shared" / "data"
+DATA = data_dir() or TEAM_DATA_DIR
 INTENT_TSV = DATA / "3i4k" / "train.tsv"
 LABELS = INTENT_LABELS
 MAX_LENGTH = 64

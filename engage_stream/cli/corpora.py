@@ -10,13 +10,19 @@ import typer
 
 from engage_stream.training.corpora import CorpusError
 
-DataDir = Annotated[Path, typer.Option(help="The shared corpora (../shared/data).")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        help="The public corpora (3i4k/, hatespeech/, chatbot/); default: ENGAGE_DATA_DIR, "
+        "else ../shared/data when it exists (README, Corpora)."
+    ),
+]
 
 T = TypeVar("T")
 
 
 def load_or_exit(load: Callable[[], T]) -> T:
-    """A corpus, or exit 1 naming the missing file."""
+    """A corpus, or exit 1 naming the missing corpus, where it was looked for and its source."""
     try:
         return load()
     except CorpusError as exc:

@@ -192,7 +192,8 @@ def produce(
         typer.Option(
             exists=True,
             file_okay=False,
-            help="Corpora folder for chat lines (3i4k/, chatbot/); default ../shared/data.",
+            help="Corpora folder for chat lines (3i4k/, chatbot/); default: ENGAGE_DATA_DIR, "
+            "else ../shared/data when it exists.",
         ),
     ] = None,
     labels: Annotated[
@@ -232,8 +233,8 @@ def produce(
         return
 
     sample_config = SampleConfig(seed=seed, customers=customers)
-    if data_dir is not None:
-        sample_config = dataclasses.replace(sample_config, data_dir=data_dir)
+    if (data_dir or settings.data_dir) is not None:
+        sample_config = dataclasses.replace(sample_config, data_dir=data_dir or settings.data_dir)
     stream = SampleStream(sample_config)
     customers_topic = topics.name(TopicRole.CUSTOMERS)
     _check_topics(

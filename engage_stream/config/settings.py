@@ -23,8 +23,15 @@ from pydantic_settings import (
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ENV_PREFIX = "ENGAGE_"
 CONFIG_FILE_ENV = "ENGAGE_CONFIG_FILE"
+TEAM_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
+"""Where this team keeps the public corpora, beside the clone; absent in a fresh clone."""
 # Variables with the prefix that are read elsewhere, not settings.
 _NOT_SETTINGS = frozenset({CONFIG_FILE_ENV, "ENGAGE_KAFKA_JARS"})
+
+
+def team_data_dir() -> Path | None:
+    """../shared/data when it is there, else None."""
+    return TEAM_DATA_DIR if TEAM_DATA_DIR.is_dir() else None
 
 
 class Settings(BaseSettings):
@@ -71,6 +78,11 @@ class Settings(BaseSettings):
         "knowledge-bank",
         min_length=1,
         description="Built knowledge bank (`engage-stream bank build`), under model_dir or a path.",
+    )
+    data_dir: Path | None = Field(
+        default_factory=team_data_dir,
+        description="The public corpora training reads (3i4k/, hatespeech/, chatbot/); "
+        "default ../shared/data when it exists. Not checked at start: the worker never reads it.",
     )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     model_precision: Literal["auto", "fp32", "int8", "fp16"] = Field(

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from engage_stream.training.corpora import Corpus
+from engage_stream.training.corpora import Corpus, CorpusError
 from engage_stream.training.metrics import classification_metrics
+
+
+class CheckFileError(CorpusError, ValueError):
+    """A check file with labels the model does not have (a `ValueError`, as before)."""
 
 
 def check_gold(check: Corpus, labels: Sequence[str], source: str) -> list[int]:
@@ -14,7 +18,7 @@ def check_gold(check: Corpus, labels: Sequence[str], source: str) -> list[int]:
     does not have is an error that names the file and the labels."""
     unknown = sorted(set(check.label_names) - set(labels))
     if unknown:
-        raise ValueError(f"{source}: labels {unknown} are not topics of the training data")
+        raise CheckFileError(f"{source}: labels {unknown} are not topics of the training data")
     return [list(labels).index(check.label_names[i]) for i in check.labels]
 
 

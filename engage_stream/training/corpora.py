@@ -1,7 +1,9 @@
-"""The shared Korean corpora, read into plain labelled examples.
+"""The public Korean corpora, read into plain labelled examples.
 
 Licences travel with the data into every model card: 3i4K and the Korean hate-speech
-corpus are CC-BY-SA-4.0, the chatbot Q/A pairs MIT (see ../shared/data/README.md).
+corpus are CC-BY-SA-4.0, the chatbot Q/A pairs MIT (README, "Corpora"). The folder is
+`ENGAGE_DATA_DIR` (default ../shared/data when it exists); a missing file is a
+`CorpusError` that says which corpus it is, where it was looked for and where to get it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,43 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from engage_stream.config.data_dir import DATA_DIR_ENV, data_dir
 from engage_stream.config.settings import PROJECT_ROOT
 
-DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
+
+@dataclass(frozen=True)
+class CorpusSource:
+    """One public corpus file: where it goes under the data folder and where it comes from."""
+
+    title: str
+    file: str
+    """Relative to the data folder."""
+    licence: str
+    source: str
+
+
+THREE_I4K = CorpusSource(
+    "3i4K (speech-act intent)",
+    "3i4k/train.tsv",
+    "CC-BY-SA-4.0",
+    "github.com/warnikchow/3i4k (Cho et al., 2018, arXiv:1811.04231)",
+)
+HATE_SPEECH = CorpusSource(
+    "Korean hate speech (toxicity)",
+    "hatespeech/train.tsv",
+    "CC-BY-SA-4.0",
+    "github.com/kocohub/korean-hate-speech (Moon et al., 2020)",
+)
+HATE_SPEECH_UNLABELED = CorpusSource(
+    "Korean hate speech, unlabeled comments",
+    "hatespeech/unlabeled_comments.txt",
+    "CC-BY-SA-4.0",
+    "github.com/kocohub/korean-hate-speech (Moon et al., 2020)",
+)
+CHATBOT = CorpusSource(
+    "Chatbot_data (Q/A pairs)", "chatbot/train.csv", "MIT", "github.com/songys/Chatbot_data"
+)
+CORPORA: tuple[CorpusSource, ...] = (THREE_I4K, HATE_SPEECH, HATE_SPEECH_UNLABELED, CHATBOT)
 
 INTENT_LABELS: tuple[str, ...] = (
     "fragment",
@@ -56,13 +92,34 @@ class CorpusError(Exception):
 
 def _require(path: Path) -> Path:
     if not path.is_file():
-        raise CorpusError(f"corpus file {path} not found (set --data-dir to ../shared/data)")
+        raise CorpusError(f"file {path} not found")
     return path
 
 
-def load_intent(data_dir: Path = DEFAULT_DATA_DIR) -> Corpus:
+def corpus_file(corpus: CorpusSource, folder: Path | None = None) -> Path:
+    """The corpus's file under `folder` (default: `ENGAGE_DATA_DIR`, else ../shared/data),
+    or a `CorpusError` naming the corpus, the file expected, how to point at it and where
+    the corpus comes from, under which licence."""
+    folder = folder if folder is not None else data_dir()
+    get = f"get it from {corpus.source} ({corpus.licence}); see README, Corpora"
+    if folder is None:
+        raise CorpusError(
+            f"corpus {corpus.title}: no corpora folder ({DATA_DIR_ENV} is not set "
+            f"and ../shared/data does not exist); set {DATA_DIR_ENV} or --data-dir to the "
+            f"folder that holds {corpus.file}; {get}"
+        )
+    path = folder / corpus.file
+    if not path.is_file():
+        raise CorpusError(
+            f"corpus {corpus.title}: {path} not found; put {corpus.file} under "
+            f"{folder} or set {DATA_DIR_ENV} or --data-dir to the folder that holds it; {get}"
+        )
+    return path
+
+
+def load_intent(folder: Path | None = None) -> Corpus:
     """3i4K: `label<TAB>text`, labels 0-6 in INTENT_LABELS order."""
-    path = _require(data_dir / "3i4k" / "train.tsv")
+    path = corpus_file(THREE_I4K, folder)
     texts, labels = [], []
     # split("\n"), not splitlines(): some texts hold U+2028 or \x1c, which are not line ends here.
     for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
@@ -73,19 +130,12 @@ def load_intent(data_dir: Path = DEFAULT_DATA_DIR) -> Corpus:
             raise CorpusError(f"{path}:{number}: label {label!r} is not 0-6")
         texts.append(text.strip())
         labels.append(int(label))
-    return Corpus(
-        "3i4k",
-        texts,
-        labels,
-        INTENT_LABELS,
-        "CC-BY-SA-4.0",
-        "github.com/warnikchow/3i4k (Cho et al., 2018, arXiv:1811.04231)",
-    )
+    return Corpus("3i4k", texts, labels, INTENT_LABELS, THREE_I4K.licence, THREE_I4K.source)
 
 
-def load_toxicity(data_dir: Path = DEFAULT_DATA_DIR) -> Corpus:
+def load_toxicity(folder: Path | None = None) -> Corpus:
     """Korean hate speech: `comments, contain_gender_bias, bias, hate` with a header row."""
-    path = _require(data_dir / "hatespeech" / "train.tsv")
+    path = corpus_file(HATE_SPEECH, folder)
     texts, labels = [], []
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
@@ -99,35 +149,35 @@ def load_toxicity(data_dir: Path = DEFAULT_DATA_DIR) -> Corpus:
         texts,
         labels,
         TOXICITY_LABELS,
-        "CC-BY-SA-4.0",
-        "github.com/kocohub/korean-hate-speech (Moon et al., 2020)",
+        HATE_SPEECH.licence,
+        HATE_SPEECH.source,
     )
 
 
-def load_chatbot(data_dir: Path = DEFAULT_DATA_DIR) -> QaPairs:
-    path = _require(data_dir / "chatbot" / "train.csv")
+def load_chatbot(folder: Path | None = None) -> QaPairs:
+    path = corpus_file(CHATBOT, folder)
     questions, answers, topics = [], [], []
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             questions.append(row["Q"].strip())
             answers.append(row["A"].strip())
             topics.append(int(row["label"]))
-    return QaPairs(questions, answers, topics)
+    return QaPairs(questions, answers, topics, CHATBOT.licence, CHATBOT.source)
 
 
-def load_unlabeled(data_dir: Path = DEFAULT_DATA_DIR) -> list[str]:
-    path = _require(data_dir / "hatespeech" / "unlabeled_comments.txt")
+def load_unlabeled(folder: Path | None = None) -> list[str]:
+    path = corpus_file(HATE_SPEECH_UNLABELED, folder)
     lines = path.read_text(encoding="utf-8").split("\n")
     return [line.strip() for line in lines if line.strip()]
 
 
-def tokenizer_corpus(data_dir: Path = DEFAULT_DATA_DIR) -> list[str]:
+def tokenizer_corpus(folder: Path | None = None) -> list[str]:
     """Every Korean line the project has, for training the shared tokenizer."""
-    chatbot = load_chatbot(data_dir)
+    chatbot = load_chatbot(folder)
     return [
-        *load_intent(data_dir).texts,
-        *load_toxicity(data_dir).texts,
-        *load_unlabeled(data_dir),
+        *load_intent(folder).texts,
+        *load_toxicity(folder).texts,
+        *load_unlabeled(folder),
         *chatbot.questions,
         *chatbot.answers,
     ]

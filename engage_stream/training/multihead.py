@@ -429,7 +429,7 @@ def run_recipe(
     *,
     base: Path,
     out: Path,
-    data_dir: Path,
+    data_dir: Path | None,
     topics_file: Path,
     teachers_dir: Path,
     config: MultiHeadConfig,
@@ -440,16 +440,18 @@ def run_recipe(
     check: Path | None = None,
 ) -> dict[str, Any]:
     """Train the recipe's heads into `out` and return what `engage-train.json` records:
-    per head its data, split, teacher, validation metrics beside the TF-IDF + SVM baseline."""
+    per head its data, split, teacher, validation metrics beside the TF-IDF + SVM baseline.
+    `data_dir` None: `ENGAGE_DATA_DIR`. The check file is validated before anything trains:
+    a label the topic head would not have is a `CheckFileError` naming the file and labels."""
     from datetime import UTC, datetime
 
     from engage_stream.inference.model_folder import sha256_of
     from engage_stream.training.baseline import tfidf_svm, tfidf_svm_predict
-    from engage_stream.training.corpora import load_labelled, project_path
     from engage_stream.training.recipes import bank_examples
     from engage_stream.training.self_training import unlabelled_texts
     from engage_stream.training.splits import split, with_extra
 
+    checked = read_check(recipe, topics_file, check) if check is not None else None
     tasks: list[HeadTask] = []
     baselines: dict[str, dict[str, object]] = {}
     corpora: dict[str, Corpus] = {}
@@ -501,11 +503,10 @@ def run_recipe(
     result = train_multihead(tasks, base, out, config, unlabelled, background)
     checks: dict[str, dict[str, object]] = {}
     for head, task in zip(recipe.heads, tasks, strict=True):
-        if head.from_file and check is not None:
-            checked = load_labelled(check)
-            gold = check_gold(checked, task.labels, project_path(check))
-            model = head_predictions(out, task.name, checked.texts, config.max_length)
-            svm = tfidf_svm_predict(task.split, chosen[task.name], checked.texts)
+        if head.from_file and check is not None and checked is not None:
+            texts, gold = checked
+            model = head_predictions(out, task.name, texts, config.max_length)
+            svm = tfidf_svm_predict(task.split, chosen[task.name], texts)
             checks[task.name] = check_record(project_path(check), gold, model, svm, task.labels)
     heads: list[dict[str, Any]] = []
     for task in tasks:
@@ -565,6 +566,19 @@ def run_recipe(
         "command": command,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def read_check(
+    recipe: MultiHeadRecipe, topics_file: Path, check: Path
+) -> tuple[list[str], list[int]]:
+    """The check file's texts and its labels as indices into the file-trained head's
+    labels (those of `topics_file`); `CheckFileError` for a label the head lacks."""
+    from engage_stream.training.corpora import load_labelled
+
+    (head,) = (h for h in recipe.heads if h.from_file)
+    labels = head.load(topics_file).label_names
+    checked = load_labelled(check)
+    return checked.texts, check_gold(checked, labels, project_path(check))
 
 
 def _teacher_stamp(folder: Path | None) -> dict[str, str] | None:

@@ -41,7 +41,9 @@ def bank_examples(path: Path, label_names: Sequence[str]) -> tuple[list[str], li
 SHOP_LICENCE = "Apache-2.0"
 
 
-def load_topics(path: Path) -> Corpus:
+def load_topics(path: Path | None = None) -> Corpus:
+    """A shop's labelled messages; None: the sample shop's."""
+    path = path or SAMPLE_TOPICS
     return load_labelled(
         path, "shop-topics", SHOP_LICENCE if path == SAMPLE_TOPICS else "the shop's own"
     )
@@ -50,10 +52,11 @@ def load_topics(path: Path) -> Corpus:
 @dataclass(frozen=True)
 class ClassifierRecipe:
     name: str
-    load: Callable[[Path], Corpus]
+    load: Callable[[Path | None], Corpus]
+    """Reads the corpora folder (None: `ENGAGE_DATA_DIR`), or the labelled file."""
     finetune: FinetuneConfig
     purpose: str
-    unlabelled: Callable[[Path], list[str]] | None = None
+    unlabelled: Callable[[Path | None], list[str]] | None = None
     """Unlabelled text from the corpus's own source, for self-training."""
     self_training: SelfTrainingConfig | None = None
     data_file: Path | None = None
@@ -88,7 +91,7 @@ RECIPES: dict[str, ClassifierRecipe] = {
 @dataclass(frozen=True)
 class HeadRecipe:
     name: str
-    load: Callable[[Path], Corpus]
+    load: Callable[[Path | None], Corpus]
     teacher: str | None
     """The shipped single-head model (a folder under models/) that teaches this head."""
     select_by: str
@@ -105,7 +108,7 @@ class MultiHeadRecipe:
     heads: tuple[HeadRecipe, ...]
     config: MultiHeadConfig
     purpose: str
-    unlabelled: Callable[[Path], list[str]]
+    unlabelled: Callable[[Path | None], list[str]]
     background_head: str
     background_label: str
     background_texts: int

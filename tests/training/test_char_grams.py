@@ -38,7 +38,9 @@ def _lines(path: Path, rows: list[tuple[str, str]]) -> Path:
     return path
 
 
-def test_the_train_command_writes_a_served_folder_with_its_card(tmp_path: Path) -> None:
+def test_the_train_command_writes_a_served_folder_with_its_card(
+    corpora: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "topic-grams-ko"
     args = ["train", "topic-grams-ko", "--out", str(out), "--limit", "500", "--version", "t1"]
     result = CliRunner().invoke(app, args)

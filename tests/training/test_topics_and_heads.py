@@ -88,9 +88,9 @@ def test_bank_questions_join_the_training_side_only() -> None:
     assert more.val_texts == data.val_texts
 
 
-def test_train_topic_ko_on_the_shop_s_file_and_bank(tiny_pretrained: Path, tmp_path: Path) -> None:
+def test_train_topic_ko_on_the_shop_s_file_and_bank(shop_pretrained: Path, tmp_path: Path) -> None:
     out = tmp_path / "topic-ko"
-    run_train("topic-ko", tiny_pretrained, out, "--limit", "300")
+    run_train("topic-ko", shop_pretrained, out, "--limit", "300")
     manifest = json.loads((out / "engage-train.json").read_text())
     assert manifest["labels"] == list(TOPICS)
     assert manifest["data"]["licence"] == "Apache-2.0"

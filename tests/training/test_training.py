@@ -23,7 +23,9 @@ from engage_stream.training.tokenizer import train_wordpiece
 from tests.training.tiny_runs import intent_split, run_train
 
 
-def test_the_tokenizer_keeps_hangul_syllables_and_splits_off_punctuation(tmp_path: Path) -> None:
+def test_the_tokenizer_keeps_hangul_syllables_and_splits_off_punctuation(
+    corpora: Path, tmp_path: Path
+) -> None:
     from transformers import PreTrainedTokenizerFast
 
     train_wordpiece(tokenizer_corpus()[::20], 2_000, tmp_path)  # a spread: the file is label-sorted
@@ -107,7 +109,7 @@ def test_the_model_card_carries_metrics_licence_and_the_commands_that_made_it(
     assert manifest["command"] in card
 
 
-def test_the_same_texts_always_give_the_same_token_ids() -> None:
+def test_the_same_texts_always_give_the_same_token_ids(corpora: Path) -> None:
     from engage_stream.training.tokenizer import build_wordpiece
 
     texts = tokenizer_corpus()[::40]

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from engage_stream.cli.app import app
 from engage_stream.training.corpora import Corpus, load_intent
 from engage_stream.training.splits import Split, split
+from tests.conftest import require_corpora
 
 
 def first(data: Split, train: int, val: int | None = None) -> Split:
@@ -25,8 +26,8 @@ def first(data: Split, train: int, val: int | None = None) -> Split:
 
 
 def intent_split(train: int, val: int | None = None) -> tuple[Corpus, Split]:
-    """3i4K and the first texts of its fixed-seed split (see `first`)."""
-    corpus = load_intent()
+    """3i4K and the first texts of its fixed-seed split (see `first`); skips without it."""
+    corpus = load_intent(require_corpora())
     return corpus, first(split(corpus), train, val)
 
 
