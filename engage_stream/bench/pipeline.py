@@ -8,7 +8,12 @@ Phases, each on topics of its own:
   checked against the worker's own metrics (`engage_score_cache_size`, and no cache hits
   with the cache off), so a setting that did not reach the worker cannot pass unseen;
 - paced: events at a fixed rate well under capacity; latency of each event from its
-  Kafka record timestamp on `crm.events` to `processed_at` on its enriched record.
+  Kafka record timestamp on `crm.events` to `processed_at` on its enriched record;
+- history: the same number of customers with ~10 and with ~400 prior events each (sent
+  and processed first, not timed), then the same number of timed events: an event's cost
+  must not grow with the customer's history;
+- passthrough: a two-stage Faust app doing nothing but forwarding (`passthrough`), on the
+  same broker in the same run, as the anchor the worker's sustained rate is a share of.
 """
 
 from __future__ import annotations
@@ -25,19 +30,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from engage_stream.bench.stats import percentile
 from engage_stream.brokers import ApacheKafkaBroker, BrokerProcess, TansuBroker
 from engage_stream.brokers.process import free_ports
 from engage_stream.config.settings import Settings
+from engage_stream.harness.worker_process import Scrape, WorkerProcess
 from engage_stream.kafka.admin import ensure_topics
 from engage_stream.kafka.isolation import isolated_topics_file
 from engage_stream.kafka.reader import read_to_end
 from engage_stream.kafka.topics import TopicRole, TopicsFile, load_topics
 from engage_stream.samples.generator import SampleConfig, SampleStream
 from engage_stream.samples.publish import send_event, send_profiles
-from engage_stream.worker.process import Scrape, WorkerProcess
 
 BROKERS: dict[str, type[BrokerProcess]] = {"tansu": TansuBroker, "kafka": ApacheKafkaBroker}
 
@@ -65,6 +70,14 @@ class PhaseResult:
 
 
 @dataclass(frozen=True)
+class PassthroughResult:
+    broker: str
+    events: int
+    seconds: float
+    events_per_s: float
+
+
+@dataclass(frozen=True)
 class ReplayResult:
     broker: str
     precision: str
@@ -79,6 +92,17 @@ class ReplayResult:
         return self.events_per_s / self.live_events_per_s if self.live_events_per_s else 0.0
 
 
+HISTORY_CUSTOMERS = 100
+HISTORIES = (10, 400)
+
+
+@dataclass
+class Results:
+    phases: list[PhaseResult]
+    replays: list[ReplayResult]
+    passthrough: list[PassthroughResult]
+
+
 def run(
     brokers: list[str],
     events: int,
@@ -87,11 +111,14 @@ def run(
     topics_source: Path,
     work_dir: Path,
     env: dict[str, str] | None = None,
-) -> tuple[list[PhaseResult], list[ReplayResult]]:
+    history_events: int = 2_000,
+) -> Results:
     results: list[PhaseResult] = []
     replays: list[ReplayResult] = []
+    anchors: list[PassthroughResult] = []
     for name in brokers:
         with BROKERS[name]() as broker:
+            anchors.append(_passthrough(name, broker, events, topics_source, work_dir))
             sustained, topics_file = _phase(
                 name, broker, "sustained", events, None, topics_source, work_dir, env or {}
             )
@@ -115,7 +142,79 @@ def run(
                 name, broker, "paced", paced_events, paced_rate, topics_source, work_dir, env or {}
             )
             results.append(paced)
-    return results, replays
+            for prior in HISTORIES:
+                history, _ = _phase(
+                    name,
+                    broker,
+                    f"history {prior}",
+                    history_events,
+                    None,
+                    topics_source,
+                    work_dir,
+                    env or {},
+                    customers=HISTORY_CUSTOMERS,
+                    warm_up=prior * HISTORY_CUSTOMERS,
+                )
+                results.append(history)
+    return Results(results, replays, anchors)
+
+
+def _passthrough(
+    name: str, broker: BrokerProcess, count: int, topics_source: Path, work_dir: Path
+) -> PassthroughResult:
+    """The anchor: the sample events through `passthrough`, timed like the sustained phase
+    once a first event has come out (the app is in its group)."""
+    topics_file = isolated_topics_file(topics_source, work_dir)
+    topics = load_topics(topics_file)
+    connection: dict[str, Any] = {"bootstrap_servers": [broker.bootstrap]}
+    ensure_topics(connection, topics)
+    source, middle, sink = (
+        topics.name(role) for role in (TopicRole.EVENTS, TopicRole.SCORED, TopicRole.ENRICHED)
+    )
+    command = [
+        sys.executable, "-m", "engage_stream.bench.passthrough",
+        broker.bootstrap, f"bench-{topics_file.stem}", source, middle, sink,
+    ]  # fmt: skip
+    log = (work_dir / f"{topics_file.stem}-passthrough.log").open("wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        sample = list(SampleStream(SampleConfig(customers=500, seed=11)).events(count + 1))
+        producer = KafkaProducer(**connection, acks="all", linger_ms=5)
+        _send(producer, topics, sample[:1], None)
+        _wait_for(connection, sink, 1, process, timeout_s=180)
+        started = time.monotonic()
+        _send(producer, topics, sample[1:], None)
+        _wait_for(connection, sink, count + 1, process, timeout_s=600)
+        seconds = time.monotonic() - started
+        producer.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+        log.close()
+    return PassthroughResult(name, count, round(seconds, 2), round(count / seconds, 1))
+
+
+def _wait_for(
+    connection: dict[str, Any],
+    topic: str,
+    count: int,
+    process: subprocess.Popen[bytes],
+    timeout_s: float,
+) -> None:
+    consumer = KafkaConsumer(**connection, enable_auto_commit=False, group_id=None)
+    try:
+        partitions = [
+            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        deadline = time.monotonic() + timeout_s
+        while sum(consumer.end_offsets(partitions).values()) < count:
+            if process.poll() is not None:
+                raise RuntimeError(f"the passthrough app stopped (exit {process.returncode})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{topic}: fewer than {count} records after {timeout_s:.0f} s")
+            time.sleep(0.05)
+    finally:
+        consumer.close()
 
 
 def _replay(
@@ -163,7 +262,11 @@ def _phase(
     topics_source: Path,
     work_dir: Path,
     env: dict[str, str],
+    customers: int = 500,
+    warm_up: int = 0,
 ) -> tuple[PhaseResult, Path]:
+    """`warm_up` events are sent and processed before the `count` timed ones; the row's
+    counts are those of the timed events alone."""
     topics_file = isolated_topics_file(topics_source, work_dir)
     topics = load_topics(topics_file)
     connection: dict[str, Any] = {"bootstrap_servers": [broker.bootstrap]}
@@ -179,34 +282,40 @@ def _phase(
         },
         log_file=work_dir / f"{topics_file.stem}.log",
     )
-    stream = SampleStream(SampleConfig(customers=500, seed=11))
+    stream = SampleStream(SampleConfig(customers=customers, seed=11))
+    enriched = topics.name(TopicRole.ENRICHED)
     with worker:
         producer = KafkaProducer(**connection, acks="all", linger_ms=5)
         send_profiles(producer, topics.name(TopicRole.CUSTOMERS), stream.profiles)
         producer.flush()
-        sample = list(stream.events(count))
-        enriched = topics.name(TopicRole.ENRICHED)
-        started = time.monotonic()
-        sender = threading.Thread(target=_send, args=(producer, topics, sample, rate))
+        sample = list(stream.events(warm_up + count))
+        before = Scrape([])
+        if warm_up:
+            _send(producer, topics, sample[:warm_up], None)
+            _until(worker, enriched, warm_up)
+            before = worker.scrape()
+        started, started_ms = time.monotonic(), time.time() * 1000
+        sender = threading.Thread(target=_send, args=(producer, topics, sample[warm_up:], rate))
         sender.start()
-        while worker.scrape().total("engage_events_out_total", topic=enriched) < count:
-            if not worker.running():
-                raise RuntimeError(f"worker stopped; see {worker.log_file}")
-            time.sleep(0.1)
+        _until(worker, enriched, warm_up + count)
         seconds = time.monotonic() - started
         sender.join()
         producer.close()
-        metrics = worker.scrape()
-    cache = _cache_in_force(metrics, env)
-    latencies = _latencies(connection, topics)
-    batches = metrics.total("engage_batch_size_count")
+        after = worker.scrape()
+    cache = _cache_in_force(after, env)
+    latencies = _latencies(connection, topics, since_ms=started_ms if warm_up else 0)
+
+    def total(name: str, **labels: str) -> float:
+        return after.total(name, **labels) - before.total(name, **labels)
+
+    batches = total("engage_batch_size_count")
 
     result = PhaseResult(
         broker=name,
         phase=phase,
         score_cache=cache,
-        cache_hits=int(metrics.total("engage_score_cache_texts_total", result="hit")),
-        cache_misses=int(metrics.total("engage_score_cache_texts_total", result="miss")),
+        cache_hits=int(total("engage_score_cache_texts_total", result="hit")),
+        cache_misses=int(total("engage_score_cache_texts_total", result="miss")),
         events=count,
         rate_asked=rate,
         seconds=round(seconds, 2),
@@ -214,13 +323,20 @@ def _phase(
         latency_p50_ms=round(percentile(latencies, 50), 1),
         latency_p95_ms=round(percentile(latencies, 95), 1),
         latency_p99_ms=round(percentile(latencies, 99), 1),
-        mean_batch=round(metrics.total("engage_batch_size_sum") / batches, 1) if batches else 0,
-        handoffs=int(metrics.total("engage_actions_total", kind="handoff")),
-        messages=int(metrics.total("engage_actions_total", kind="next_best_action")),
-        suppressions=int(metrics.total("engage_suppressions_total")),
-        dlq=int(metrics.total("engage_dlq_total")),
+        mean_batch=round(total("engage_batch_size_sum") / batches, 1) if batches else 0,
+        handoffs=int(total("engage_actions_total", kind="handoff")),
+        messages=int(total("engage_actions_total", kind="next_best_action")),
+        suppressions=int(total("engage_suppressions_total")),
+        dlq=int(total("engage_dlq_total")),
     )
     return result, topics_file
+
+
+def _until(worker: WorkerProcess, enriched: str, count: int) -> None:
+    while worker.scrape().total("engage_events_out_total", topic=enriched) < count:
+        if not worker.running():
+            raise RuntimeError(f"worker stopped; see {worker.log_file}")
+        time.sleep(0.1)
 
 
 def _cache_in_force(metrics: Scrape, env: dict[str, str]) -> bool:
@@ -253,10 +369,12 @@ def _send(
     producer.flush()
 
 
-def _latencies(connection: dict[str, Any], topics: TopicsFile) -> list[float]:
+def _latencies(connection: dict[str, Any], topics: TopicsFile, since_ms: float = 0) -> list[float]:
+    """Per enriched record of the events sent from `since_ms` (the timed ones) on."""
     sent = {
         (r.partition, r.offset): r.timestamp
         for r in read_to_end(connection, topics.name(TopicRole.EVENTS))
+        if r.timestamp >= since_ms
     }
     latencies = []
     for record in read_to_end(connection, topics.name(TopicRole.ENRICHED)):
@@ -269,9 +387,8 @@ def _latencies(connection: dict[str, Any], topics: TopicsFile) -> list[float]:
     return latencies
 
 
-def markdown(
-    results: list[PhaseResult], replays: list[ReplayResult], machine: dict[str, object]
-) -> str:
+def markdown(run: Results, machine: dict[str, object]) -> str:
+    results, replays = run.phases, run.replays
     lines = [
         "# Live pipeline: events/s and end-to-end latency",
         "",
@@ -292,6 +409,8 @@ def markdown(
         )
     sustained = [r.events_per_s for r in results if r.phase == "sustained" and r.score_cache]
     uncached = [r.events_per_s for r in results if r.phase == "sustained" and not r.score_cache]
+    lines += _anchor_lines(run)
+    lines += _history_lines(results)
     if replays:
         lines += [
             "",
@@ -331,14 +450,73 @@ def markdown(
     return "\n".join(lines)
 
 
-def as_json(
-    results: list[PhaseResult], replays: list[ReplayResult], machine: dict[str, object]
-) -> str:
+def _anchor_lines(run: Results) -> list[str]:
+    if not run.passthrough:
+        return []
+    lines = [
+        "",
+        "## Against a two-stage Faust passthrough (same broker, same run)",
+        "",
+        "| broker | passthrough events/s | worker sustained events/s (cache on) | worker / "
+        "passthrough |",
+        "| --- | --- | --- | --- |",
+    ]
+    shares = []
+    for anchor in run.passthrough:
+        live = next(
+            (
+                r.events_per_s
+                for r in run.phases
+                if r.broker == anchor.broker and r.phase == "sustained" and r.score_cache
+            ),
+            0.0,
+        )
+        share = live / anchor.events_per_s if anchor.events_per_s else 0.0
+        shares.append(share)
+        lines.append(
+            f"| {anchor.broker} | {anchor.events_per_s:,.0f} | {live:,.0f} | {share:.0%} |"
+        )
+    lines += ["", f"Median share: {statistics.median(shares):.0%}."]
+    return lines
+
+
+def _history_lines(results: list[PhaseResult]) -> list[str]:
+    rows = [r for r in results if r.phase.startswith("history ")]
+    if not rows:
+        return []
+    lines = [
+        "",
+        f"## Customers with short and long histories ({HISTORY_CUSTOMERS} customers, prior "
+        "events sent and processed first, then the timed events)",
+        "",
+        "| broker | prior events per customer | events/s | p50 ms | long / short |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    ratios = []
+    for broker in dict.fromkeys(r.broker for r in rows):
+        short, long = (
+            next(r for r in rows if r.broker == broker and r.phase == f"history {n}")
+            for n in HISTORIES
+        )
+        ratio = long.events_per_s / short.events_per_s if short.events_per_s else 0.0
+        ratios.append(ratio)
+        for row, shown in ((short, ""), (long, f"{ratio:.2f}")):
+            prior = row.phase.removeprefix("history ")
+            lines.append(
+                f"| {broker} | {prior} | {row.events_per_s:,.0f} | {row.latency_p50_ms:,.0f} "
+                f"| {shown} |"
+            )
+    lines += ["", f"Median long / short: {statistics.median(ratios):.2f}."]
+    return lines
+
+
+def as_json(run: Results, machine: dict[str, object]) -> str:
     return json.dumps(
         {
             "machine": machine,
-            "results": [asdict(r) for r in results],
-            "replays": [asdict(r) | {"ratio": round(r.ratio, 2)} for r in replays],
+            "results": [asdict(r) for r in run.phases],
+            "replays": [asdict(r) | {"ratio": round(r.ratio, 2)} for r in run.replays],
+            "passthrough": [asdict(r) for r in run.passthrough],
         },
         indent=2,
         ensure_ascii=False,

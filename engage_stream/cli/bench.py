@@ -14,7 +14,6 @@ from engage_stream.bench.machine import describe
 from engage_stream.cli.corpora import DataDir, load_or_exit
 from engage_stream.cli.startup import config_error, startup
 from engage_stream.config.settings import PROJECT_ROOT
-from engage_stream.training.corpora import DEFAULT_DATA_DIR
 
 app = typer.Typer(help="Benchmarks whose results are written into the repo.", no_args_is_help=True)
 
@@ -76,7 +75,8 @@ def models(
         rows = bench_classifier(model_dir, hf_dir, texts, sizes, min_seconds)
     accuracy = None
     if name in RECIPES:
-        data = split(RECIPES[name].load(PROJECT_ROOT.parent / "shared" / "data"))
+        recipe = RECIPES[name]
+        data = split(load_or_exit(lambda: recipe.load(recipe.data_file or settings.data_dir)))
         with console.status("validation accuracy of int8 and fp32 ..."):
             accuracy = onnx_accuracy(model_dir, data.val_texts, data.val_labels)
     machine = describe()
@@ -151,7 +151,7 @@ def topics(
             "repeat it. Default: the served one (ENGAGE_MODEL_TOPIC) and multihead-ko."
         ),
     ] = None,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
+    data_dir: DataDir = None,
     out: Annotated[Path, typer.Option(help="Folder for the JSON and Markdown results.")] = RESULTS,
 ) -> None:
     """Validation and check accuracy of topic models (an n-gram folder; an encoder's head
@@ -164,7 +164,7 @@ def topics(
     names = model or list(dict.fromkeys([settings.model_topic, "multihead-ko"]))
     model_dirs = [settings.model_path(name) for name in names]
     console = Console(stderr=True)
-    everyday = split(load_or_exit(lambda: load_intent(data_dir))).val_texts
+    everyday = split(load_or_exit(lambda: load_intent(data_dir or settings.data_dir))).val_texts
     with console.status(f"scoring the topic models {', '.join(names)} ..."):
         rows = bench_topics(model_dirs, data, bank, check, everyday)
     machine = describe()
@@ -192,10 +192,14 @@ def pipeline(
     events: Annotated[int, typer.Option(help="Events for the sustained phase.")] = 5_000,
     paced_events: Annotated[int, typer.Option(help="Events for the paced phase.")] = 1_500,
     paced_rate: Annotated[float, typer.Option(help="Events/s of the paced phase.")] = 100.0,
+    history_events: Annotated[
+        int, typer.Option(help="Timed events of each short/long-history phase.")
+    ] = 2_000,
     out: Annotated[Path, typer.Option(help="Folder for the JSON and Markdown results.")] = RESULTS,
 ) -> None:
-    """The live worker on real brokers: sustained events/s and end-to-end latency; then a
-    replay of the same events (fp32 and int8), to compare replay with live throughput."""
+    """The live worker on real brokers: sustained events/s and end-to-end latency, a
+    two-stage Faust passthrough as the anchor, customers with short and long histories;
+    then a replay of the same events (fp32 and int8), to compare replay with live."""
     import tempfile
 
     from engage_stream.bench.pipeline import as_json, markdown, run
@@ -207,12 +211,18 @@ def pipeline(
         tempfile.TemporaryDirectory(prefix="engage-bench-") as work,
         console.status(f"running the pipeline on {', '.join(names)} ..."),
     ):
-        results, replays = run(
-            names, events, paced_events, paced_rate, settings.topics_file, Path(work)
+        results = run(
+            names,
+            events,
+            paced_events,
+            paced_rate,
+            settings.topics_file,
+            Path(work),
+            history_events=history_events,
         )
     machine = {**describe(), "load_average_1m": round(os.getloadavg()[0], 2)}
     out.mkdir(parents=True, exist_ok=True)
-    (out / "pipeline.json").write_text(as_json(results, replays, machine) + "\n")
-    table = markdown(results, replays, machine)
+    (out / "pipeline.json").write_text(as_json(results, machine) + "\n")
+    table = markdown(results, machine)
     (out / "pipeline.md").write_text(table)
     console.print(table)

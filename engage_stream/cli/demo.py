@@ -24,6 +24,7 @@ from engage_stream.brokers import TansuBroker
 from engage_stream.brokers.process import free_ports
 from engage_stream.cli.startup import startup, topics_of
 from engage_stream.cli.topics import print_outcomes
+from engage_stream.harness.worker_process import Scrape, WorkerProcess, WorkerProcessError
 from engage_stream.kafka.admin import ensure_topics
 from engage_stream.kafka.clients import connection_config
 from engage_stream.kafka.reader import read_to_end
@@ -32,7 +33,6 @@ from engage_stream.privacy import mask_text
 from engage_stream.samples.generator import SampleConfig, SampleStream
 from engage_stream.samples.publish import send_event, send_profiles
 from engage_stream.schemas.actions import HandoffAction, NextBestAction
-from engage_stream.worker.process import Scrape, WorkerProcess, WorkerProcessError
 
 M = TypeVar("M", HandoffAction, NextBestAction)
 

@@ -12,6 +12,8 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
+
 from engage_stream.inference.char_grams import char_grams
 
 ORDERS = (1, 2)
@@ -31,10 +33,18 @@ class LexicalIndex:
             frequency.update(counts.keys())
         total = len(rows)
         self._idf = {g: math.log((1 + total) / (1 + df)) + 1.0 for g, df in frequency.items()}
-        self._postings: dict[str, list[tuple[int, float]]] = {}
+        postings: dict[str, list[tuple[int, float]]] = {}
         for row, counts in enumerate(counted):
             for gram, weight in self._weights(counts).items():
-                self._postings.setdefault(gram, []).append((row, weight))
+                postings.setdefault(gram, []).append((row, weight))
+        # Arrays per gram: a query's scores are one weighted count over its grams' rows.
+        self._postings = {
+            gram: (
+                np.fromiter((r for r, _ in entries), dtype=np.intp, count=len(entries)),
+                np.fromiter((w for _, w in entries), dtype=np.float64, count=len(entries)),
+            )
+            for gram, entries in postings.items()
+        }
         self.rows = total
 
     def _weights(self, counts: Counter[str]) -> dict[str, float]:
@@ -44,8 +54,18 @@ class LexicalIndex:
 
     def scores(self, query: str) -> list[float]:
         """The cosine of `query` with every row, in row order."""
-        out = [0.0] * self.rows
+        rows: list[np.ndarray] = []
+        contributions: list[np.ndarray] = []
         for gram, weight in self._weights(grams(query)).items():
-            for row, row_weight in self._postings.get(gram, ()):
-                out[row] += weight * row_weight
-        return out
+            found = self._postings.get(gram)
+            if found is not None:
+                rows.append(found[0])
+                contributions.append(weight * found[1])
+        if not rows:
+            return [0.0] * self.rows
+        # bincount adds each row's contributions in the order given: the same sums, in
+        # the same order, as adding them one by one.
+        summed = np.bincount(
+            np.concatenate(rows), weights=np.concatenate(contributions), minlength=self.rows
+        )
+        return summed.tolist()  # type: ignore[no-any-return]

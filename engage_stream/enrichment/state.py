@@ -11,10 +11,12 @@ changelog holds no raw personal data.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Sequence
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from engage_stream.schemas.common import Channel
 from engage_stream.schemas.enriched import SourcePosition
@@ -104,6 +106,60 @@ class SeenEvent(_Entry):
     event_id: str
 
 
+class SeenLog(BaseModel):
+    """The event ids processed, per input partition, oldest first, as two flat lists:
+    stored as 500 small objects they cost more to encode than the rest of a state."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    offsets: dict[str, list[int]] = Field(default_factory=dict)
+    ids: dict[str, list[str]] = Field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return sum(len(ids) for ids in self.ids.values())
+
+    def entries(self) -> list[SeenEvent]:
+        return [
+            SeenEvent(event_id=event_id, position=Position(source=source, offset=offset))
+            for source, ids in self.ids.items()
+            for offset, event_id in zip(self.offsets[source], ids, strict=True)
+        ]
+
+    def at(self, event_id: str) -> Position | None:
+        for source, ids in self.ids.items():
+            if event_id in ids:
+                return Position(source=source, offset=self.offsets[source][ids.index(event_id)])
+        return None
+
+    def latest_at_or_after(self, position: Position) -> bool:
+        offsets = self.offsets.get(position.source)
+        return offsets is not None and offsets[-1] >= position.offset
+
+    def before(self, position: Position) -> SeenLog:
+        offsets = self.offsets.get(position.source)
+        if not offsets or offsets[-1] < position.offset:
+            return self
+        cut = bisect_left(offsets, position.offset)
+        return self._with(position.source, offsets[:cut], self.ids[position.source][:cut])
+
+    def with_event(self, event_id: str, position: Position) -> SeenLog:
+        source = position.source
+        offsets = [*self.offsets.get(source, ()), position.offset]
+        ids = [*self.ids.get(source, ()), event_id]
+        seen = self._with(source, offsets, ids)
+        while len(seen) > MAX_SEEN:  # the oldest of the partition holding the most
+            fullest = max(seen.ids, key=lambda s: len(seen.ids[s]))
+            seen = seen._with(fullest, seen.offsets[fullest][1:], seen.ids[fullest][1:])
+        return seen
+
+    def _with(self, source: str, offsets: list[int], ids: list[str]) -> SeenLog:
+        kept_offsets = {**self.offsets, source: offsets}
+        kept_ids = {**self.ids, source: ids}
+        if not ids:
+            del kept_offsets[source], kept_ids[source]
+        return SeenLog.model_construct(offsets=kept_offsets, ids=kept_ids)
+
+
 OrderFactKind = Literal["placed", "shipped", "delivered", "cancelled", "refunded"]
 
 
@@ -130,8 +186,25 @@ class CustomerState(BaseModel):
     customer_id: str
     conversations: dict[str, ConversationState] = Field(default_factory=dict)
     sent: list[SentMessage] = Field(default_factory=list)
-    seen: list[SeenEvent] = Field(default_factory=list)
+    seen_log: SeenLog = Field(default_factory=SeenLog)
     orders: list[OrderFact] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _seen_as_log(cls, data: Any) -> Any:
+        """States written before `seen_log` hold `seen`, a list of entries."""
+        if isinstance(data, dict) and "seen" in data:
+            data = dict(data)
+            log = SeenLog()
+            for entry in data.pop("seen"):
+                seen = entry if isinstance(entry, SeenEvent) else SeenEvent.model_validate(entry)
+                log = log.with_event(seen.event_id, seen.position)
+            data["seen_log"] = log
+        return data
+
+    @property
+    def seen(self) -> list[SeenEvent]:
+        return self.seen_log.entries()
 
     @property
     def last_order_id(self) -> str | None:
@@ -157,23 +230,25 @@ class CustomerState(BaseModel):
             customer_id=self.customer_id,
             conversations=conversations,
             sent=[m for m in self.sent if not m.position.at_or_after(position)],
-            seen=[s for s in self.seen if not s.position.at_or_after(position)],
+            seen_log=self.seen_log.before(position),
             orders=[o for o in self.orders if not o.position.at_or_after(position)],
         )
 
     def _written_since(self, position: Position) -> bool:
-        entries: list[_Entry] = [*self.seen, *self.sent, *self.orders]
+        """Entries are appended in input order, so within each list the last entry of
+        `position`'s partition is its latest: a scan from the end stops there, and the cost
+        does not grow with the customer's history."""
+        if self.seen_log.latest_at_or_after(position):
+            return True
+        lists: list[Sequence[_Entry]] = [self.sent, self.orders]
         for conversation in self.conversations.values():
-            entries.extend(conversation.turns)
+            lists.append(conversation.turns)
             if conversation.handoff is not None:
-                entries.append(conversation.handoff)
-        return any(entry.position.at_or_after(position) for entry in entries)
+                lists.append([conversation.handoff])
+        return any(_latest_at_or_after(entries, position) for entries in lists)
 
     def seen_at(self, event_id: str) -> Position | None:
-        for entry in self.seen:
-            if entry.event_id == event_id:
-                return entry.position
-        return None
+        return self.seen_log.at(event_id)
 
     def conversation(self, conversation_id: str) -> ConversationState:
         return self.conversations.get(conversation_id) or ConversationState(
@@ -181,8 +256,7 @@ class CustomerState(BaseModel):
         )
 
     def with_seen(self, event_id: str, position: Position) -> CustomerState:
-        seen = [*self.seen, SeenEvent(event_id=event_id, position=position)][-MAX_SEEN:]
-        return self.model_copy(update={"seen": seen})
+        return self.model_copy(update={"seen_log": self.seen_log.with_event(event_id, position)})
 
     def with_conversation(self, conversation: ConversationState) -> CustomerState:
         conversations = {
@@ -205,3 +279,10 @@ class CustomerState(BaseModel):
         recent = list(dict.fromkeys(f.order_id for f in reversed(facts)))[:MAX_ORDERS]
         kept = [f for f in facts if f.order_id in set(recent)][-MAX_ORDER_FACTS:]
         return self.model_copy(update={"orders": kept})
+
+
+def _latest_at_or_after(entries: Sequence[_Entry], position: Position) -> bool:
+    for entry in reversed(entries):
+        if entry.position.source == position.source:
+            return entry.position.offset >= position.offset
+    return False

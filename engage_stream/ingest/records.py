@@ -57,7 +57,9 @@ def dead_letter(
     error_class: DlqErrorClass,
     reason: str,
     error: DocumentError | None = None,
+    failed_at: datetime | None = None,
 ) -> DlqRecord:
+    """`failed_at`: the caller's clock (the shells' step passes one), else now."""
     return DlqRecord(
         source_topic=record.topic,
         source_partition=record.partition,
@@ -68,29 +70,35 @@ def dead_letter(
         error_class=error_class,
         reason=reason,
         field_errors=error.field_errors if error else [],
-        failed_at=datetime.now(UTC),
+        failed_at=failed_at or datetime.now(UTC),
     )
 
 
 def decode_event(
-    record: RawRecord, max_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    record: RawRecord, max_bytes: int = DEFAULT_MAX_RECORD_BYTES, now: datetime | None = None
 ) -> CrmEvent | DlqRecord:
     if record.value is None:
         return dead_letter(
-            record, DlqErrorClass.SCHEMA_VIOLATION, "record has no value (null); expected an event"
+            record,
+            DlqErrorClass.SCHEMA_VIOLATION,
+            "record has no value (null); expected an event",
+            failed_at=now,
         )
     try:
         return parse_event(record.value, max_bytes)
     except DocumentError as exc:
-        return dead_letter(record, exc.error_class, exc.reason, exc)
+        return dead_letter(record, exc.error_class, exc.reason, exc, failed_at=now)
     except Exception as exc:  # a bug, not the input's fault; still no crash, no loss
         return dead_letter(
-            record, DlqErrorClass.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}"[:500]
+            record,
+            DlqErrorClass.PROCESSING_ERROR,
+            f"{type(exc).__name__}: {exc}"[:500],
+            failed_at=now,
         )
 
 
 def decode_profile(
-    record: RawRecord, max_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    record: RawRecord, max_bytes: int = DEFAULT_MAX_RECORD_BYTES, now: datetime | None = None
 ) -> CustomerProfile | Tombstone | DlqRecord:
     if record.value is None:
         if record.key:
@@ -99,13 +107,19 @@ def decode_profile(
             except UnicodeDecodeError:
                 pass
         return dead_letter(
-            record, DlqErrorClass.SCHEMA_VIOLATION, "null profile value without a UTF-8 key"
+            record,
+            DlqErrorClass.SCHEMA_VIOLATION,
+            "null profile value without a UTF-8 key",
+            failed_at=now,
         )
     try:
         return validate_with(_PROFILE, decode_json(record.value, max_bytes))
     except DocumentError as exc:
-        return dead_letter(record, exc.error_class, exc.reason, exc)
+        return dead_letter(record, exc.error_class, exc.reason, exc, failed_at=now)
     except Exception as exc:
         return dead_letter(
-            record, DlqErrorClass.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}"[:500]
+            record,
+            DlqErrorClass.PROCESSING_ERROR,
+            f"{type(exc).__name__}: {exc}"[:500],
+            failed_at=now,
         )

@@ -12,25 +12,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 
-from engage_stream.core.processor import EngagementCore, Outcome
-from engage_stream.enrichment.state import CustomerState
-from engage_stream.inference.scoring import Scorer
-from engage_stream.ingest.records import RawRecord, Tombstone, decode_event, decode_profile
+from engage_stream.core.processor import EngagementCore
+from engage_stream.ingest.records import RawRecord
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.replay import checkpoint as checkpoints
 from engage_stream.replay.ranges import OffsetRange, RangeSpec, resolve
 from engage_stream.replay.sinks import Sink
 from engage_stream.replay.stream import Slice, merged
-from engage_stream.schemas.customers import CustomerProfile
-from engage_stream.schemas.dlq import DlqRecord
-from engage_stream.schemas.events import CrmEvent
-from engage_stream.schemas.scores import Scores
+from engage_stream.step.outputs import Output
+from engage_stream.step.step import BatchScorer, Clock, Step, utc_now
+from engage_stream.step.store import MemoryStore
 
 Progress = Callable[["ReplayProgress"], None]
 
@@ -103,7 +100,7 @@ class ReplayRunner:
         self,
         connection: dict[str, Any],
         plan: ReplayPlan,
-        scorer: Scorer,
+        scorer: BatchScorer,
         core: EngagementCore,
         sink: Sink,
         run_dir: Any,
@@ -113,11 +110,11 @@ class ReplayRunner:
         speed: float | None = None,
         checkpoint_every: int = 2_000,
         progress: Progress | None = None,
+        clock: Clock = utc_now,
     ) -> None:
         self.connection = connection
         self.plan = plan
-        self.scorer = scorer
-        self.core = core
+        self.step = Step(core, scorer, clock=clock)
         self.sink = sink
         self.run_dir = run_dir
         self.run_id = run_id
@@ -126,8 +123,7 @@ class ReplayRunner:
         self.checkpoint_every = checkpoint_every
         self.report = progress or (lambda _: None)
         # Objects in memory; JSON only in checkpoints.
-        self.profiles: dict[str, CustomerProfile] = {}
-        self.states: dict[str, CustomerState] = {}
+        self.store = MemoryStore()
         self.counts = ReplayCounts()
         self.state = ReplayProgress(total_in_range=plan.total)
         # Per events partition: reached the range (outputs are written from there on).
@@ -177,10 +173,7 @@ class ReplayRunner:
 
     def _restore(self, saved: checkpoints.Checkpoint) -> None:
         self._next = dict(saved.next_offsets)
-        self.profiles = {
-            k: CustomerProfile.model_validate_json(v) for k, v in saved.profiles.items()
-        }
-        self.states = {k: CustomerState.model_validate_json(v) for k, v in saved.states.items()}
+        self.store = MemoryStore.load(saved.profiles, saved.states)
         self.state.processed = saved.processed
         self.state.in_range = saved.in_range
         self.sink.restore(saved.output_marks)
@@ -188,6 +181,7 @@ class ReplayRunner:
     def checkpoint(self, done: bool = False) -> None:
         """Only between batches: every record before the marks is fully processed."""
         marks = self.sink.checkpoint()
+        profiles, states = self.store.dump()
         self.checkpoints += 1
         checkpoints.save(
             self.run_dir,
@@ -197,123 +191,69 @@ class ReplayRunner:
                 output_marks=marks,
                 processed=self.state.processed,
                 in_range=self.state.in_range,
-                profiles={k: v.model_dump_json() for k, v in self.profiles.items()},
-                states={k: v.model_dump_json() for k, v in self.states.items()},
+                profiles=profiles,
+                states=states,
                 done=done,
             ),
         )
 
     def _process(self, batch: list[ConsumerRecord]) -> None:
-        decoded: list[tuple[ConsumerRecord, RawRecord, Any]] = []
-        events: list[CrmEvent] = []
-        for record in batch:
-            raw = RawRecord(
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                timestamp_ms=record.timestamp,
-                key=record.key,
-                value=record.value,
-            )
-            if record.topic == self.plan.events_topic:
-                document: Any = decode_event(raw)
-                if not isinstance(document, DlqRecord):
-                    events.append(document)
-            else:
-                document = decode_profile(raw)
-            decoded.append((record, raw, document))
-        scores_of: dict[int, Scores | None] = {}
-        if events:
-            scores, _ = self.scorer.score(events)
-            scores_of = {id(event): score for event, score in zip(events, scores, strict=True)}
-        for record, raw, document in decoded:
+        """Score the batch's events in one pass, then each record in order, as live."""
+        raws = [_raw(record) for record in batch]
+        events = [raw for raw in raws if raw.topic == self.plan.events_topic]
+        ingested = iter(self.step.ingest(events).items if events else ())
+        for record, raw in zip(batch, raws, strict=True):
             self._pace(record)
-            self._one(record, raw, document, scores_of)
+            self.state.processed += 1
+            if raw.topic == self.plan.events_topic:
+                self._event(raw, next(ingested))
+            else:
+                self._profile(raw)
             self._next[f"{record.topic}/{record.partition}"] = record.offset + 1
 
-    def _one(
-        self,
-        record: ConsumerRecord,
-        raw: RawRecord,
-        document: Any,
-        scores_of: dict[int, Scores | None],
-    ) -> None:
-        self.state.processed += 1
-        now = datetime.now(UTC)
-        if record.topic != self.plan.events_topic:
-            self._profile(raw, document, now)
-            return
-        in_range = record.offset >= self.plan.ranges[record.partition].start
-        if in_range and not self._live[record.partition]:
-            self._live[record.partition] = True
+    def _event(self, raw: RawRecord, item: Any) -> None:
+        in_range = raw.offset >= self.plan.ranges[raw.partition].start
+        if in_range and not self._live[raw.partition]:
+            self._live[raw.partition] = True
             self.state.warming_up = not self._live_everywhere()
         if in_range:
             self.state.in_range += 1
         else:
             self.counts.warm_up_events += 1
-        if isinstance(document, DlqRecord):
+        if isinstance(item, Output):  # dead-lettered before the core
             if in_range:
-                self._write(TopicRole.DLQ, None, document.model_dump(mode="json"))
-                self.counts.dlq += 1
+                self._emit([item])
             return
-        event: CrmEvent = document
-        self.state.latest_event_time = event.occurred_at
-        customer = event.customer_id
-        outcome = self.core.process(
-            event,
-            raw.position,
-            scores_of.get(id(event)),
-            self._profile_of(customer),
-            self._state_of(customer),
-            now,
-        )
-        self._keep(customer, outcome)
+        self.state.latest_event_time = item.event.occurred_at
+        decided = self.step.decide(item, self.store)
         if in_range:
-            self._emit(customer, outcome)
+            self._emit(decided.outputs)
 
-    def _profile(self, raw: RawRecord, document: Any, now: datetime) -> None:
-        if isinstance(document, DlqRecord):
-            return  # the live worker dead-letters these; profiles are not the replayed range
-        if isinstance(document, Tombstone):
-            self.profiles.pop(document.customer_id, None)
-            return
-        profile: CustomerProfile = document
-        self.counts.profile_updates += 1
-        self.profiles[profile.customer_id] = profile
-        outcome = self.core.process_profile(
-            profile, raw.position, self._state_of(profile.customer_id), now
-        )
-        self._keep(profile.customer_id, outcome)
+    def _profile(self, raw: RawRecord) -> None:
+        decided = self.step.profile(raw, self.store)
+        if decided.outcome is not None:  # a profile kept (not a tombstone or a dead letter)
+            self.counts.profile_updates += 1
         after_range = self.state.in_range >= self.plan.total
         if self._live.get(raw.partition, False) and not after_range:
-            self._emit(profile.customer_id, outcome)
+            self._emit(decided.outputs)
 
-    def _profile_of(self, customer: str) -> CustomerProfile | None:
-        return self.profiles.get(customer)
+    def _emit(self, outputs: list[Output]) -> None:
+        for output in outputs:
+            self.sink.write(output)
+            self._count(output.role)
 
-    def _state_of(self, customer: str) -> CustomerState | None:
-        return self.states.get(customer)
-
-    def _keep(self, customer: str, outcome: Outcome) -> None:
-        if outcome.state is not None:
-            self.states[customer] = outcome.state
-
-    def _emit(self, customer: str, outcome: Outcome) -> None:
-        if outcome.enriched is not None:
-            self._write(TopicRole.ENRICHED, customer, outcome.enriched.model_dump(mode="json"))
-            self.counts.enriched += 1
-        for handoff in outcome.handoffs:
-            self._write(TopicRole.ACTIONS_HANDOFF, customer, handoff.model_dump(mode="json"))
-            self.counts.handoffs += 1
-        for message in outcome.messages:
-            self._write(TopicRole.ACTIONS_EMAIL, customer, message.model_dump(mode="json"))
-            self.counts.messages += 1
-        for suppression in outcome.suppressions:
-            self._write(TopicRole.SUPPRESSIONS, customer, suppression.model_dump(mode="json"))
-            self.counts.suppressions += 1
-
-    def _write(self, role: TopicRole, key: str | None, record: dict[str, Any]) -> None:
-        self.sink.write(role, key, record)
+    def _count(self, role: TopicRole) -> None:
+        counts = self.counts
+        if role is TopicRole.ENRICHED:
+            counts.enriched += 1
+        elif role is TopicRole.ACTIONS_HANDOFF:
+            counts.handoffs += 1
+        elif role is TopicRole.ACTIONS_EMAIL:
+            counts.messages += 1
+        elif role is TopicRole.SUPPRESSIONS:
+            counts.suppressions += 1
+        elif role is TopicRole.DLQ:
+            counts.dlq += 1
 
     def _pace(self, record: ConsumerRecord) -> None:
         """N x real time inside the range, by record timestamps; warm-up runs at full speed."""
@@ -327,6 +267,17 @@ class ReplayRunner:
         pause = due - time.monotonic()
         if pause > 0:
             time.sleep(pause)
+
+
+def _raw(record: ConsumerRecord) -> RawRecord:
+    return RawRecord(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        timestamp_ms=record.timestamp,
+        key=record.key,
+        value=record.value,
+    )
 
 
 def _batches(records: Iterator[ConsumerRecord], size: int) -> Iterator[list[ConsumerRecord]]:

@@ -18,6 +18,7 @@ from kafka import KafkaProducer
 from engage_stream.kafka.admin import ensure_topics
 from engage_stream.kafka.reader import read_to_end
 from engage_stream.kafka.topics import TopicRole, TopicsFile
+from engage_stream.step.outputs import Output
 
 OUTPUT_ROLES = (
     TopicRole.ENRICHED,
@@ -54,7 +55,7 @@ def output_id(role: TopicRole, record: dict[str, Any]) -> str:
 
 
 class Sink(Protocol):
-    def write(self, role: TopicRole, key: str | None, record: dict[str, Any]) -> None: ...
+    def write(self, output: Output) -> None: ...
 
     def checkpoint(self) -> dict[str, int]:
         """Flush, and say where the outputs end (to cut back to on resume)."""
@@ -76,9 +77,8 @@ class DirectorySink:
     def path(self, role: TopicRole) -> Path:
         return self.directory / f"{role.value}.jsonl"
 
-    def write(self, role: TopicRole, key: str | None, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
-        self._files[role].write(line.encode())
+    def write(self, output: Output) -> None:
+        self._files[output.role].write(output.value + b"\n")
 
     def checkpoint(self) -> dict[str, int]:
         marks = {}
@@ -129,13 +129,15 @@ class ShadowTopics:
                 f"{self.run_id} ({self.prefix}*)"
             )
 
-    def write(self, role: TopicRole, key: str | None, record: dict[str, Any]) -> None:
-        name = self.names[role]
+    def write(self, output: Output) -> None:
+        name = self.names[output.role]
         self._guard(name)
-        if (role, output_id(role, record)) in self._skip:
+        if (
+            self._skip
+            and (output.role, output_id(output.role, json.loads(output.value))) in self._skip
+        ):
             return
-        value = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
-        self._producer.send(name, key=key.encode() if key else None, value=value)
+        self._producer.send(name, key=output.key, value=output.value)
 
     def checkpoint(self) -> dict[str, int]:
         self._producer.flush()

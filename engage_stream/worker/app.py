@@ -23,40 +23,32 @@ every offset of the events and scored topics to the stages (`transport`, `offset
 from __future__ import annotations
 
 import asyncio
-import base64
 import ssl
 import tempfile
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import faust
 
 from engage_stream.config.settings import Settings
-from engage_stream.core.processor import Outcome
-from engage_stream.enrichment.state import CustomerState
-from engage_stream.ingest.records import (
-    RawRecord,
-    Tombstone,
-    dead_letter,
-    decode_event,
-    decode_profile,
-)
+from engage_stream.ingest.records import RawRecord
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.observability.logs import get_logger
-from engage_stream.schemas.customers import CustomerProfile
-from engage_stream.schemas.dlq import DlqErrorClass, DlqRecord
-from engage_stream.schemas.enriched import ScoredEvent
-from engage_stream.schemas.events import CrmEvent
-from engage_stream.schemas.scores import Scores
+from engage_stream.schemas.enriched import SourcePosition
+from engage_stream.step.outputs import Output
+from engage_stream.step.step import Decided, Step
 from engage_stream.worker.runtime import Runtime
+from engage_stream.worker.tables import TableStore
 from engage_stream.worker.transport import SCHEME
 
 log = get_logger("engage.worker")
 
 Event = Any
 """A Faust event (`faust.types.EventT`, untyped for mypy): `.message` has the coordinates."""
+
+PRODUCER_LINGER_S = 0.005
+PRODUCER_BATCH_BYTES = 256 * 1024
 
 _RAW: dict[str, Any] = {
     "key_type": bytes,
@@ -73,7 +65,7 @@ def raw_record(event: Event) -> RawRecord:
         topic=message.topic,
         partition=message.partition,
         offset=message.offset,
-        timestamp_ms=int(timestamp * 1000) if timestamp else None,
+        timestamp_ms=round(timestamp * 1000) if timestamp else None,
         key=message.key,
         value=message.value,
     )
@@ -108,6 +100,9 @@ class WorkerApp:
             broker_rebalance_timeout=settings.session_timeout_s * 2,
             broker_commit_interval=1.0,
             producer_acks=-1,
+            # Outputs and changelog writes leave in batches, not one small request each.
+            producer_linger=PRODUCER_LINGER_S,
+            producer_max_batch_size=PRODUCER_BATCH_BYTES,
             table_standby_replicas=0,
         )
         # Compaction is declared so that the consumer expects holes there (`offsets`).
@@ -126,6 +121,9 @@ class WorkerApp:
         self.states = self.app.Table(
             "customer-state", key_type=bytes, value_type=bytes, partitions=partitions
         )
+        self.store = TableStore(self.profiles, self.states)
+        self.step = Step(runtime.core, runtime.scorer)
+        self._done: dict[tuple[str, int], int] = {}
         self._started = False
         self._register()
 
@@ -181,8 +179,16 @@ class WorkerApp:
             )
 
         @app.timer(1.0)  # type: ignore[untyped-decorator]
-        async def readiness() -> None:
+        async def gauges() -> None:
             self.metrics.set_ready(self.ready())
+            self.measure_lag()
+
+        def moved(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+            self.store.forget()
+            self._done.clear()
+
+        app.on_partitions_revoked.connect(moved)
+        app.on_partitions_assigned.connect(moved)
 
     def ready(self) -> bool:
         app = self.app
@@ -193,112 +199,55 @@ class WorkerApp:
     async def score_batch(self, events: Sequence[Event]) -> None:
         self.metrics.batch(len(events))
         records = [raw_record(event) for event in events]
-        valid: list[tuple[RawRecord, CrmEvent]] = []
         for record in records:
             self.metrics.event_in(record.topic)
-            decoded = decode_event(record)
-            if isinstance(decoded, DlqRecord):
-                await self.dead_letter(decoded)
-            else:
-                valid.append((record, decoded))
-        if not valid:
-            return
-        scores: Sequence[Scores | None]
-        try:
-            loop = asyncio.get_running_loop()
-            scores, timing = await loop.run_in_executor(
-                None, self.runtime.scorer.score, [event for _, event in valid]
-            )
-            for model, seconds in timing.seconds_by_model.items():
+        loop = asyncio.get_running_loop()
+        # Decoding and the models run on the models' thread; the event loop keeps serving.
+        ingested = await loop.run_in_executor(None, self.step.ingest, records)
+        if ingested.timing is not None:
+            for model, seconds in ingested.timing.seconds_by_model.items():
                 self.metrics.model_time(model, seconds)
-            self.metrics.scored(hits=timing.cached, misses=timing.texts)
-        except Exception as exc:  # a model failure must not lose the batch
-            log.exception("scoring_failed", records=len(valid), error=str(exc)[:300])
-            for record, _ in valid:
-                await self.dead_letter(
-                    dead_letter(record, DlqErrorClass.PROCESSING_ERROR, f"scoring failed: {exc}")
-                )
-            return
-        target = self.topic[TopicRole.SCORED]
-        for (record, event), score in zip(valid, scores, strict=True):
-            scored = ScoredEvent(
-                event=event,
-                source=record.position,
-                predictions=score.view() if score else None,
-            )
-            await target.send(
-                key=event.customer_id.encode(),
-                value=scored.model_dump_json().encode(),
-                partition=record.partition,
-            )
+            self.metrics.scored(hits=ingested.timing.cached, misses=ingested.timing.texts)
+        for record, item in zip(records, ingested.items, strict=True):
+            if isinstance(item, Output):
+                self._send(item)
+                self._processed(record)  # dead-lettered: as done as it will be
+            else:
+                self._send(self.step.forward(item))
 
     # -- stage 2: join state, decide, send ---------------------------------------------------
 
     async def decide(self, event: Event) -> None:
         record = raw_record(event)
         self.metrics.event_in(record.topic)
-        try:
-            scored = ScoredEvent.model_validate_json(record.value or b"")
-        except Exception as exc:
-            await self.dead_letter(
-                dead_letter(record, DlqErrorClass.PROCESSING_ERROR, f"internal record: {exc}")
-            )
+        scored = self.step.received(record)
+        if isinstance(scored, Output):
+            self._send(scored)
             return
-        customer_id = scored.event.customer_id
-        try:
-            outcome = self.runtime.core.process(
-                scored.event,
-                scored.source,
-                Scores.from_view(scored.predictions),
-                self._profile(customer_id),
-                self._state(customer_id),
-                datetime.now(UTC),
-            )
-        except Exception as exc:  # a bug in a rule must not stop the stream
-            log.exception(
-                "decision_failed",
-                event_id=scored.event.event_id,
-                source=f"{scored.source.topic}/{scored.source.partition}@{scored.source.offset}",
-            )
-            await self.dead_letter(self._original(scored, f"decision failed: {exc}"))
-            return
-        if outcome.state is not None:
-            self.states[customer_id.encode()] = outcome.state.model_dump_json().encode()
-        await self.send_outcome(customer_id, outcome)
+        decided = self.step.decide(scored, self.store)
+        self._sent(decided)
+        self._processed(scored.source)
         if scored.source.timestamp_ms is not None:
             self.metrics.end_to_end_since(scored.source.timestamp_ms)
 
-    def _original(self, scored: ScoredEvent, reason: str) -> DlqRecord:
-        """A DLQ record for an event that failed after decoding: its source coordinates and
-        the event as decoded (the raw bytes are in `crm.events` at that offset)."""
-        source = scored.source
-        original = RawRecord(
-            topic=source.topic,
-            partition=source.partition,
-            offset=source.offset,
-            timestamp_ms=source.timestamp_ms,
-            key=scored.event.customer_id.encode(),
-            value=scored.event.model_dump_json().encode(),
-        )
-        return dead_letter(original, DlqErrorClass.PROCESSING_ERROR, reason[:500])
+    # -- profiles ----------------------------------------------------------------------------
 
-    def _profile(self, customer_id: str) -> CustomerProfile | None:
-        stored = self.profiles.get(customer_id.encode())
-        return CustomerProfile.model_validate_json(stored) if stored else None
+    async def profile(self, event: Event) -> None:
+        record = raw_record(event)
+        self.metrics.event_in(record.topic)
+        self._sent(self.step.profile(record, self.store))
 
-    def _state(self, customer_id: str) -> CustomerState | None:
-        stored = self.states.get(customer_id.encode())
-        return CustomerState.model_validate_json(stored) if stored else None
+    # -- outputs -----------------------------------------------------------------------------
 
-    async def send_outcome(self, customer_id: str, outcome: Outcome) -> None:
-        key = customer_id.encode()
-        if outcome.duplicate:
+    def _sent(self, decided: Decided) -> None:
+        outcome = decided.outcome
+        if outcome is not None and outcome.duplicate:
             self.metrics.duplicate()
-        if outcome.enriched is not None:
-            await self._send(TopicRole.ENRICHED, key, outcome.enriched.model_dump_json())
+        for output in decided.outputs:
+            self._send(output)
+        if outcome is None:
+            return
         for handoff in outcome.handoffs:
-            await self._send(TopicRole.ACTIONS_HANDOFF, key, handoff.model_dump_json())
-            self.metrics.action("handoff")
             log.info(
                 "handoff",
                 action_id=handoff.action_id,
@@ -307,61 +256,55 @@ class WorkerApp:
                 queue=handoff.queue,
                 reasons=[r.value for r in handoff.reasons],
             )
-        for message in outcome.messages:
-            await self._send(TopicRole.ACTIONS_EMAIL, key, message.model_dump_json())
-            self.metrics.action("next_best_action")
         for suppression in outcome.suppressions:
-            await self._send(TopicRole.SUPPRESSIONS, key, suppression.model_dump_json())
             self.metrics.suppression(suppression.reason.value)
 
-    async def _send(self, role: TopicRole, key: bytes | None, value: str) -> None:
-        topic = self.topic[role]
-        await topic.send(key=key, value=value.encode())
+    def _send(self, output: Output) -> None:
+        """Into the producer buffer, which Faust drains before it commits the offsets of
+        the inputs (`transport`): outputs leave in batches, never after their inputs count
+        as done."""
+        topic = self.topic[output.role]
+        topic.send_soon(key=output.key, value=output.value, partition=output.partition)
         self.metrics.event_out(topic.get_topic_name())
-
-    # -- profiles ----------------------------------------------------------------------------
-
-    async def profile(self, event: Event) -> None:
-        record = raw_record(event)
-        self.metrics.event_in(record.topic)
-        decoded = decode_profile(record)
-        if isinstance(decoded, DlqRecord):
-            await self.dead_letter(decoded)
-            return
-        if isinstance(decoded, Tombstone):
-            self.profiles.pop(decoded.customer_id.encode(), None)
-            return
-        customer_id = decoded.customer_id
-        self.profiles[customer_id.encode()] = decoded.model_dump_json().encode()
-        try:
-            outcome = self.runtime.core.process_profile(
-                decoded, record.position, self._state(customer_id), datetime.now(UTC)
+        action = _ACTIONS.get(output.role)
+        if action is not None:
+            self.metrics.action(action)
+        if output.dead is not None:
+            dead = output.dead
+            log.warning(
+                "dead_lettered",
+                topic=dead.source_topic,
+                partition=dead.source_partition,
+                offset=dead.source_offset,
+                error_class=dead.error_class.value,
+                reason=dead.reason,
+                action="fix the producer, then re-send the value from engage.dlq",
             )
-        except Exception as exc:
-            log.exception("profile_rule_failed", customer_id=customer_id)
-            await self.dead_letter(
-                dead_letter(record, DlqErrorClass.PROCESSING_ERROR, f"profile rule: {exc}")
-            )
-            return
-        if outcome.state is not None:
-            self.states[customer_id.encode()] = outcome.state.model_dump_json().encode()
-        await self.send_outcome(customer_id, outcome)
+            self.metrics.dlq(dead.error_class.value)
 
-    # -- dead letters ------------------------------------------------------------------------
+    # -- lag ---------------------------------------------------------------------------------
 
-    async def dead_letter(self, record: DlqRecord) -> None:
-        log.warning(
-            "dead_lettered",
-            topic=record.source_topic,
-            partition=record.source_partition,
-            offset=record.source_offset,
-            error_class=record.error_class.value,
-            reason=record.reason,
-            action="fix the producer, then re-send the value from engage.dlq",
-        )
-        self.metrics.dlq(record.error_class.value)
-        key = base64.b64decode(record.key_b64) if record.key_b64 else None
-        await self._send(TopicRole.DLQ, key, record.model_dump_json())
+    def _processed(self, position: RawRecord | SourcePosition) -> None:
+        where = (position.topic, position.partition)
+        self._done[where] = max(self._done.get(where, -1), position.offset)
+
+    def measure_lag(self) -> None:
+        """Records per assigned partition of the events topic not yet through stage 2:
+        the consumer's high watermark less the offset after the last one decided."""
+        consumer = self.app.consumer
+        events = self.topic[TopicRole.EVENTS].get_topic_name()
+        for tp in consumer.assignment():
+            if tp.topic != events:
+                continue
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            done = self._done.get((tp.topic, tp.partition))
+            behind = high - (done + 1) if done is not None else high
+            self.metrics.lag(tp.topic, tp.partition, max(0, behind))
+
+
+_ACTIONS = {TopicRole.ACTIONS_HANDOFF: "handoff", TopicRole.ACTIONS_EMAIL: "next_best_action"}
 
 
 def _credentials(settings: Settings) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from engage_stream.enrichment.state import (
@@ -244,3 +246,22 @@ def test_facts_of_the_orders_mentioned_last_are_kept() -> None:
     assert "ORD-0" not in kept
     assert "ORD-1" in kept  # mentioned again last, so kept with both of its facts
     assert [f.kind for f in state.orders if f.order_id == "ORD-1"] == ["placed", "shipped"]
+
+
+def test_a_state_stored_before_the_seen_log_reads_the_same() -> None:
+    """Changelogs written by earlier versions hold `seen` as a list of entries."""
+    old = {
+        "customer_id": "cust-1",
+        "seen": [
+            {"position": {"source": "crm.events/0", "offset": 3}, "event_id": "e3"},
+            {"position": {"source": "crm.events/0", "offset": 9}, "event_id": "e9"},
+        ],
+    }
+    state = CustomerState.model_validate_json(json.dumps(old))
+    assert state.seen_at("e9") == Position(source="crm.events/0", offset=9)
+    assert [s.event_id for s in state.as_of(Position(source="crm.events/0", offset=9)).seen] == [
+        "e3"
+    ]
+    again = CustomerState.model_validate_json(state.model_dump_json())
+    assert again == state
+    assert '"seen_log"' in state.model_dump_json()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engage_stream.worker.process import Scrape
+from engage_stream.harness.worker_process import Scrape
 
 SCRAPE = Scrape(
     [

@@ -25,6 +25,7 @@ from engage_stream.replay.runner import ReplayProgress, ReplayRunner, plan
 from engage_stream.replay.sinks import DirectorySink, LiveTopicError, ShadowTopics
 from engage_stream.samples.generator import SampleConfig, SampleStream
 from engage_stream.serving.models import load_models
+from engage_stream.step.outputs import Output
 from tests.worker.pipeline import Pipeline
 
 pytestmark = pytest.mark.broker
@@ -166,7 +167,7 @@ def test_replay_cannot_write_to_live_topics(lived: Pipeline, tmp_path: Path) -> 
     shadow = ShadowTopics(lived.connection, topics, "guarded", create=False)
     shadow.names[TopicRole.ACTIONS_EMAIL] = topics.name(TopicRole.ACTIONS_EMAIL)
     with pytest.raises(LiveTopicError):
-        shadow.write(TopicRole.ACTIONS_EMAIL, "C1", {"action_id": "x"})
+        shadow.write(Output(TopicRole.ACTIONS_EMAIL, b"C1", b'{"action_id":"x"}'))
     shadow.close()
     # And the command itself writes shadow topics, leaving the live ones as they were.
     before = {role: len(lived.read(role)) for role in (TopicRole.ENRICHED, TopicRole.ACTIONS_EMAIL)}

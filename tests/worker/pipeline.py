@@ -14,6 +14,7 @@ from kafka import KafkaProducer
 
 from engage_stream.brokers import BrokerProcess
 from engage_stream.brokers.process import free_ports
+from engage_stream.harness.worker_process import WorkerProcess
 from engage_stream.kafka.admin import ensure_topics
 from engage_stream.kafka.isolation import isolated_topics_file
 from engage_stream.kafka.reader import read_to_end
@@ -21,7 +22,6 @@ from engage_stream.kafka.topics import TopicRole, TopicsFile, load_topics
 from engage_stream.samples.publish import send_event, send_profiles
 from engage_stream.schemas.customers import CustomerProfile
 from engage_stream.schemas.events import CrmEvent
-from engage_stream.worker.process import WorkerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 KST = timezone(timedelta(hours=9))

@@ -1,0 +1,47 @@
+"""What a step produces, already serialised: one encoding for every shell and sink."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from engage_stream.core.processor import Outcome
+from engage_stream.kafka.topics import TopicRole
+from engage_stream.schemas.dlq import DlqRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One record for a topic role; `partition` None lets the producer choose by key."""
+
+    role: TopicRole
+    key: bytes | None
+    value: bytes
+    partition: int | None = None
+    dead: DlqRecord | None = field(default=None, compare=False)
+    """A dead letter as an object, for the shell's logs and metrics."""
+
+
+def outcome_outputs(customer_id: str, outcome: Outcome) -> list[Output]:
+    """The records an outcome sends, in the order consumers see them: the enriched event
+    first, then handoffs, messages and suppressions."""
+    key = customer_id.encode()
+    outputs = []
+    if outcome.enriched is not None:
+        outputs.append(Output(TopicRole.ENRICHED, key, _json(outcome.enriched)))
+    outputs += [Output(TopicRole.ACTIONS_HANDOFF, key, _json(h)) for h in outcome.handoffs]
+    outputs += [Output(TopicRole.ACTIONS_EMAIL, key, _json(m)) for m in outcome.messages]
+    outputs += [Output(TopicRole.SUPPRESSIONS, key, _json(s)) for s in outcome.suppressions]
+    return outputs
+
+
+def dlq_output(record: DlqRecord) -> Output:
+    """A dead letter, keyed like the record it replaces."""
+    key = base64.b64decode(record.key_b64) if record.key_b64 else None
+    return Output(TopicRole.DLQ, key, record.model_dump_json().encode(), dead=record)
+
+
+def _json(document: BaseModel) -> bytes:
+    return document.model_dump_json().encode()

@@ -1,0 +1,43 @@
+"""`engage_consumer_lag`: per events partition, records not yet through the worker."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from engage_stream.brokers import TansuBroker
+from engage_stream.kafka.topics import TopicRole
+from engage_stream.samples.generator import SampleConfig, SampleStream
+from tests.worker.pipeline import Pipeline
+
+pytestmark = pytest.mark.broker
+
+
+def test_lag_rises_with_a_backlog_and_falls_to_zero_when_it_is_done(
+    tansu: TansuBroker, tmp_path: Path
+) -> None:
+    pipe = Pipeline(tansu, tmp_path)
+    stream = SampleStream(SampleConfig(customers=80, seed=3))
+    events = list(stream.events(2_500))
+    pipe.send_samples(stream.profiles, events)  # a backlog before the worker starts
+    pipe.send(TopicRole.EVENTS, b"{not json", b"C-BAD")  # the last record is a dead letter
+    pipe.flush()
+    events_topic = pipe.name(TopicRole.EVENTS)
+    partitions = pipe.topics.topics[TopicRole.EVENTS].partitions
+    highest = 0.0
+    with pipe.worker() as worker:
+        deadline = time.monotonic() + 300
+        while True:
+            scrape = worker.scrape()
+            lag = scrape.by_label("engage_consumer_lag", "partition")
+            highest = max(highest, sum(lag.values()))
+            done = scrape.total("engage_events_out_total", topic=pipe.name(TopicRole.ENRICHED))
+            if done >= len(events) and len(lag) == partitions and sum(lag.values()) == 0:
+                break
+            assert time.monotonic() < deadline, f"lag {lag} after {done} enriched"
+            time.sleep(0.2)
+        assert scrape.total("engage_consumer_lag", topic=events_topic) == 0
+    assert highest > 0
+    pipe.close()
