@@ -106,58 +106,89 @@ class SeenEvent(_Entry):
     event_id: str
 
 
+SEEN_CHUNK = 50
+"""Event ids per chunk of the seen log: an event changes its chunk (and, once the log is
+full, the oldest), never the other chunks, so the live store re-writes only those."""
+
+
+class SeenChunk(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    offsets: list[int]
+    ids: list[str]
+
+
 class SeenLog(BaseModel):
-    """The event ids processed, per input partition, oldest first, as two flat lists:
-    stored as 500 small objects they cost more to encode than the rest of a state."""
+    """The event ids processed, per input partition, oldest first, in chunks of flat
+    lists: as 500 small objects they cost more to encode than the rest of a state."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    offsets: dict[str, list[int]] = Field(default_factory=dict)
-    ids: dict[str, list[str]] = Field(default_factory=dict)
+    chunks: dict[str, list[SeenChunk]] = Field(default_factory=dict)
 
     def __len__(self) -> int:
-        return sum(len(ids) for ids in self.ids.values())
+        return sum(len(c.ids) for chunks in self.chunks.values() for c in chunks)
 
     def entries(self) -> list[SeenEvent]:
         return [
             SeenEvent(event_id=event_id, position=Position(source=source, offset=offset))
-            for source, ids in self.ids.items()
-            for offset, event_id in zip(self.offsets[source], ids, strict=True)
+            for source, chunks in self.chunks.items()
+            for chunk in chunks
+            for offset, event_id in zip(chunk.offsets, chunk.ids, strict=True)
         ]
 
     def at(self, event_id: str) -> Position | None:
-        for source, ids in self.ids.items():
-            if event_id in ids:
-                return Position(source=source, offset=self.offsets[source][ids.index(event_id)])
+        for source, chunks in self.chunks.items():
+            for chunk in chunks:
+                if event_id in chunk.ids:
+                    offset = chunk.offsets[chunk.ids.index(event_id)]
+                    return Position(source=source, offset=offset)
         return None
 
     def latest_at_or_after(self, position: Position) -> bool:
-        offsets = self.offsets.get(position.source)
-        return offsets is not None and offsets[-1] >= position.offset
+        chunks = self.chunks.get(position.source)
+        return chunks is not None and chunks[-1].offsets[-1] >= position.offset
 
     def before(self, position: Position) -> SeenLog:
-        offsets = self.offsets.get(position.source)
-        if not offsets or offsets[-1] < position.offset:
+        if not self.latest_at_or_after(position):
             return self
-        cut = bisect_left(offsets, position.offset)
-        return self._with(position.source, offsets[:cut], self.ids[position.source][:cut])
+        kept: list[SeenChunk] = []
+        for chunk in self.chunks[position.source]:
+            if chunk.offsets[-1] < position.offset:
+                kept.append(chunk)
+                continue
+            cut = bisect_left(chunk.offsets, position.offset)
+            if cut:
+                kept.append(SeenChunk(offsets=chunk.offsets[:cut], ids=chunk.ids[:cut]))
+            break
+        return self._with(position.source, kept)
 
     def with_event(self, event_id: str, position: Position) -> SeenLog:
         source = position.source
-        offsets = [*self.offsets.get(source, ()), position.offset]
-        ids = [*self.ids.get(source, ()), event_id]
-        seen = self._with(source, offsets, ids)
+        chunks = list(self.chunks.get(source, ()))
+        if chunks and len(chunks[-1].ids) < SEEN_CHUNK:
+            last = chunks[-1]
+            chunks[-1] = SeenChunk.model_construct(
+                offsets=[*last.offsets, position.offset], ids=[*last.ids, event_id]
+            )
+        else:
+            chunks.append(SeenChunk.model_construct(offsets=[position.offset], ids=[event_id]))
+        seen = self._with(source, chunks)
         while len(seen) > MAX_SEEN:  # the oldest of the partition holding the most
-            fullest = max(seen.ids, key=lambda s: len(seen.ids[s]))
-            seen = seen._with(fullest, seen.offsets[fullest][1:], seen.ids[fullest][1:])
+            fullest = max(seen.chunks, key=lambda s: sum(len(c.ids) for c in seen.chunks[s]))
+            first, *rest = seen.chunks[fullest]
+            if len(first.ids) > 1:
+                rest.insert(
+                    0, SeenChunk.model_construct(offsets=first.offsets[1:], ids=first.ids[1:])
+                )
+            seen = seen._with(fullest, rest)
         return seen
 
-    def _with(self, source: str, offsets: list[int], ids: list[str]) -> SeenLog:
-        kept_offsets = {**self.offsets, source: offsets}
-        kept_ids = {**self.ids, source: ids}
-        if not ids:
-            del kept_offsets[source], kept_ids[source]
-        return SeenLog.model_construct(offsets=kept_offsets, ids=kept_ids)
+    def _with(self, source: str, chunks: list[SeenChunk]) -> SeenLog:
+        kept = {**self.chunks, source: chunks}
+        if not chunks:
+            del kept[source]
+        return SeenLog.model_construct(chunks=kept)
 
 
 OrderFactKind = Literal["placed", "shipped", "delivered", "cancelled", "refunded"]

@@ -121,7 +121,12 @@ class WorkerApp:
         self.states = self.app.Table(
             "customer-state", key_type=bytes, value_type=bytes, partitions=partitions
         )
-        self.store = TableStore(self.profiles, self.states)
+        # The state's parts (conversations, seen-log chunks, messages sent, order facts),
+        # each written only when it changes; `customer-state` holds the list of them.
+        self.state_parts = self.app.Table(
+            "customer-state-parts", key_type=bytes, value_type=bytes, partitions=partitions
+        )
+        self.store = TableStore(self.profiles, self.states, self.state_parts)
         self.step = Step(runtime.core, runtime.scorer)
         self._done: dict[tuple[str, int], int] = {}
         self._started = False

@@ -3,9 +3,10 @@
 The tables (and so their changelogs, from which a restarted worker recovers) hold each
 customer's profile and state as JSON. Decoding a long history for every event made an
 event's cost grow with the customer's history, so decoded objects are kept in a bounded
-cache and the tables are only read on a miss; a write updates both. The cache is
-dropped whenever partitions move (`forget`), so a worker never decides from a state
-another worker changed while the partition was away.
+cache and the tables are only read on a miss; a write updates both, and sends the
+changelog only the parts of the state that changed (`StateCodec`). The cache is dropped
+whenever partitions move (`forget`), so a worker never decides from a state another
+worker changed while the partition was away.
 """
 
 from __future__ import annotations
@@ -17,25 +18,34 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
-from engage_stream.enrichment.state import ConversationState, CustomerState, OrderFact, SentMessage
+from engage_stream.enrichment.state import CustomerState, OrderFact, SentMessage
 from engage_stream.schemas.customers import CustomerProfile
 
 DEFAULT_CACHED_CUSTOMERS = 5_000
 
 Document = TypeVar("Document", bound=BaseModel)
+Table = MutableMapping[bytes, bytes]
 
 
 class TableStore:
     def __init__(
         self,
-        profiles: MutableMapping[bytes, bytes],
-        states: MutableMapping[bytes, bytes],
+        profiles: Table,
+        states: Table,
+        parts: Table,
         cached: int = DEFAULT_CACHED_CUSTOMERS,
     ) -> None:
-        self._profiles = _Cached(CustomerProfile, profiles, cached)
-        self._codec = StateCodec()
+        self._profiles = _Cached(
+            cached,
+            read=lambda key: _decoded(CustomerProfile, profiles.get(key.encode())),
+            write=lambda key, profile: profiles.__setitem__(
+                key.encode(), profile.model_dump_json().encode()
+            ),
+            drop=lambda key: profiles.pop(key.encode(), None),
+        )
+        self.codec = StateCodec(states, parts)
         self._states = _Cached(
-            CustomerState, states, cached, encode=self._codec.encode, evicted=self._codec.forget
+            cached, read=self.codec.read, write=self.codec.write, evicted=self.codec.forget
         )
 
     def profile(self, customer_id: str) -> CustomerProfile | None:
@@ -57,24 +67,24 @@ class TableStore:
         """Drop every decoded object: the tables are the truth after a rebalance."""
         self._profiles.objects.clear()
         self._states.objects.clear()
-        self._codec.parts.clear()
+        self.codec.written.clear()
 
 
 class _Cached(Generic[Document]):
-    """One table of JSON values and its most recently used values as objects."""
+    """The most recently used values of a table, as objects, in front of it."""
 
     def __init__(
         self,
-        kind: type[Document],
-        table: MutableMapping[bytes, bytes],
         size: int,
-        encode: Callable[[str, Document], bytes] | None = None,
+        read: Callable[[str], Document | None],
+        write: Callable[[str, Document], object],
+        drop: Callable[[str], object] | None = None,
         evicted: Callable[[str], None] | None = None,
     ) -> None:
-        self.kind = kind
-        self.table = table
         self.size = size
-        self.encode = encode or (lambda _, document: document.model_dump_json().encode())
+        self.read = read
+        self.write = write
+        self.remove = drop
         self.evicted = evicted or (lambda _: None)
         self.objects: OrderedDict[str, Document | None] = OrderedDict()
 
@@ -82,17 +92,17 @@ class _Cached(Generic[Document]):
         if key in self.objects:
             self.objects.move_to_end(key)
             return self.objects[key]
-        stored = self.table.get(key.encode())
-        document = self.kind.model_validate_json(stored) if stored else None
+        document = self.read(key)
         self._remember(key, document)
         return document
 
     def put(self, key: str, document: Document) -> None:
-        self.table[key.encode()] = self.encode(key, document)
+        self.write(key, document)
         self._remember(key, document)
 
     def drop(self, key: str) -> None:
-        self.table.pop(key.encode(), None)
+        if self.remove is not None:
+            self.remove(key)
         self.objects.pop(key, None)
         self.evicted(key)
 
@@ -104,49 +114,126 @@ class _Cached(Generic[Document]):
             self.evicted(old)
 
 
+def _decoded(kind: type[Document], stored: bytes | None) -> Document | None:
+    return kind.model_validate_json(stored) if stored else None
+
+
 _SENT = TypeAdapter(list[SentMessage])
 _ORDERS = TypeAdapter(list[OrderFact])
 ENCODED_FIELDS = ("customer_id", "conversations", "sent", "seen_log", "orders")
+SEP = "\x1f"
+"""Between a customer id and a part name in a part's table key (ids never hold it)."""
+
+Part = tuple[str, object, Callable[[], bytes]]
+"""A part's name, the object it is (compared by identity) and how to encode it."""
 
 
 class StateCodec:
-    """A customer state's JSON, re-using the bytes of the conversations that did not
-    change since the customer's last write: an event touches one conversation, and
-    encoding all twenty of a long-standing customer made its events the slowest."""
+    """A customer state kept as parts, each its own table entry: the sent messages, the
+    order facts, each conversation and each chunk of the seen log, and a small head
+    listing the parts. A write sends only the parts that changed since the customer's last
+    write (an event touches one conversation and one or two chunks), so what an event
+    costs the changelog does not grow with the customer's history."""
 
-    def __init__(self) -> None:
-        self.parts: dict[str, dict[str, tuple[ConversationState, bytes]]] = {}
+    def __init__(self, heads: Table, parts: Table) -> None:
+        self.heads = heads
+        self.table = parts
+        self.written: dict[str, dict[str, object]] = {}
+        """Per customer, the part objects last written or read, by part name."""
 
-    def encode(self, customer_id: str, state: CustomerState) -> bytes:
-        before = self.parts.get(customer_id, {})
-        parts: dict[str, tuple[ConversationState, bytes]] = {}
-        for key, conversation in state.conversations.items():
-            known = before.get(key)
-            if known is not None and known[0] is conversation:
-                parts[key] = known
-            else:
-                encoded = _string(key) + b":" + conversation.model_dump_json().encode()
-                parts[key] = (conversation, encoded)
-        self.parts[customer_id] = parts
-        conversations = b",".join(encoded for _, encoded in parts.values())
-        return b"".join(
-            (
-                b'{"customer_id":',
-                _string(state.customer_id),
-                b',"conversations":{',
-                conversations,
-                b'},"sent":',
-                _SENT.dump_json(state.sent),
-                b',"seen_log":',
-                state.seen_log.model_dump_json().encode(),
-                b',"orders":',
-                _ORDERS.dump_json(state.orders),
-                b"}",
-            )
-        )
+    def read(self, customer_id: str) -> CustomerState | None:
+        stored = self.heads.get(customer_id.encode())
+        if not stored:
+            return None
+        head = json.loads(stored)
+        if "parts" not in head:  # written whole, before states were kept in parts
+            state = CustomerState.model_validate(head)
+            self.written.pop(customer_id, None)
+            return state
+        values = {name: self.table.get(_key(customer_id, name)) for name in head["parts"]}
+        state = CustomerState.model_validate_json(_assembled(customer_id, values))
+        self.written[customer_id] = {name: part for name, part, _ in _parts(state)}
+        return state
+
+    def write(self, customer_id: str, state: CustomerState) -> None:
+        before = self.written.get(customer_id)
+        if before is None:
+            before = {name: None for name in self._stored_names(customer_id)}
+        after: dict[str, object] = {}
+        for name, part, encode in _parts(state):
+            after[name] = part
+            if before.get(name) is not part:
+                self.table[_key(customer_id, name)] = encode()
+        for name in before.keys() - after.keys():
+            self.table.pop(_key(customer_id, name), None)
+        if list(before) != list(after):
+            head = {"customer_id": customer_id, "parts": list(after)}
+            self.heads[customer_id.encode()] = json.dumps(head, ensure_ascii=False).encode()
+        self.written[customer_id] = after
 
     def forget(self, customer_id: str) -> None:
-        self.parts.pop(customer_id, None)
+        self.written.pop(customer_id, None)
+
+    def _stored_names(self, customer_id: str) -> list[str]:
+        stored = self.heads.get(customer_id.encode())
+        head = json.loads(stored) if stored else {}
+        return list(head.get("parts", ()))
+
+
+def _parts(state: CustomerState) -> list[Part]:
+    """The state's parts in order: the order of conversations and chunks is kept."""
+    parts: list[Part] = [
+        ("sent", state.sent, lambda: _SENT.dump_json(state.sent)),
+        ("orders", state.orders, lambda: _ORDERS.dump_json(state.orders)),
+    ]
+    parts += [(f"c{SEP}{key}", c, _json_of(c)) for key, c in state.conversations.items()]
+    for source, chunks in state.seen_log.chunks.items():
+        parts += [(f"s{SEP}{source}{SEP}{c.offsets[0]}", c, _json_of(c)) for c in chunks]
+    return parts
+
+
+def _json_of(model: BaseModel) -> Callable[[], bytes]:
+    return lambda: model.model_dump_json().encode()
+
+
+def _assembled(customer_id: str, values: dict[str, bytes | None]) -> bytes:
+    """The whole state's JSON from its parts' (a part missing after a crash between two
+    writes is left out: its entries come back when the events are processed again)."""
+    conversations: list[bytes] = []
+    chunks: dict[str, list[bytes]] = {}
+    sent = orders = b"[]"
+    for name, value in values.items():
+        if value is None:
+            continue
+        kind, _, rest = name.partition(SEP)
+        if name == "sent":
+            sent = value
+        elif name == "orders":
+            orders = value
+        elif kind == "c":
+            conversations.append(_string(rest) + b":" + value)
+        elif kind == "s":
+            chunks.setdefault(rest.rpartition(SEP)[0], []).append(value)
+    seen = b",".join(_string(source) + b":[" + b",".join(c) + b"]" for source, c in chunks.items())
+    return b"".join(
+        (
+            b'{"customer_id":',
+            _string(customer_id),
+            b',"conversations":{',
+            b",".join(conversations),
+            b'},"sent":',
+            sent,
+            b',"seen_log":{"chunks":{',
+            seen,
+            b'}},"orders":',
+            orders,
+            b"}",
+        )
+    )
+
+
+def _key(customer_id: str, name: str) -> bytes:
+    return f"{customer_id}{SEP}{name}".encode()
 
 
 def _string(text: str) -> bytes:

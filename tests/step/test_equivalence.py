@@ -158,7 +158,7 @@ def _live(runtime: Runtime, profiles: list[Any], events: list[Any]) -> list[Outp
 
     worker = WorkerApp(runtime)
     worker.step.clock = lambda: NOW
-    worker.store = TableStore({}, {})
+    worker.store = TableStore({}, {}, {})
     sent: list[Output] = []
     worker._send = sent.append  # type: ignore[method-assign,assignment]
 
