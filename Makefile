@@ -66,4 +66,4 @@ lock: | $(BIN)/uv
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 -c requirements/dev.lock -q -o requirements/runtime.lock
 
 clean:
-	rm -rf $(VENV) $(KAFKA_LIB) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(KAFKA_LIB) $(CHROMIUM_ROOT) infra/chromium/root.partial infra/chromium/debs .pytest_cache .mypy_cache .ruff_cache

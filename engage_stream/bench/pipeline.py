@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -180,13 +180,17 @@ def _passthrough(
     try:
         sample = list(SampleStream(SampleConfig(customers=500, seed=11)).events(count + 1))
         producer = KafkaProducer(**connection, acks="all", linger_ms=5)
+        passed, sent = _Counter(connection, sink), _Counter(connection, source)
         _send(producer, topics, sample[:1], None)
-        _wait_for(connection, sink, 1, process, timeout_s=180)
+        passed.until(1, process, timeout_s=180)
         started = time.monotonic()
         _send(producer, topics, sample[1:], None)
-        _wait_for(connection, sink, count + 1, process, timeout_s=600)
+        sent.until(count + 1, process, timeout_s=120)
+        passed.until(count + 1, process, timeout_s=600)
         seconds = time.monotonic() - started
         producer.close()
+        passed.close()
+        sent.close()
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -194,27 +198,38 @@ def _passthrough(
     return PassthroughResult(name, count, round(seconds, 2), round(count / seconds, 1))
 
 
-def _wait_for(
-    connection: dict[str, Any],
-    topic: str,
-    count: int,
-    process: subprocess.Popen[bytes],
-    timeout_s: float,
-) -> None:
-    consumer = KafkaConsumer(**connection, enable_auto_commit=False, group_id=None)
-    try:
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+class _Counter:
+    """Records of a topic counted by reading them: Tansu's end offsets lag behind the
+    records of the last batch, so only the records themselves are proof."""
+
+    def __init__(self, connection: dict[str, Any], topic: str) -> None:
+        self.consumer = KafkaConsumer(
+            **connection, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
+        )
+        deadline = time.monotonic() + 60
+        while not (ids := self.consumer.partitions_for_topic(topic)):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{topic}: no partitions")
+            time.sleep(0.1)
+        self.consumer.assign([TopicPartition(topic, p) for p in sorted(ids)])
+        self.consumer.seek_to_beginning()
+        self.topic = topic
+        self.seen = 0
+
+    def until(self, count: int, process: subprocess.Popen[bytes], timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
-        while sum(consumer.end_offsets(partitions).values()) < count:
+        while self.seen < count:
             if process.poll() is not None:
                 raise RuntimeError(f"the passthrough app stopped (exit {process.returncode})")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{topic}: fewer than {count} records after {timeout_s:.0f} s")
-            time.sleep(0.05)
-    finally:
-        consumer.close()
+                raise RuntimeError(
+                    f"{self.topic}: {self.seen} of {count} records after {timeout_s:.0f} s"
+                )
+            polled = self.consumer.poll(timeout_ms=100, max_records=10_000)
+            self.seen += sum(len(records) for records in polled.values())
+
+    def close(self) -> None:
+        self.consumer.close()
 
 
 def _replay(
@@ -265,8 +280,8 @@ def _phase(
     customers: int = 500,
     warm_up: int = 0,
 ) -> tuple[PhaseResult, Path]:
-    """`warm_up` events are sent and processed before the `count` timed ones; the row's
-    counts are those of the timed events alone."""
+    """`warm_up` prior events (`_history`) are sent and processed before the `count` timed
+    ones; the row's counts are those of the timed events alone."""
     topics_file = isolated_topics_file(topics_source, work_dir)
     topics = load_topics(topics_file)
     connection: dict[str, Any] = {"bootstrap_servers": [broker.bootstrap]}
@@ -288,14 +303,14 @@ def _phase(
         producer = KafkaProducer(**connection, acks="all", linger_ms=5)
         send_profiles(producer, topics.name(TopicRole.CUSTOMERS), stream.profiles)
         producer.flush()
-        sample = list(stream.events(warm_up + count))
+        sample = list(stream.events(count))
         before = Scrape([])
         if warm_up:
-            _send(producer, topics, sample[:warm_up], None)
+            _send(producer, topics, _history(customers, warm_up), None)
             _until(worker, enriched, warm_up)
             before = worker.scrape()
         started, started_ms = time.monotonic(), time.time() * 1000
-        sender = threading.Thread(target=_send, args=(producer, topics, sample[warm_up:], rate))
+        sender = threading.Thread(target=_send, args=(producer, topics, sample, rate))
         sender.start()
         _until(worker, enriched, warm_up + count)
         seconds = time.monotonic() - started
@@ -332,10 +347,22 @@ def _phase(
     return result, topics_file
 
 
-def _until(worker: WorkerProcess, enriched: str, count: int) -> None:
-    while worker.scrape().total("engage_events_out_total", topic=enriched) < count:
+def _history(customers: int, events: int) -> list[Any]:
+    """Prior events for the same customers, from another seed and a month earlier, so
+    that every history row times the very same events after it."""
+    start = SampleConfig().start - timedelta(days=30)
+    return list(
+        SampleStream(SampleConfig(customers=customers, seed=12, start=start)).events(events)
+    )
+
+
+def _until(worker: WorkerProcess, enriched: str, count: int, timeout_s: float = 900) -> None:
+    deadline = time.monotonic() + timeout_s
+    while (done := worker.scrape().total("engage_events_out_total", topic=enriched)) < count:
         if not worker.running():
             raise RuntimeError(f"worker stopped; see {worker.log_file}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{done:.0f} of {count} events enriched after {timeout_s:.0f} s")
         time.sleep(0.1)
 
 

@@ -186,7 +186,7 @@ class WorkerApp:
         @app.timer(1.0)  # type: ignore[untyped-decorator]
         async def gauges() -> None:
             self.metrics.set_ready(self.ready())
-            self.measure_lag()
+            await self.measure_lag()
 
         def moved(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
             self.store.forget()
@@ -293,9 +293,10 @@ class WorkerApp:
         where = (position.topic, position.partition)
         self._done[where] = max(self._done.get(where, -1), position.offset)
 
-    def measure_lag(self) -> None:
+    async def measure_lag(self) -> None:
         """Records per assigned partition of the events topic not yet through stage 2:
-        the consumer's high watermark less the offset after the last one decided."""
+        the high watermark less the offset after the last record decided (or, before the
+        first one since the partition came, less the consumer's position)."""
         consumer = self.app.consumer
         events = self.topic[TopicRole.EVENTS].get_topic_name()
         for tp in consumer.assignment():
@@ -305,8 +306,9 @@ class WorkerApp:
             if high is None:
                 continue
             done = self._done.get((tp.topic, tp.partition))
-            behind = high - (done + 1) if done is not None else high
-            self.metrics.lag(tp.topic, tp.partition, max(0, behind))
+            position = done + 1 if done is not None else await consumer.position(tp)
+            if position is not None:
+                self.metrics.lag(tp.topic, tp.partition, max(0, high - position))
 
 
 _ACTIONS = {TopicRole.ACTIONS_HANDOFF: "handoff", TopicRole.ACTIONS_EMAIL: "next_best_action"}
