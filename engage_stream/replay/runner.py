@@ -243,17 +243,9 @@ class ReplayRunner:
             self._count(output.role)
 
     def _count(self, role: TopicRole) -> None:
-        counts = self.counts
-        if role is TopicRole.ENRICHED:
-            counts.enriched += 1
-        elif role is TopicRole.ACTIONS_HANDOFF:
-            counts.handoffs += 1
-        elif role is TopicRole.ACTIONS_EMAIL:
-            counts.messages += 1
-        elif role is TopicRole.SUPPRESSIONS:
-            counts.suppressions += 1
-        elif role is TopicRole.DLQ:
-            counts.dlq += 1
+        field = _COUNTED.get(role)
+        if field is not None:
+            setattr(self.counts, field, getattr(self.counts, field) + 1)
 
     def _pace(self, record: ConsumerRecord) -> None:
         """N x real time inside the range, by record timestamps; warm-up runs at full speed."""
@@ -267,6 +259,16 @@ class ReplayRunner:
         pause = due - time.monotonic()
         if pause > 0:
             time.sleep(pause)
+
+
+_COUNTED = {
+    TopicRole.ENRICHED: "enriched",
+    TopicRole.ACTIONS_HANDOFF: "handoffs",
+    TopicRole.ACTIONS_EMAIL: "messages",
+    TopicRole.SUPPRESSIONS: "suppressions",
+    TopicRole.DLQ: "dlq",
+}
+"""Which of `ReplayCounts` an output of each role adds to."""
 
 
 def _raw(record: ConsumerRecord) -> RawRecord:

@@ -84,30 +84,28 @@ class Step:
         """Decode a batch of `crm.events` records and score the valid ones in one pass."""
         now = self.clock()
         decoded = [decode_event(r, self.max_record_bytes, now) for r in records]
-        valid = [
-            (r, e) for r, e in zip(records, decoded, strict=True) if not isinstance(e, DlqRecord)
-        ]
-        if not valid:
-            return Ingested([dlq_output(d) for d in decoded if isinstance(d, DlqRecord)])
+        events = [e for e in decoded if not isinstance(e, DlqRecord)]
+        scores: Sequence[Scores | None] = []
+        timing: BatchTiming | None = None
+        failure: str | None = None
         try:
-            scores, timing = self.scorer.score([event for _, event in valid])
+            if events:
+                scores, timing = self.scorer.score(events)
         except Exception as exc:  # a model failure must not lose the batch
-            log.exception("scoring_failed", records=len(valid), error=str(exc)[:300])
-            reason = f"scoring failed: {exc}"[:500]
-            failed = {
-                id(e): dlq_output(dead_letter(r, DlqErrorClass.PROCESSING_ERROR, reason, None, now))
-                for r, e in valid
-            }
-            return Ingested(
-                [dlq_output(d) if isinstance(d, DlqRecord) else failed[id(d)] for d in decoded]
-            )
-        scored = {
-            id(event): ScoredEvent(
-                event=event, source=record.position, predictions=score.view() if score else None
-            )
-            for (record, event), score in zip(valid, scores, strict=True)
-        }
-        items = [dlq_output(d) if isinstance(d, DlqRecord) else scored[id(d)] for d in decoded]
+            log.exception("scoring_failed", records=len(events), error=str(exc)[:300])
+            failure = f"scoring failed: {exc}"[:500]
+        scored = iter(scores)
+        items: list[ScoredEvent | Output] = []
+        for record, document in zip(records, decoded, strict=True):
+            if isinstance(document, DlqRecord):
+                items.append(dlq_output(document))
+            elif failure is not None:
+                error = DlqErrorClass.PROCESSING_ERROR
+                items.append(dlq_output(dead_letter(record, error, failure, None, now)))
+            else:
+                score = next(scored)
+                view = score.view() if score else None
+                items.append(ScoredEvent(event=document, source=record.position, predictions=view))
         return Ingested(items, timing)
 
     def decide(self, scored: ScoredEvent, store: StateStore) -> Decided:

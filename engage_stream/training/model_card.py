@@ -191,18 +191,11 @@ def render(model_dir: Path, files: dict[str, int], export_notes: list[str]) -> s
     data = train.get("data", {})
     split = train.get("split", {})
     lines = [
-        f"# {train['name']} {train.get('version', '')}".rstrip(),
-        "",
-        train.get("purpose", ""),
-        "",
-        "## Labels",
-        "",
-        ", ".join(f"`{label}`" for label in train.get("labels", [])),
-        "",
-        "## Validation",
-        "",
-        "On a fixed-seed split cut from the training data (the corpus's test set is held back).",
-        "",
+        *_heading(
+            train,
+            "On a fixed-seed split cut from the training data (the corpus's test set is held "
+            "back).",
+        ),
         *_metrics_rows(train),
         "",
         *_selection(train),
@@ -283,19 +276,11 @@ def render_grams(train: dict[str, Any], files: dict[str, int]) -> str:
     grid = ", ".join(f"C {run['C']}: {run['accuracy']}" for run in fit.get("grid", []))
     return "\n".join(
         [
-            f"# {train['name']} {train.get('version', '')}".rstrip(),
-            "",
-            train.get("purpose", ""),
-            "",
-            "## Labels",
-            "",
-            ", ".join(f"`{label}`" for label in train.get("labels", [])),
-            "",
-            "## Validation",
-            "",
-            "On a fixed-seed split cut from the labelled messages; the check file was written "
-            "apart from them.",
-            "",
+            *_heading(
+                train,
+                "On a fixed-seed split cut from the labelled messages; the check file was "
+                "written apart from them.",
+            ),
             *_metrics_rows(train),
             "",
             _per_class(train.get("validation", {})),
@@ -341,3 +326,21 @@ def render_grams(train: dict[str, Any], files: dict[str, int]) -> str:
             "",
         ]
     )
+
+
+def _heading(train: dict[str, Any], split_note: str) -> list[str]:
+    """Title, purpose, labels and the start of the validation section, as every card has."""
+    return [
+        f"# {train['name']} {train.get('version', '')}".rstrip(),
+        "",
+        train.get("purpose", ""),
+        "",
+        "## Labels",
+        "",
+        ", ".join(f"`{label}`" for label in train.get("labels", [])),
+        "",
+        "## Validation",
+        "",
+        split_note,
+        "",
+    ]
