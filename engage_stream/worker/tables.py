@@ -19,9 +19,12 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, TypeAdapter
 
 from engage_stream.enrichment.state import CustomerState, OrderFact, SentMessage
+from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.customers import CustomerProfile
 
 DEFAULT_CACHED_CUSTOMERS = 5_000
+
+log = get_logger("engage.worker")
 
 Document = TypeVar("Document", bound=BaseModel)
 Table = MutableMapping[bytes, bytes]
@@ -151,6 +154,14 @@ class StateCodec:
             self.written.pop(customer_id, None)
             return state
         values = {name: self.table.get(_key(customer_id, name)) for name in head["parts"]}
+        missing = [name for name, value in values.items() if value is None]
+        if missing:  # a crash between two writes: reprocessing the events rebuilds them
+            log.warning(
+                "state_parts_missing",
+                customer_id=customer_id,
+                parts=missing,
+                action="none needed if the worker restarted; the uncommitted events redo them",
+            )
         state = CustomerState.model_validate_json(_assembled(customer_id, values))
         self.written[customer_id] = {name: part for name, part, _ in _parts(state)}
         return state

@@ -154,3 +154,14 @@ def test_profiles_are_kept_dropped_and_cached_the_same_way() -> None:
     store.drop_profile(customer.customer_id)
     assert store.profile(customer.customer_id) is None
     assert profiles == {}
+
+
+def test_a_part_lost_between_two_writes_reads_as_absent_not_as_an_error() -> None:
+    heads, parts = Recording(), Recording()
+    state = _busy("C-1", conversations=3, turns=2)
+    StateCodec(heads, parts).write("C-1", state)
+    del parts[b"C-1\x1fc\x1fconv-1"]
+    recovered = StateCodec(heads, parts).read("C-1")
+    assert recovered is not None
+    assert set(recovered.conversations) == {"conv-0", "conv-2"}
+    assert recovered.seen_at("e1") == _at(1)
