@@ -48,6 +48,7 @@ from engage_stream.inference.embedder import Embedder
 from engage_stream.inference.engine_model import Closeable
 from engage_stream.inference.model_folder import EMBEDDING, Precision
 from engage_stream.inference.providers import Device, RuntimeChoice
+from engage_stream.inference.vectors import RecentVectors
 from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.actions import ModelStamp
 
@@ -83,6 +84,8 @@ class Drafter(Closeable):
         self._no_answer = {topic: parse(line) for topic, line in replies.no_answer.items()}
         self.max_chars = replies.max_chars
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engage-draft")
+        self.vectors: RecentVectors | None = None
+        """The scorer's vectors when its pass runs this encoder's file (`share_vectors`)."""
         self._owns_encoder = False
         """`load` opens the encoder and closes it with the drafter; a given one is the giver's."""
 
@@ -142,6 +145,16 @@ class Drafter(Closeable):
         drafter._owns_encoder = True
         return drafter
 
+    def read_vectors(self, vectors: RecentVectors | None) -> bool:
+        """Take question vectors from `vectors` (the scorer's) where it has them: only the
+        vectors of this encoder's own file are taken. Whether they were."""
+        if vectors is None or self.encoder is None:
+            return False
+        if vectors.stamp.sha256 != self.encoder.stamp.sha256:
+            return False
+        self.vectors = vectors
+        return True
+
     @property
     def runtime(self) -> RuntimeChoice | None:
         """Where the encoder runs (None without one, or for an encoder not of the engine)."""
@@ -175,7 +188,7 @@ class Drafter(Closeable):
         elif not has_hangul(text):
             fallback = "not_korean"
         else:
-            vector = self._embed(text, budget_ms)
+            vector = self._embed(text, question.text if question else text, budget_ms)
             if vector is None and self.encoder is not None:
                 fallback = "deadline"
             elif self.encoder is not None:
@@ -199,9 +212,18 @@ class Drafter(Closeable):
             truncated=truncated,
         )
 
-    def _embed(self, text: str, budget_ms: float | None) -> np.ndarray | None:
+    def _embed(self, text: str, asked: str, budget_ms: float | None) -> np.ndarray | None:
+        """`text`'s vector: the scorer's, from the pass that scored `asked` (the question as
+        written, of which `text` is the space-normalised form), or the encoder's."""
         if self.encoder is None:
             return None
+        vectors = self.vectors
+        if vectors is not None:
+            scored = vectors.get(text)
+            if scored is None and vectors.spaces_free and len(asked) <= MAX_QUESTION_CHARS:
+                scored = vectors.get(asked)
+            if scored is not None:
+                return scored
         encoder = self.encoder
         future = self._pool.submit(lambda: encoder.embed([text]).vectors[0])
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 from datetime import date
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -117,6 +118,12 @@ class SeenChunk(BaseModel):
     offsets: list[int]
     ids: list[str]
 
+    @cached_property
+    def where(self) -> dict[str, int]:
+        """Event id -> its offset: chunks other than the newest never change, so a lookup
+        in a long log costs one dict probe per chunk."""
+        return dict(zip(self.ids, self.offsets, strict=True))
+
 
 class SeenLog(BaseModel):
     """The event ids processed, per input partition, oldest first, in chunks of flat
@@ -140,8 +147,8 @@ class SeenLog(BaseModel):
     def at(self, event_id: str) -> Position | None:
         for source, chunks in self.chunks.items():
             for chunk in chunks:
-                if event_id in chunk.ids:
-                    offset = chunk.offsets[chunk.ids.index(event_id)]
+                offset = chunk.where.get(event_id)
+                if offset is not None:
                     return Position(source=source, offset=offset)
         return None
 
@@ -267,16 +274,15 @@ class CustomerState(BaseModel):
 
     def _written_since(self, position: Position) -> bool:
         """Entries are appended in input order, so within each list the last entry of
-        `position`'s partition is its latest: a scan from the end stops there, and the cost
-        does not grow with the customer's history."""
+        `position`'s partition is its latest: a scan from the end stops there. Turns,
+        handoffs and order facts are only written while an event is processed, after its
+        id entered the seen log, so the seen log answers for every conversation; only the
+        messages sent can also come from a profile (a position the seen log lacks)."""
         if self.seen_log.latest_at_or_after(position):
             return True
-        lists: list[Sequence[_Entry]] = [self.sent, self.orders]
-        for conversation in self.conversations.values():
-            lists.append(conversation.turns)
-            if conversation.handoff is not None:
-                lists.append([conversation.handoff])
-        return any(_latest_at_or_after(entries, position) for entries in lists)
+        return _latest_at_or_after(self.sent, position) or _latest_at_or_after(
+            self.orders, position
+        )
 
     def seen_at(self, event_id: str) -> Position | None:
         return self.seen_log.at(event_id)

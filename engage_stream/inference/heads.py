@@ -14,11 +14,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from engage_stream.inference.char_grams import GramsClassifier
 from engage_stream.inference.classifier import Classifier, predictions
 from engage_stream.inference.model_folder import (
     CHAR_NGRAM,
     EMBEDDING,
+    Head,
     ModelFolderError,
     Precision,
     load_model_folder,
@@ -52,14 +55,31 @@ class HeadGroup:
     def choice(self) -> RuntimeChoice:
         return self.runner.choice
 
+    @property
+    def embedding(self) -> Head | None:
+        """The folder's embedding head, when it has one (a multi-head folder)."""
+        folder = self.runner.folder
+        return folder.head(EMBEDDING) if EMBEDDING in folder.head_names else None
+
     def predict(self, texts: Sequence[str]) -> dict[str, list[Prediction]]:
         """Every role's predictions for `texts`, from one run of the graph."""
+        return self.predict_and_embed(texts, embed=False)[0]
+
+    def predict_and_embed(
+        self, texts: Sequence[str], *, embed: bool = True
+    ) -> tuple[dict[str, list[Prediction]], np.ndarray | None]:
+        """The predictions and, from the same run, the texts' unit sentence vectors (None
+        when not asked for or the folder has no embedding head)."""
         heads = list({c.head.name: c.head for c in self.classifiers.values()}.values())
+        embedding = self.embedding if embed else None
+        if embedding is not None and embedding.name not in {h.name for h in heads}:
+            heads.append(embedding)
         rows, truncated = self.runner.run(texts, heads)
-        return {
+        by_role = {
             role: predictions(c.head, rows[c.head.name], truncated, self.stamp)
             for role, c in self.classifiers.items()
         }
+        return by_role, rows[embedding.name] if embedding is not None else None
 
     def close(self) -> None:
         self.runner.close()

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engage_stream.inference.engine_model import Closeable
-from engage_stream.inference.heads import CLASSIFICATION_ROLES, Group, open_groups
+from engage_stream.inference.heads import CLASSIFICATION_ROLES, Group, HeadGroup, open_groups
 from engage_stream.inference.model_folder import Precision
 from engage_stream.inference.providers import Device, RuntimeChoice
+from engage_stream.inference.vectors import MIN_KEPT, RecentVectors
 from engage_stream.schemas.actions import ModelStamp
 from engage_stream.schemas.events import (
     CrmEvent,
@@ -53,6 +54,9 @@ class Scorer(Closeable):
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self.vectors: RecentVectors | None = None
+        """Set by `share_vectors`: the scoring pass keeps each text's sentence vector."""
+        self._embedding_group: HeadGroup | None = None
 
     @classmethod
     def load(
@@ -87,6 +91,26 @@ class Scorer(Closeable):
                 return group.classifiers[role].labels
         raise KeyError(role)
 
+    def share_vectors(self, stamp: ModelStamp) -> RecentVectors | None:
+        """The vectors of the texts this scorer runs, when one of its folders is the model
+        `stamp` names (same file) and has an embedding head; from then on each scoring pass
+        keeps them. None when no folder is that model."""
+        for group in self.groups:
+            if (
+                isinstance(group, HeadGroup)
+                and group.embedding is not None
+                and group.stamp.sha256 == stamp.sha256
+            ):
+                if self.vectors is None:
+                    self._embedding_group = group
+                    self.vectors = RecentVectors(
+                        group.stamp,
+                        max(self.cache_size, MIN_KEPT),
+                        spaces_free=_spaces_free(group),
+                    )
+                return self.vectors
+        return None
+
     def score(self, events: Sequence[CrmEvent]) -> tuple[list[Scores | None], BatchTiming]:
         """Scores per event, in order (None for events with no customer text)."""
         return self.score_texts([text_to_score(event) for event in events])
@@ -101,13 +125,21 @@ class Scorer(Closeable):
                     if cached is not None:
                         self._cache.move_to_end(text)
                         known[text] = cached
+        if known and self.vectors is not None:
+            self.vectors.touch(list(known))
         missing = list(dict.fromkeys(t for t in texts if t is not None and t not in known))
         seconds: dict[str, float] = {}
         if missing:
             by_role: dict[str, list[Prediction]] = {}
             for group in self.groups:
                 started = time.perf_counter()
-                by_role.update(group.predict(missing))
+                if group is self._embedding_group and self.vectors is not None:
+                    predicted, rows = group.predict_and_embed(missing)
+                    if rows is not None:
+                        self.vectors.keep(missing, rows)
+                    by_role.update(predicted)
+                else:
+                    by_role.update(group.predict(missing))
                 seconds[group.name] = time.perf_counter() - started
             fresh = {
                 text: Scores(
@@ -138,3 +170,11 @@ class Scorer(Closeable):
     def close(self) -> None:
         for group in self.groups:
             group.close()
+
+
+def _spaces_free(group: HeadGroup) -> bool:
+    """Whether the folder's tokenizer gives a text with tabs, newlines and doubled spaces
+    the same tokens as the text with single spaces (WordPiece and most others do)."""
+    encode = group.runner.encoder.encode
+    spaced, single = encode(["배송 \n 언제\t오나요  ?", "배송 언제 오나요 ?"])
+    return spaced.ids == single.ids

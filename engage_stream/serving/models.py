@@ -62,4 +62,7 @@ def load_models(
     except (ModelFolderError, DeviceError) as exc:
         scorer.close()
         raise StartupError([f"ENGAGE_MODEL_EMBEDDING: {exc}"]) from None
+    if drafter.encoder is not None:
+        # One encoder pass per question: the drafter reads the vector the scoring pass made.
+        drafter.read_vectors(scorer.share_vectors(drafter.encoder.stamp))
     return scorer, drafter

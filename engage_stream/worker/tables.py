@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
-from engage_stream.enrichment.state import CustomerState, OrderFact, SentMessage
+from engage_stream.enrichment.state import CustomerState, OrderFact, SeenChunk, SentMessage
 from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.customers import CustomerProfile
 
@@ -199,8 +199,21 @@ def _parts(state: CustomerState) -> list[Part]:
     ]
     parts += [(f"c{SEP}{key}", c, _json_of(c)) for key, c in state.conversations.items()]
     for source, chunks in state.seen_log.chunks.items():
-        parts += [(f"s{SEP}{source}{SEP}{c.offsets[0]}", c, _json_of(c)) for c in chunks]
+        parts += [
+            (f"s{SEP}{source}{SEP}{_chunk_name(chunks, i)}", c, _json_of(c))
+            for i, c in enumerate(chunks)
+        ]
     return parts
+
+
+def _chunk_name(chunks: list[SeenChunk], index: int) -> int:
+    """A name that stays as the log grows: the newest chunk grows at its end, so it is
+    named by its first offset; a full log is trimmed at the front of its oldest chunk, so
+    that one (when it is not also the newest) is named by its last. Each event then
+    re-writes one or two chunks under the names they had, and the head is re-written only
+    when a chunk begins or ends."""
+    chunk = chunks[index]
+    return chunk.offsets[-1] if index == 0 and len(chunks) > 1 else chunk.offsets[0]
 
 
 def _json_of(model: BaseModel) -> Callable[[], bytes]:

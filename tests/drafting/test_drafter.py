@@ -15,6 +15,8 @@ from engage_stream.drafting.drafter import Drafter
 from engage_stream.drafting.facts import OrderFacts
 from engage_stream.drafting.knowledge import KnowledgeBank
 from engage_stream.drafting.politeness import is_polite
+from engage_stream.inference.vectors import RecentVectors
+from engage_stream.schemas.actions import ModelStamp
 from tests.drafting.conftest import SENDER, SEOUL, HashEncoder
 
 PLACED = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
@@ -167,3 +169,55 @@ def test_the_sender_comes_from_the_policy_not_the_bank(bank: KnowledgeBank) -> N
 def test_a_bank_built_with_an_encoder_cannot_be_served_without_one(bank_dir: Path) -> None:
     with pytest.raises(BankError, match="name its model folder"):
         Drafter.load(bank_dir, None, sender=SENDER, zone=SEOUL)
+
+
+# -- the question's vector from the scoring pass ------------------------------------------
+
+
+def test_a_vector_the_scorer_made_is_used_instead_of_running_the_encoder(
+    bank: KnowledgeBank,
+) -> None:
+    encoder = HashEncoder()
+    asked = "주문한 패딩\n언제  와요?"  # as written; the drafter reads it with single spaces
+    vectors = RecentVectors(encoder.stamp, spaces_free=True)
+    vectors.keep([asked], encoder.embed([asked]).vectors)
+    encoder.calls.clear()
+    with Drafter(bank, encoder, sender=SENDER, zone=SEOUL, budget_ms=2_000) as drafter:
+        assert drafter.read_vectors(vectors)
+        draft = drafter.draft(Question(asked, "delivery_status", 0.93, "E1"), order=SHIPPED)
+        alone = Drafter(bank, HashEncoder(), sender=SENDER, zone=SEOUL, budget_ms=2_000)
+        with alone:
+            same = alone.draft(Question(asked, "delivery_status", 0.93, "E1"), order=SHIPPED)
+    assert encoder.calls == []
+    assert draft.text == same.text
+    assert [s.answer_id for s in draft.suggestions] == [s.answer_id for s in same.suggestions]
+    assert [m.name for m in draft.models] == ["sample-shop", "hash-encoder"]
+
+
+def test_a_question_the_scorer_has_no_vector_for_is_encoded(bank: KnowledgeBank) -> None:
+    encoder = HashEncoder()
+    with Drafter(bank, encoder, sender=SENDER, zone=SEOUL, budget_ms=2_000) as drafter:
+        drafter.read_vectors(RecentVectors(encoder.stamp))
+        drafter.draft(DELIVERY, order=SHIPPED)
+    assert encoder.calls == [DELIVERY.text]
+
+
+def test_a_tokenizer_that_reads_spaces_gets_no_vector_of_the_text_as_written(
+    bank: KnowledgeBank,
+) -> None:
+    encoder = HashEncoder()
+    asked = "주문한 패딩\n언제 와요?"
+    vectors = RecentVectors(encoder.stamp, spaces_free=False)
+    vectors.keep([asked], encoder.embed([asked]).vectors)
+    encoder.calls.clear()
+    with Drafter(bank, encoder, sender=SENDER, zone=SEOUL, budget_ms=2_000) as drafter:
+        drafter.read_vectors(vectors)
+        drafter.draft(Question(asked, "delivery_status", 0.93, "E1"), order=SHIPPED)
+    assert encoder.calls == ["주문한 패딩 언제 와요?"]
+
+
+def test_vectors_of_another_model_are_refused(bank: KnowledgeBank) -> None:
+    other = ModelStamp(name="another-encoder", version="1", sha256="5" * 64)
+    with Drafter(bank, HashEncoder(), sender=SENDER, zone=SEOUL, budget_ms=2_000) as drafter:
+        assert not drafter.read_vectors(RecentVectors(other))
+        assert drafter.vectors is None

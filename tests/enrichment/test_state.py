@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
+from engage_stream.core.processor import EngagementCore
 from engage_stream.enrichment.state import (
     MAX_CONVERSATIONS,
     MAX_ORDERS,
@@ -20,9 +22,12 @@ from engage_stream.enrichment.state import (
     SentMessage,
     Turn,
 )
+from engage_stream.samples.generator import SampleConfig, SampleStream
 from engage_stream.schemas.common import Channel
+from engage_stream.schemas.enriched import SourcePosition
 from engage_stream.schemas.events import Sender
-from tests.core.builders import at
+from tests.core.builders import SHIPPED_POLICY, FakeDrafter, at
+from tests.evaluation.realistic import BASELINE_MODEL
 
 EVENTS = "crm.events/0"
 
@@ -265,3 +270,74 @@ def test_a_state_stored_before_the_seen_log_reads_the_same() -> None:
     again = CustomerState.model_validate_json(state.model_dump_json())
     assert again == state
     assert '"seen_log"' in state.model_dump_json()
+
+
+# -- as_of on states the core wrote: the seen log answers for conversations -----------------
+
+
+def _written_at_or_after(state: CustomerState, position: Position) -> bool:
+    """The oracle: any entry of any list at or after `position`, by a full scan."""
+    entries: list[Position] = [e.position for e in state.seen]
+    entries += [m.position for m in state.sent] + [o.position for o in state.orders]
+    for conversation in state.conversations.values():
+        entries += [t.position for t in conversation.turns]
+        if conversation.handoff is not None:
+            entries.append(conversation.handoff.position)
+    return any(entry.at_or_after(position) for entry in entries)
+
+
+def test_as_of_rewinds_a_core_written_state_exactly_when_an_entry_is_at_or_after() -> None:
+    # Events on two partitions per customer (a producer that mis-keys) and profile updates
+    # between them, which write messages sent at positions of another topic.
+    rng = random.Random(5)
+    stream = SampleStream(SampleConfig(customers=12, seed=5))
+    profiles = {p.customer_id: p for p in stream.profiles}
+    core = EngagementCore(SHIPPED_POLICY, FakeDrafter())
+    states: dict[str, CustomerState] = {}
+    offsets = {"crm.events": [0, 0], "crm.customers": [0, 0]}
+
+    def position_on(topic: str) -> SourcePosition:
+        partition = rng.randrange(2)
+        offsets[topic][partition] += 1
+        return SourcePosition(topic=topic, partition=partition, offset=offsets[topic][partition])
+
+    for event in stream.events(1_500):
+        customer = event.customer_id
+        outcome = core.process(
+            event,
+            position_on("crm.events"),
+            BASELINE_MODEL.scores(event),
+            profiles.get(customer),
+            states.get(customer),
+            at(days=30),
+        )
+        if outcome.state is not None:
+            states[customer] = outcome.state
+        if rng.random() < 0.05 and customer in profiles:
+            outcome = core.process_profile(
+                profiles[customer], position_on("crm.customers"), states.get(customer), at(days=30)
+            )
+            if outcome.state is not None:
+                states[customer] = outcome.state
+    checked = 0
+    for state in states.values():
+        for topic, partitions in offsets.items():
+            for partition, last in enumerate(partitions):
+                for offset in range(0, last + 2, 7):
+                    position = pos(offset, f"{topic}/{partition}")
+                    assert (state.as_of(position) is not state) is _written_at_or_after(
+                        state, position
+                    ), (state.customer_id, position)
+                    checked += 1
+    assert checked > 1_000
+    assert any(state.sent for state in states.values())
+
+
+def test_an_id_is_found_in_any_chunk_of_a_long_seen_log() -> None:
+    state = CustomerState(customer_id="cust-1")
+    for offset in range(MAX_SEEN + 30):
+        state = state.with_seen(f"e{offset}", pos(offset))
+    assert state.seen_at("e29") is None  # trimmed with the oldest
+    assert state.seen_at("e30") == pos(30)
+    assert state.seen_at(f"e{MAX_SEEN + 29}") == pos(MAX_SEEN + 29)
+    assert state.seen_at("e-unknown") is None

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from engage_stream.config.settings import load_settings
+from engage_stream.inference.embedder import Embedder
+from engage_stream.inference.model_folder import EMBEDDING
 from engage_stream.inference.scoring import Scorer
+from engage_stream.schemas.actions import ModelStamp
 from engage_stream.schemas.events import CrmEvent, crm_event_adapter
 
 Bindings = dict[str, Path]
@@ -98,3 +101,39 @@ def test_cache_size_zero_scores_every_batch(models: Bindings) -> None:
         assert timing.texts == 1
     finally:
         with_no_cache.close()
+
+
+# -- the vectors the drafter reads ---------------------------------------------------------
+
+
+def test_the_scoring_pass_keeps_the_vectors_the_drafter_s_encoder_would_make(
+    scorer: Scorer, models: Bindings
+) -> None:
+    encoder = Embedder.load(models["intent"], head=EMBEDDING, device="cpu", precision="fp32")
+    try:
+        vectors = scorer.share_vectors(encoder.stamp)
+        assert vectors is not None
+        assert vectors.spaces_free  # WordPiece: "a\n b" and "a b" are the same tokens
+        texts = ["배송 언제 와요?", "환불은 며칠 걸리나요", "네"]
+        scorer.score([chat(n, text) for n, text in enumerate(texts)])
+        alone = encoder.embed(texts).vectors
+    finally:
+        encoder.close()
+    for text, row in zip(texts, alone, strict=True):
+        kept = vectors.get(text)
+        assert kept is not None
+        assert float(kept @ row) > 0.9999
+
+
+def test_texts_scored_from_the_cache_keep_their_vectors(scorer: Scorer) -> None:
+    vectors = scorer.share_vectors(scorer.stamps[0])
+    assert vectors is not None
+    scorer.score([chat(1, "상담원 연결해 주세요")])
+    scorer.score([chat(2, "상담원 연결해 주세요")])  # a cache hit: no model run
+    assert vectors.get("상담원 연결해 주세요") is not None
+
+
+def test_no_vectors_are_shared_for_a_model_the_scorer_does_not_run(scorer: Scorer) -> None:
+    other = ModelStamp(name="another-encoder", version="1", sha256="5" * 64)
+    assert scorer.share_vectors(other) is None
+    assert scorer.vectors is None

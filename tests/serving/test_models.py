@@ -24,6 +24,21 @@ def test_the_registry_s_folders_serve_every_head_and_the_drafter_their_bank() ->
         assert drafter.bank.stamp.name == "sample-shop"
 
 
+def test_the_drafter_reads_question_vectors_from_the_scoring_pass_of_the_same_file() -> None:
+    scorer, drafter = load_models(SETTINGS, POLICY)
+    with scorer, drafter:
+        assert drafter.vectors is not None
+        assert drafter.vectors is scorer.vectors
+        assert drafter.encoder is not None
+        assert drafter.vectors.stamp.sha256 == drafter.encoder.stamp.sha256
+
+
+def test_a_replay_at_another_precision_than_the_bank_s_encodes_questions_itself() -> None:
+    scorer, drafter = load_models(SETTINGS, POLICY, precision="fp32")  # the bank: int8
+    with scorer, drafter:
+        assert drafter.vectors is None
+
+
 def test_a_missing_head_folder_is_named_by_its_setting(tmp_path: Path) -> None:
     settings = Settings(device="cpu", model_topic=str(tmp_path / "nothing-here"))
     with pytest.raises(StartupError) as raised:

@@ -106,6 +106,27 @@ def test_a_full_seen_log_drops_its_oldest_chunk_entry_and_reads_back_equal() -> 
     assert stale == []  # the chunk that no longer exists was deleted
 
 
+def test_a_full_seen_log_keeps_its_chunk_names_so_an_event_rewrites_no_head() -> None:
+    # Trimming the oldest chunk at its front must not rename it: a renamed chunk costs a
+    # delete, a new key and the head listing the parts, on every event of a long history.
+    heads, parts = Recording(), Recording()
+    codec = StateCodec(heads, parts)
+    state = CustomerState(customer_id="C-1")
+    for offset in range(MAX_SEEN + 30):
+        state = state.with_seen(f"e{offset}", _at(offset))
+        codec.write("C-1", state)
+    names = set(parts)
+    heads.written.clear()
+    for offset in range(10_000, 10_010):  # within one chunk: none begins, none ends
+        parts.written.clear()
+        state = state.with_seen(f"e{offset}", _at(offset))
+        codec.write("C-1", state)
+        assert len(parts.written) == 2  # the newest chunk and the trimmed oldest
+    assert heads.written == []
+    assert set(parts) == names
+    assert StateCodec(heads, parts).read("C-1") == state
+
+
 def test_a_state_stored_whole_by_an_earlier_version_is_read_and_then_kept_in_parts() -> None:
     heads, parts = Recording(), Recording()
     state = _busy()
