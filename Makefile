@@ -7,12 +7,13 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 KAFKA_LIB := infra/kafka/lib
 CHROMIUM_ROOT := infra/chromium/root
+PROMTOOL_ROOT := infra/promtool/root
 
-.PHONY: demo test lint typecheck schemas kafka-jars chromium lock clean help
+.PHONY: demo test lint typecheck schemas kafka-jars chromium promtool lock clean help
 
 help:
 	@echo "make demo    - install the runtime and run the main job on the embedded broker"
-	@echo "make test    - install runtime+dev+export, fetch the Apache Kafka jars and Chromium, run lint, types and tests"
+	@echo "make test    - install runtime+dev+export, fetch the Apache Kafka jars, Chromium and promtool, run lint, types and tests"
 	@echo "make lock    - re-resolve requirements/*.lock from pyproject.toml"
 
 $(BIN)/uv:
@@ -43,6 +44,13 @@ $(CHROMIUM_ROOT)/.complete: infra/chromium/fetch.sh infra/chromium/packages.lock
 
 chromium: $(CHROMIUM_ROOT)/.complete
 
+# promtool from Debian's `prometheus` package, unpacked without root, for the alert rules'
+# unit tests (infra/prometheus/alerts_test.yml); pinned in infra/promtool/packages.lock.
+$(PROMTOOL_ROOT)/.complete: infra/promtool/fetch.sh infra/promtool/packages.lock
+	infra/promtool/fetch.sh
+
+promtool: $(PROMTOOL_ROOT)/.complete
+
 demo: $(VENV)/.runtime-installed
 	$(BIN)/engage-stream demo
 
@@ -54,7 +62,7 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
-test: $(VENV)/.dev-installed $(KAFKA_LIB)/.complete $(CHROMIUM_ROOT)/.complete lint typecheck
+test: $(VENV)/.dev-installed $(KAFKA_LIB)/.complete $(CHROMIUM_ROOT)/.complete $(PROMTOOL_ROOT)/.complete lint typecheck
 	$(BIN)/pytest -q -ra
 
 schemas: $(VENV)/.runtime-installed
@@ -66,4 +74,4 @@ lock: | $(BIN)/uv
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 -c requirements/dev.lock -q -o requirements/runtime.lock
 
 clean:
-	rm -rf $(VENV) $(KAFKA_LIB) $(CHROMIUM_ROOT) infra/chromium/root.partial infra/chromium/debs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(KAFKA_LIB) $(CHROMIUM_ROOT) infra/chromium/root.partial infra/chromium/debs $(PROMTOOL_ROOT) infra/promtool/root.partial infra/promtool/debs .pytest_cache .mypy_cache .ruff_cache

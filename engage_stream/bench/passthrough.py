@@ -17,7 +17,7 @@ from typing import Any
 
 import faust
 
-from engage_stream.worker.app import PRODUCER_BATCH_BYTES, PRODUCER_LINGER_S
+from engage_stream.worker.runtime import PRODUCER_BATCH_BYTES, PRODUCER_LINGER_S
 from engage_stream.worker.transport import SCHEME
 
 BATCH = 32

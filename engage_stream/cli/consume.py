@@ -29,8 +29,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 
-from engage_stream.cli.startup import startup, topics_of
-from engage_stream.kafka.clients import connection_config
+from engage_stream.cli.startup import kafka_connection, startup, topics_of
 from engage_stream.kafka.reader import partition_ends
 from engage_stream.kafka.topics import TopicRole, TopicsFile
 from engage_stream.observability.logs import get_logger
@@ -194,7 +193,7 @@ def consume(
     """Print a topic's records as JSON lines: the value as JSON, else {"value_b64": ...}."""
     settings = startup(kafka_bootstrap=bootstrap)
     name = resolve_topic(topics_of(settings), topic)
-    connection = connection_config(settings)
+    connection = kafka_connection(settings)
     servers = settings.kafka_bootstrap
     consumer = open_consumer(connection)
     printed = 0

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engage_stream.cli.consume import Bootstrap, quiet_kafka_logs
-from engage_stream.cli.startup import startup, topics_of
+from engage_stream.cli.startup import kafka_connection, startup, topics_of
 from engage_stream.config.settings import Settings
 from engage_stream.evaluation.evaluate import Evaluation, RunEvaluation, evaluate
 from engage_stream.evaluation.labels import (
@@ -39,7 +39,6 @@ from engage_stream.evaluation.runs import (
 )
 from engage_stream.inference.heads import labels_of
 from engage_stream.inference.model_folder import ModelFolderError
-from engage_stream.kafka.clients import connection_config
 
 BAD_INPUT_EXIT_CODE = 2
 CONNECT_TIMEOUT_MS = 10_000
@@ -89,7 +88,7 @@ class _Kafka:
     def connection(self) -> dict[str, Any]:
         if self._connection is None:
             self._connection = {
-                **connection_config(self.settings),
+                **kafka_connection(self.settings),
                 "bootstrap_timeout_ms": CONNECT_TIMEOUT_MS,
             }
         return self._connection

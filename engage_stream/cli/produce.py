@@ -48,8 +48,7 @@ from engage_stream.cli.consume import (
     resolve_topic,
     unreachable,
 )
-from engage_stream.cli.startup import startup, topics_of
-from engage_stream.kafka.clients import connection_config
+from engage_stream.cli.startup import kafka_connection, startup, topics_of
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.observability.logs import get_logger
 from engage_stream.samples.generator import SampleConfig, SampleStream
@@ -217,7 +216,7 @@ def produce(
     topics = topics_of(settings)
     events_topic = resolve_topic(topics, topic or TopicRole.EVENTS.value)
     servers = settings.kafka_bootstrap
-    connection = connection_config(settings)
+    connection = kafka_connection(settings)
     console = Console(stderr=True)
 
     if file is not None:

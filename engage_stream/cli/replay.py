@@ -23,10 +23,9 @@ from rich.progress import (
 from rich.text import Text
 
 from engage_stream.cli.consume import resolve_topic
-from engage_stream.cli.startup import config_error, startup, topics_of
+from engage_stream.cli.startup import config_error, kafka_connection, startup, topics_of
 from engage_stream.config.settings import PROJECT_ROOT
 from engage_stream.core.processor import EngagementCore
-from engage_stream.kafka.clients import connection_config
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.policy.policy_file import PolicyError, load_policy
 from engage_stream.replay import checkpoint as checkpoints
@@ -126,7 +125,7 @@ def replay(
         if not resume:
             shutil.rmtree(run_dir, ignore_errors=True)
         config_error(exc.problems if isinstance(exc, StartupError) else [str(exc)])
-    connection = connection_config(settings)
+    connection = kafka_connection(settings)
     events_topic = resolve_topic(topics, topic)
     customers = topics.name(TopicRole.CUSTOMERS) if topic in {"events", events_topic} else None
     console = Console(stderr=True)

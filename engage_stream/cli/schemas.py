@@ -65,6 +65,6 @@ def validate(
 def _is_one_document(raw: bytes) -> bool:
     try:
         json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting is `decode_json`'s to report
         return False
     return True

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
 from engage_stream.config.settings import Settings, SettingsError, load_settings
+from engage_stream.kafka.clients import KafkaAccessError, check_connection, connection_config
 from engage_stream.kafka.topics import TopicsFile, TopicsFileError, load_topics
 from engage_stream.observability.logs import configure_logging
 
@@ -30,6 +31,18 @@ def startup(**overrides: object) -> Settings:
         config_error(exc.problems)
     configure_logging(settings.log_level, json=settings.json_logs, stream=sys.stderr)
     return settings
+
+
+def kafka_connection(settings: Settings, bootstrap: str | None = None) -> dict[str, Any]:
+    """kafka-python arguments for the settings, after one connection that stops the command
+    (exit 1) saying why a secured broker turned it away (`kafka.clients.check_connection`)."""
+    connection = connection_config(settings, bootstrap)
+    try:
+        check_connection(connection)
+    except KafkaAccessError as exc:
+        typer.echo(f"engage-stream: {exc}", err=True)
+        raise typer.Exit(1) from None
+    return connection
 
 
 def topics_of(settings: Settings) -> TopicsFile:

@@ -8,9 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from engage_stream.cli.startup import startup, topics_of
+from engage_stream.cli.startup import kafka_connection, startup, topics_of
 from engage_stream.kafka.admin import TopicAdminError, TopicOutcome, ensure_topics
-from engage_stream.kafka.clients import connection_config
 
 app = typer.Typer(
     help="Create and inspect the topics declared in the topics file.", no_args_is_help=True
@@ -44,7 +43,7 @@ def create(
     settings = startup(kafka_bootstrap=bootstrap)
     topics = topics_of(settings)
     try:
-        outcomes = ensure_topics(connection_config(settings), topics, replication_factor)
+        outcomes = ensure_topics(kafka_connection(settings), topics, replication_factor)
     except TopicAdminError as exc:
         typer.echo(f"engage-stream: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from engage_stream.cli.startup import config_error, startup
+from engage_stream.cli.startup import config_error, kafka_connection, startup
 from engage_stream.serving.models import StartupError
 from engage_stream.worker.runtime import Runtime
 
@@ -24,6 +24,12 @@ def worker(
     try:
         runtime = Runtime.load(settings)
     except StartupError as exc:
+        config_error(exc.problems)
+    try:
+        kafka_connection(settings)  # a wrong password or certificate stops it here, saying which
+        runtime.check_cluster()
+    except StartupError as exc:
+        runtime.close()
         config_error(exc.problems)
     run_worker(runtime)
 

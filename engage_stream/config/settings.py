@@ -8,11 +8,20 @@ start and raises `SettingsError` naming each bad setting the way the operator wr
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +34,11 @@ ENV_PREFIX = "ENGAGE_"
 CONFIG_FILE_ENV = "ENGAGE_CONFIG_FILE"
 TEAM_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
 """Where this team keeps the public corpora, beside the clone; absent in a fresh clone."""
+_TLS_PROTOCOLS = frozenset({"SSL", "SASL_SSL"})
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
 # Variables with the prefix that are read elsewhere, not settings.
 _NOT_SETTINGS = frozenset({CONFIG_FILE_ENV, "ENGAGE_KAFKA_JARS"})
 
@@ -100,6 +114,11 @@ class Settings(BaseSettings):
         description="Decision policy; the worker validates its content at start.",
     )
     web_port: int = Field(6066, ge=1, le=65535)
+    web_bind: str = Field(
+        "127.0.0.1",
+        description="Address the worker's web server (/metrics, /health, /ready) listens on: "
+        "this machine only by default; 0.0.0.0 in a container whose port is published.",
+    )
     group_id: str = Field(
         "engage-stream",
         pattern=r"^[A-Za-z0-9._-]{1,100}$",
@@ -126,6 +145,55 @@ class Settings(BaseSettings):
     def _file_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"file {value} does not exist")
+        return value
+
+    @field_validator("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
+    @classmethod
+    def _tls_files_need_tls(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        protocol = info.data.get("kafka_security_protocol")
+        if value is not None and protocol is not None and protocol not in _TLS_PROTOCOLS:
+            raise ValueError(
+                f"a TLS file is set but ENGAGE_KAFKA_SECURITY_PROTOCOL is {protocol}, which "
+                "does not use TLS: use SSL or SASL_SSL, or unset the file"
+            )
+        return value
+
+    @field_validator("kafka_ssl_keyfile")
+    @classmethod
+    def _key_goes_with_its_certificate(
+        cls, value: Path | None, info: ValidationInfo
+    ) -> Path | None:
+        certfile = info.data.get("kafka_ssl_certfile")
+        if value is not None and certfile is None and "kafka_ssl_certfile" in info.data:
+            raise ValueError("a client key needs its certificate: set ENGAGE_KAFKA_SSL_CERTFILE")
+        if value is None and certfile is not None and not _holds_private_key(certfile):
+            raise ValueError(
+                f"required: ENGAGE_KAFKA_SSL_CERTFILE ({certfile}) holds no private key"
+            )
+        return value
+
+    @field_validator("kafka_sasl_username", "kafka_sasl_password")
+    @classmethod
+    def _credentials_need_sasl(cls, value: object, info: ValidationInfo) -> object:
+        protocol = info.data.get("kafka_security_protocol")
+        if value is not None and protocol is not None and not protocol.startswith("SASL_"):
+            raise ValueError(
+                f"set but ENGAGE_KAFKA_SECURITY_PROTOCOL is {protocol}, which sends no "
+                "credentials: use SASL_SSL (or SASL_PLAINTEXT), or unset it"
+            )
+        return value
+
+    @field_validator("web_bind")
+    @classmethod
+    def _bind_is_an_address_or_host(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            if not _HOSTNAME.match(value):
+                raise ValueError(
+                    f"{value!r} is neither an IP address nor a host name "
+                    "(127.0.0.1 for this machine only, 0.0.0.0 for every interface)"
+                ) from None
         return value
 
     @model_validator(mode="after")
@@ -180,6 +248,14 @@ class Settings(BaseSettings):
         if config_file:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
         return tuple(sources)
+
+
+def _holds_private_key(path: Path) -> bool:
+    """A PEM file with the key beside the certificate (what `ssl.load_cert_chain` accepts)."""
+    try:
+        return "PRIVATE KEY-----" in path.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
 
 
 class SettingsError(Exception):

@@ -106,6 +106,11 @@ class WorkerProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def ready(self) -> bool:
+        """Whether `/ready` answers 200 now (503: rebalancing, recovering, or an output
+        failing to send)."""
+        return self._get("/ready") is not None
+
     def wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -66,7 +66,7 @@ def dead_letter(
         source_offset=record.offset,
         source_timestamp_ms=record.timestamp_ms,
         key_b64=DlqRecord.encode(record.key),
-        value_b64=DlqRecord.encode(record.value or b"") or "",
+        **DlqRecord.value_fields(record.value or b""),
         error_class=error_class,
         reason=reason,
         field_errors=error.field_errors if error else [],

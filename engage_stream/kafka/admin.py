@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from engage_stream.kafka.topics import TopicsFile, TopicSpec
@@ -89,3 +89,62 @@ def _outcome(spec: TopicSpec, created: bool, partitions: int | None) -> TopicOut
             f"has {actual} partitions, topics file says {spec.partitions}; not changed",
         )
     return TopicOutcome(spec.name, "exists", actual)
+
+
+@dataclass(frozen=True)
+class TopicLayout:
+    """What the cluster says of one topic (None: the broker did not say)."""
+
+    partitions: int
+    max_message_bytes: int | None = None
+
+
+def describe_topics(
+    connection: dict[str, Any], names: Sequence[str], bootstrap_timeout_ms: int = 30_000
+) -> dict[str, TopicLayout | None]:
+    """Partitions and `max.message.bytes` of each named topic on the cluster (None for a
+    topic that does not exist)."""
+    servers = ",".join(connection["bootstrap_servers"])
+    try:
+        admin = KafkaAdminClient(
+            **connection, request_timeout_ms=30_000, bootstrap_timeout_ms=bootstrap_timeout_ms
+        )
+    except KafkaError as exc:
+        raise TopicAdminError(
+            f"cannot reach Kafka at {servers} ({type(exc).__name__}: {exc}); check "
+            "ENGAGE_KAFKA_BOOTSTRAP (or --bootstrap) and that the broker is up"
+        ) from None
+    try:
+        existing = set(admin.list_topics())
+        present = [name for name in names if name in existing]
+        counts = _partition_counts(admin, present)
+        limits = _max_message_bytes(admin, present)
+        return {
+            name: TopicLayout(counts[name], limits.get(name)) if name in counts else None
+            for name in names
+        }
+    except KafkaError as exc:
+        raise TopicAdminError(
+            f"describing topics on {servers} failed: {type(exc).__name__}: {exc}"
+        ) from None
+    finally:
+        admin.close()
+
+
+def _max_message_bytes(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
+    """Per topic, from its configs; a broker that cannot describe configs says nothing."""
+    if not names:
+        return {}
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+    try:
+        responses = admin.describe_configs(resources)
+    except KafkaError:
+        return {}
+    limits: dict[str, int] = {}
+    for response in responses if isinstance(responses, list) else [responses]:
+        for resource in getattr(response, "resources", []):
+            _error, _message, _kind, name, entries = resource[:5]
+            for entry in entries:
+                if entry[0] == "max.message.bytes" and entry[1] is not None:
+                    limits[name] = int(entry[1])
+    return limits

@@ -2,8 +2,10 @@
 
 `PipelineMetrics` owns a `CollectorRegistry`, so tests and several workers in one
 process never collide in prometheus_client's global registry. The worker calls the
-plain methods (`event_in`, `batch`, `model_time`, ...); the web endpoint serves
-`render()`; a live dashboard reads `snapshot()`.
+plain methods (`event_in`, `batch`, `model_time`, ...) and `outcome()` once per decided
+input; the web endpoint serves `render()`; a live dashboard reads `snapshot()`. The
+dashboard (`infra/grafana/`) and the alert rules (`infra/prometheus/`) read these names; a
+test holds them to what `render()` exports.
 
 Names and labels (counters are exposed with the `_total` suffix):
 
@@ -23,20 +25,41 @@ Names and labels (counters are exposed with the `_total` suffix):
 | `engage_model_info` | gauge, always 1 | model, version, sha256, device, precision |
 | `engage_score_cache_size` | gauge | (the configured number of texts; 0: off) |
 | `engage_score_cache_texts_total` | counter | result (hit, miss) |
+| `engage_handoffs_total` | counter | queue (policy file), reason (`HandoffReason`) |
+| `engage_drafts_total` | counter | kind (`DRAFT_KINDS`), fallback (`DRAFT_FALLBACKS`, other) |
+| `engage_send_failures_total` | counter | topic (an output topic, or `changelog` for state) |
+
+`outcome()` counts an input's handoffs (by queue, once under each of a handoff's reasons)
+and the drafts on its handoffs and answers (kind grounded, general or no_answer; fallback
+none, no_question, not_korean, deadline or low_score); the handoffs themselves are
+`engage_actions_total{kind="handoff"}`. Grounded rate: `engage_drafts_total{kind="grounded"}`
+over all drafts; fallback rate: drafts with `fallback!="none"` over all drafts. Suppressions
+and duplicates stay with `suppression()` and `duplicate()`, which the worker already calls
+for each outcome: `outcome()` does not count them a second time.
 
 Label values come from code (topic names, exception class names, suppression reasons,
-model names), never from event content: a label per customer or message would grow
-the registry without bound.
+model names, handoff reasons, draft kinds) or from the policy file (handoff queues), never
+from event content: a label per customer or message would grow the registry without bound.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Protocol, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 
+from engage_stream.schemas.actions import DraftKind, DraftSource, HandoffAction, NextBestAction
+
 ACTION_KINDS = ("handoff", "next_best_action")
+DRAFT_KINDS: tuple[str, ...] = get_args(DraftKind)
+DRAFT_FALLBACKS = ("none", "no_question", "not_korean", "deadline", "low_score")
+"""`none` for a draft that did not fall back, then `drafting.draft.Fallback` (a layer above
+this one, so spelled out here; a test holds the two together)."""
+OTHER_FALLBACK = "other"
+"""A fallback this release does not know (a newer drafter's): one bounded label for all."""
 
 BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 MODEL_SECONDS_BUCKETS = (
@@ -45,6 +68,23 @@ MODEL_SECONDS_BUCKETS = (
 END_TO_END_SECONDS_BUCKETS = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 )  # fmt: skip
+
+
+class DecidedOutcome(Protocol):
+    """What `outcome()` reads of `core.processor.Outcome` (a layer above this one)."""
+
+    @property
+    def handoffs(self) -> Sequence[HandoffAction]: ...
+
+    @property
+    def messages(self) -> Sequence[NextBestAction]: ...
+
+
+def fallback_label(draft: DraftSource) -> str:
+    """The draft's fallback as a bounded label value."""
+    if draft.fallback is None:
+        return "none"
+    return draft.fallback if draft.fallback in DRAFT_FALLBACKS else OTHER_FALLBACK
 
 
 class PipelineMetrics:
@@ -126,12 +166,33 @@ class PipelineMetrics:
             ["result"],
             registry=r,
         )
+        self._handoffs = Counter(
+            "engage_handoffs",
+            "Handoffs to a person, per queue and reason (a handoff counts once per reason).",
+            ["queue", "reason"],
+            registry=r,
+        )
+        self._drafts = Counter(
+            "engage_drafts",
+            "Drafts on handoffs and answers, per kind and the fallback retrieval took (none).",
+            ["kind", "fallback"],
+            registry=r,
+        )
+        self._send_failures = Counter(
+            "engage_send_failures",
+            "Sends the broker did not confirm (each is retried; the input stays uncommitted).",
+            ["topic"],
+            registry=r,
+        )
         self._model_labels: dict[str, tuple[str, str, str, str, str]] = {}
         # Series a dashboard and `rate()` should see from the start, at 0.
         for kind in ACTION_KINDS:
             self._actions.labels(kind=kind)
         for result in ("hit", "miss"):
             self._cache_texts.labels(result=result)
+        for kind in DRAFT_KINDS:
+            for fallback in DRAFT_FALLBACKS:
+                self._drafts.labels(kind=kind, fallback=fallback)
 
     # -- what the worker calls -------------------------------------------------------
 
@@ -177,6 +238,23 @@ class PipelineMetrics:
     def scored(self, hits: int, misses: int) -> None:
         self._cache_texts.labels(result="hit").inc(hits)
         self._cache_texts.labels(result="miss").inc(misses)
+
+    def outcome(self, outcome: DecidedOutcome) -> None:
+        """Count one input's handoffs and drafts (see the module docstring)."""
+        drafts: list[DraftSource] = []
+        for handoff in outcome.handoffs:
+            for reason in handoff.reasons:
+                self._handoffs.labels(queue=handoff.queue, reason=reason.value).inc()
+            if handoff.draft is not None:
+                drafts.append(handoff.draft)
+        drafts.extend(m.draft for m in outcome.messages if m.draft is not None)
+        for draft in drafts:
+            self._drafts.labels(kind=draft.kind, fallback=fallback_label(draft)).inc()
+
+    def send_failed(self, topic: str) -> None:
+        """One delivery the broker refused or did not confirm, for `topic` (`changelog`:
+        a state write)."""
+        self._send_failures.labels(topic=topic).inc()
 
     def lag(self, topic: str, partition: int, value: float) -> None:
         self._lag.labels(topic=topic, partition=str(partition)).set(value)

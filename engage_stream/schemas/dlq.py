@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AwareDatetime, Field
 
@@ -27,13 +29,29 @@ class FieldError(Contract):
     error_type: str
 
 
+DLQ_VALUE_MAX_BYTES = 512 * 1024
+"""Original bytes a DLQ record carries at most: in base64, with the fields around it, that
+stays inside Kafka's default record limit (1 MiB). A record still too large for the DLQ
+topic's own limit is sent as a 64 KiB copy instead (`worker.sending`)."""
+
+
 class DlqRecord(Contract):
     source_topic: str
     source_partition: int = Field(ge=0)
     source_offset: int = Field(ge=0)
     source_timestamp_ms: int | None = None
     key_b64: str | None = Field(default=None, description="Original key bytes, base64.")
-    value_b64: str = Field(description="Original value bytes, base64, exactly as received.")
+    value_b64: str = Field(
+        description="Original value bytes, base64, exactly as received (only the first "
+        "DLQ_VALUE_MAX_BYTES of them when `value_truncated`)."
+    )
+    value_truncated: bool = Field(
+        default=False, description="value_b64 holds a prefix; size and sha256 are the whole's."
+    )
+    value_size: int | None = Field(default=None, ge=0, description="Bytes of the whole value.")
+    value_sha256: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the whole value."
+    )
     error_class: DlqErrorClass
     reason: str = Field(description="What was wrong, for the person on call.")
     field_errors: list[FieldError] = Field(default_factory=list)
@@ -42,6 +60,21 @@ class DlqRecord(Contract):
     @staticmethod
     def encode(raw: bytes | None) -> str | None:
         return None if raw is None else base64.b64encode(raw).decode("ascii")
+
+    @staticmethod
+    def value_fields(
+        raw: bytes, limit: int = DLQ_VALUE_MAX_BYTES, *, digest: bool = False
+    ) -> dict[str, Any]:
+        """`value_b64`, and for a value over `limit` (or with `digest`) the whole value's
+        size and SHA-256, the copy then bounded to its first `limit` bytes."""
+        if len(raw) <= limit and not digest:
+            return {"value_b64": base64.b64encode(raw).decode("ascii")}
+        return {
+            "value_b64": base64.b64encode(raw[:limit]).decode("ascii"),
+            "value_truncated": len(raw) > limit,
+            "value_size": len(raw),
+            "value_sha256": hashlib.sha256(raw).hexdigest(),
+        }
 
     def original_value(self) -> bytes:
         return base64.b64decode(self.value_b64)

@@ -68,6 +68,10 @@ def decode_json(raw: bytes, max_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Any:
             DlqErrorClass.INVALID_JSON,
             f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
         ) from None
+    except RecursionError:
+        raise DocumentError(
+            DlqErrorClass.INVALID_JSON, "not JSON this pipeline reads: nested too deeply"
+        ) from None
 
 
 def validate_with(adapter: TypeAdapter[T], document: Any) -> T:

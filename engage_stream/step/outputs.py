@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pydantic import BaseModel
 
 from engage_stream.core.processor import Outcome
 from engage_stream.kafka.topics import TopicRole
-from engage_stream.schemas.dlq import DlqRecord
+from engage_stream.schemas.dlq import DlqErrorClass, DlqRecord
+
+UNDELIVERABLE_COPY_BYTES = 64 * 1024
+"""Bytes of an output its topic refused as too large that its DLQ record keeps."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,26 @@ def dlq_output(record: DlqRecord) -> Output:
     """A dead letter, keyed like the record it replaces."""
     key = base64.b64decode(record.key_b64) if record.key_b64 else None
     return Output(TopicRole.DLQ, key, record.model_dump_json().encode(), dead=record)
+
+
+def undeliverable(
+    output: Output, topic: str, partition: int, offset: int, reason: str, failed_at: datetime
+) -> Output:
+    """The DLQ record that stands in for an output its topic will never take (too large),
+    owed to the input at `topic`/`partition`@`offset`: the output's first bytes, its size
+    and SHA-256, and why; keyed like the output. It fits any topic, so nothing is lost
+    silently and the input's offset can move on."""
+    record = DlqRecord(
+        source_topic=topic,
+        source_partition=partition,
+        source_offset=offset,
+        key_b64=DlqRecord.encode(output.key),
+        **DlqRecord.value_fields(output.value, UNDELIVERABLE_COPY_BYTES, digest=True),
+        error_class=DlqErrorClass.OVERSIZED_RECORD,
+        reason=reason[:500],
+        failed_at=failed_at,
+    )
+    return dlq_output(record)
 
 
 def _json(document: BaseModel) -> bytes:

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from engage_stream.enrichment.state import CustomerState
 from engage_stream.schemas.customers import CustomerProfile
+from engage_stream.schemas.stored import read_stored
 
 
 class StateStore(Protocol):
@@ -56,6 +57,6 @@ class MemoryStore:
     @classmethod
     def load(cls, profiles: dict[str, str], states: dict[str, str]) -> MemoryStore:
         store = cls()
-        store.profiles = {k: CustomerProfile.model_validate_json(v) for k, v in profiles.items()}
-        store.states = {k: CustomerState.model_validate_json(v) for k, v in states.items()}
+        store.profiles = {k: read_stored(CustomerProfile, v) for k, v in profiles.items()}
+        store.states = {k: read_stored(CustomerState, v) for k, v in states.items()}
         return store

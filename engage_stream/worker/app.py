@@ -23,7 +23,6 @@ every offset of the events and scored topics to the stages (`transport`, `offset
 from __future__ import annotations
 
 import asyncio
-import ssl
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,15 +30,17 @@ from typing import Any
 
 import faust
 
-from engage_stream.config.settings import Settings
 from engage_stream.ingest.records import RawRecord
+from engage_stream.kafka.security import faust_credentials
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.enriched import SourcePosition
 from engage_stream.step.outputs import Output
 from engage_stream.step.step import Decided, Step
-from engage_stream.worker.runtime import Runtime
-from engage_stream.worker.tables import TableStore
+from engage_stream.worker.deliveries import Source
+from engage_stream.worker.runtime import PRODUCER_BATCH_BYTES, PRODUCER_LINGER_S, Runtime
+from engage_stream.worker.sending import Sender
+from engage_stream.worker.tables import Changelogged, TableStore
 from engage_stream.worker.transport import SCHEME
 
 log = get_logger("engage.worker")
@@ -47,8 +48,6 @@ log = get_logger("engage.worker")
 Event = Any
 """A Faust event (`faust.types.EventT`, untyped for mypy): `.message` has the coordinates."""
 
-PRODUCER_LINGER_S = 0.005
-PRODUCER_BATCH_BYTES = 256 * 1024
 
 _RAW: dict[str, Any] = {
     "key_type": bytes,
@@ -83,15 +82,23 @@ class WorkerApp:
         self.app = faust.App(
             settings.group_id,
             broker=[f"{SCHEME}://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
-            broker_credentials=_credentials(settings),
+            broker_credentials=faust_credentials(settings),
             store="memory://",
             # Tables live in memory and come back from their changelogs; Faust still makes
             # an empty data folder, which belongs in the temp folder, not the checkout.
             datadir=Path(tempfile.gettempdir()) / f"engage-stream-{settings.group_id}-data",
             autodiscover=False,
             web_enabled=True,
-            web_bind="0.0.0.0",  # noqa: S104 - the metrics and health port is meant to be reached
+            web_bind=settings.web_bind,
             web_port=settings.web_port,
+            # Only the worker's own pages (/metrics, /health, /ready) and Faust's plain "/"
+            # index: /router shows the cluster's workers and /table reads table keys, which
+            # hold customer state; the stats and graph views expose internals.
+            web_router_enabled=False,
+            web_tables_enabled=False,
+            web_stats_enabled=False,
+            web_graph_enabled=False,
+            web_metrics_enabled=False,
             topic_partitions=partitions,
             topic_replication_factor=topics.replication_factor,
             consumer_auto_offset_reset="earliest",
@@ -126,7 +133,16 @@ class WorkerApp:
         self.state_parts = self.app.Table(
             "customer-state-parts", key_type=bytes, value_type=bytes, partitions=partitions
         )
-        self.store = TableStore(self.profiles, self.states, self.state_parts)
+        self.sender = Sender(self.topic, self.metrics)
+        # The consumer reads it to hold commits before outputs not yet confirmed.
+        self.app.engage_deliveries = self.sender.deliveries  # type: ignore[attr-defined]
+        self._owed: tuple[Source, int] = (("", 0), 0)
+        """The input the outputs being sent are owed to (set by each stage per record)."""
+        profiles, states, parts = (
+            Changelogged(table, self._owed_partition, self._changelog_sent)
+            for table in (self.profiles, self.states, self.state_parts)
+        )
+        self.store = TableStore(profiles, states, parts)
         self.step = Step(runtime.core, runtime.scorer)
         self._done: dict[tuple[str, int], int] = {}
         self._started = False
@@ -192,12 +208,19 @@ class WorkerApp:
             self.store.forget()
             self._done.clear()
 
+        def revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+            # After Faust's last commit for them: their next owner redoes what is owed.
+            tps = args[0] if args else kwargs.get("revoked", ())
+            self.sender.forget([(tp.topic, tp.partition) for tp in tps])
+
         app.on_partitions_revoked.connect(moved)
+        app.on_partitions_revoked.connect(revoked)
         app.on_partitions_assigned.connect(moved)
 
     def ready(self) -> bool:
+        """Started, not rebalancing or recovering, and every output failing so far sent."""
         app = self.app
-        return self._started and not app.rebalancing and not app.in_recovery
+        return self._started and not app.rebalancing and not app.in_recovery and self.sender.healthy
 
     # -- stage 1: decode, score, forward -----------------------------------------------------
 
@@ -214,6 +237,7 @@ class WorkerApp:
                 self.metrics.model_time(model, seconds)
             self.metrics.scored(hits=ingested.timing.cached, misses=ingested.timing.texts)
         for record, item in zip(records, ingested.items, strict=True):
+            self._owed = ((record.topic, record.partition), record.offset)
             if isinstance(item, Output):
                 self._send(item)
                 self._processed(record)  # dead-lettered: as done as it will be
@@ -224,6 +248,7 @@ class WorkerApp:
 
     async def decide(self, event: Event) -> None:
         record = raw_record(event)
+        self._owed = ((record.topic, record.partition), record.offset)
         self.metrics.event_in(record.topic)
         scored = self.step.received(record)
         if isinstance(scored, Output):
@@ -239,6 +264,7 @@ class WorkerApp:
 
     async def profile(self, event: Event) -> None:
         record = raw_record(event)
+        self._owed = ((record.topic, record.partition), record.offset)
         self.metrics.event_in(record.topic)
         self._sent(self.step.profile(record, self.store))
 
@@ -263,13 +289,14 @@ class WorkerApp:
             )
         for suppression in outcome.suppressions:
             self.metrics.suppression(suppression.reason.value)
+        self.metrics.outcome(outcome)
 
     def _send(self, output: Output) -> None:
-        """Into the producer buffer, which Faust drains before it commits the offsets of
-        the inputs (`transport`): outputs leave in batches, never after their inputs count
-        as done."""
+        """Into the producer buffer (outputs leave in batches), owed to the current input:
+        its offset is committed only once the broker confirmed every output (`sending`)."""
+        source, offset = self._owed
+        self.sender.send(output, source, offset)
         topic = self.topic[output.role]
-        topic.send_soon(key=output.key, value=output.value, partition=output.partition)
         self.metrics.event_out(topic.get_topic_name())
         action = _ACTIONS.get(output.role)
         if action is not None:
@@ -286,6 +313,14 @@ class WorkerApp:
                 action="fix the producer, then re-send the value from engage.dlq",
             )
             self.metrics.dlq(dead.error_class.value)
+
+    def _owed_partition(self) -> int:
+        """The changelog partition of a table write: the current input's (copartitioned)."""
+        return self._owed[0][1]
+
+    def _changelog_sent(self, future: Any) -> None:
+        source, offset = self._owed
+        self.sender.track(future, source, offset)
 
     # -- lag ---------------------------------------------------------------------------------
 
@@ -312,28 +347,3 @@ class WorkerApp:
 
 
 _ACTIONS = {TopicRole.ACTIONS_HANDOFF: "handoff", TopicRole.ACTIONS_EMAIL: "next_best_action"}
-
-
-def _credentials(settings: Settings) -> Any:
-    protocol = settings.kafka_security_protocol
-    context: ssl.SSLContext | None = None
-    if protocol in {"SSL", "SASL_SSL"}:
-        context = ssl.create_default_context(
-            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
-        )
-        if settings.kafka_ssl_certfile:
-            context.load_cert_chain(
-                str(settings.kafka_ssl_certfile),
-                str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
-            )
-    if settings.kafka_sasl_mechanism is not None:
-        password = settings.kafka_sasl_password
-        return faust.SASLCredentials(
-            username=settings.kafka_sasl_username,
-            password=password.get_secret_value() if password else None,
-            mechanism=settings.kafka_sasl_mechanism,
-            ssl_context=context,
-        )
-    if context is not None:
-        return faust.SSLCredentials(context)
-    return None

@@ -7,6 +7,7 @@ message naming the setting, not at the first event.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engage_stream.config.settings import Settings
@@ -14,11 +15,17 @@ from engage_stream.core.processor import EngagementCore
 from engage_stream.drafting.drafter import Drafter
 from engage_stream.inference.providers import RuntimeChoice
 from engage_stream.inference.scoring import Scorer
+from engage_stream.kafka.admin import TopicAdminError, TopicLayout, describe_topics
+from engage_stream.kafka.clients import connection_config
 from engage_stream.kafka.topics import TopicRole, TopicsFile, TopicsFileError, load_topics
 from engage_stream.observability.metrics import PipelineMetrics
 from engage_stream.policy.policy_file import Policy, PolicyError, load_policy
 from engage_stream.schemas.actions import ModelStamp
 from engage_stream.serving.models import StartupError, load_models
+
+PRODUCER_LINGER_S = 0.005
+PRODUCER_BATCH_BYTES = 256 * 1024
+"""Outputs and changelog writes leave in batches of up to this, not one request each."""
 
 
 @dataclass
@@ -67,6 +74,17 @@ class Runtime:
         core = EngagementCore(policy, drafter)
         return cls(settings, topics, policy, scorer, drafter, core, metrics)
 
+    def check_cluster(self) -> None:
+        """The topics as the cluster has them (`broker_problems`); StartupError if wrong."""
+        names = [spec.name for spec in self.topics.topics.values()]
+        try:
+            layout = describe_topics(connection_config(self.settings), names)
+        except TopicAdminError as exc:
+            raise StartupError([f"ENGAGE_KAFKA_BOOTSTRAP: {exc}"]) from None
+        problems = broker_problems(self.topics, layout, PRODUCER_BATCH_BYTES)
+        if problems:
+            raise StartupError(problems)
+
     def close(self) -> None:
         self.scorer.close()
         self.drafter.close()
@@ -85,3 +103,52 @@ def _partition_problems(topics: TopicsFile) -> list[str]:
                 "(customer state is joined by partition)"
             )
     return problems
+
+
+def broker_problems(
+    topics: TopicsFile, layout: Mapping[str, TopicLayout | None], batch_bytes: int
+) -> list[str]:
+    """What the cluster's topics break, as the topics file cannot tell: a topic missing, the
+    stateful inputs not copartitioned with the events on the broker (a customer's events and
+    profile would meet on different workers), or an output topic whose record limit is
+    below the producer's batch (small records sent together would be refused as one)."""
+    problems = []
+    for role, spec in topics.topics.items():
+        if layout.get(spec.name) is None:
+            problems.append(
+                f"ENGAGE_TOPICS_FILE: {role.value} topic {spec.name} does not exist on the "
+                "cluster; run `engage-stream topics create`"
+            )
+    events = layout.get(topics.name(TopicRole.EVENTS))
+    if events is not None:
+        for role in (TopicRole.CUSTOMERS, TopicRole.SCORED):
+            name = topics.name(role)
+            found = layout.get(name)
+            if found is not None and found.partitions != events.partitions:
+                problems.append(
+                    f"ENGAGE_TOPICS_FILE: on the cluster {role.value} topic {name} has "
+                    f"{found.partitions} partitions but {topics.name(TopicRole.EVENTS)} has "
+                    f"{events.partitions}; they must match (customer state is joined by "
+                    "partition): recreate the topic or add partitions to match"
+                )
+    for role in OUTPUT_ROLES:
+        name = topics.name(role)
+        found = layout.get(name)
+        limit = found.max_message_bytes if found is not None else None
+        if limit is not None and limit < batch_bytes:
+            problems.append(
+                f"ENGAGE_TOPICS_FILE: {role.value} topic {name} takes records of at most "
+                f"{limit:,} bytes (max.message.bytes), less than the worker's producer "
+                f"batch of {batch_bytes:,}: raise it to at least that"
+            )
+    return problems
+
+
+OUTPUT_ROLES = (
+    TopicRole.SCORED,
+    TopicRole.ENRICHED,
+    TopicRole.ACTIONS_HANDOFF,
+    TopicRole.ACTIONS_EMAIL,
+    TopicRole.SUPPRESSIONS,
+    TopicRole.DLQ,
+)

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Callable, MutableMapping
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
 from engage_stream.enrichment.state import CustomerState, OrderFact, SeenChunk, SentMessage
 from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.customers import CustomerProfile
+from engage_stream.schemas.stored import read_stored
 
 DEFAULT_CACHED_CUSTOMERS = 5_000
 
@@ -28,6 +29,43 @@ log = get_logger("engage.worker")
 
 Document = TypeVar("Document", bound=BaseModel)
 Table = MutableMapping[bytes, bytes]
+
+
+class Changelogged(MutableMapping[bytes, bytes]):
+    """A Faust table as a mapping whose writes name their changelog partition and hand
+    each write's future to `written`, so that the input that caused it is committed only
+    once the broker has it (`worker.deliveries`). Faust's own `table[key] = value` finds
+    the partition from the event being iterated and drops the future."""
+
+    def __init__(
+        self, table: Any, partition: Callable[[], int], written: Callable[[Any], None]
+    ) -> None:
+        self.table = table
+        self.partition = partition
+        self.written = written
+
+    def __getitem__(self, key: bytes) -> bytes:
+        value: bytes = self.table.data[key]
+        return value
+
+    def get(self, key: bytes, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
+        value: bytes | None = self.table.data.get(key, default)
+        return value
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.table.data[key] = value
+        self.written(self.table.send_changelog(self.partition(), key, value))
+
+    def __delitem__(self, key: bytes) -> None:
+        del self.table.data[key]
+        tombstone = self.table.send_changelog(self.partition(), key, None, value_serializer="raw")
+        self.written(tombstone)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.table.data)
+
+    def __len__(self) -> int:
+        return len(self.table.data)
 
 
 class TableStore:
@@ -71,6 +109,7 @@ class TableStore:
         self._profiles.objects.clear()
         self._states.objects.clear()
         self.codec.written.clear()
+        self.codec.extra.clear()
 
 
 class _Cached(Generic[Document]):
@@ -118,7 +157,7 @@ class _Cached(Generic[Document]):
 
 
 def _decoded(kind: type[Document], stored: bytes | None) -> Document | None:
-    return kind.model_validate_json(stored) if stored else None
+    return read_stored(kind, stored) if stored else None
 
 
 _SENT = TypeAdapter(list[SentMessage])
@@ -143,6 +182,8 @@ class StateCodec:
         self.table = parts
         self.written: dict[str, dict[str, object]] = {}
         """Per customer, the part objects last written or read, by part name."""
+        self.extra: dict[str, dict[str, object]] = {}
+        """Per customer, head fields a newer release wrote (kept as they are)."""
 
     def read(self, customer_id: str) -> CustomerState | None:
         stored = self.heads.get(customer_id.encode())
@@ -150,10 +191,13 @@ class StateCodec:
             return None
         head = json.loads(stored)
         if "parts" not in head:  # written whole, before states were kept in parts
-            state = CustomerState.model_validate(head)
+            state = read_stored(CustomerState, stored)
             self.written.pop(customer_id, None)
             return state
         values = {name: self.table.get(_key(customer_id, name)) for name in head["parts"]}
+        # Parts and head fields of a newer release (read after a rollback) are kept as
+        # they are: this release neither reads nor deletes them.
+        self.extra[customer_id] = {k: v for k, v in head.items() if k not in _HEAD}
         missing = [name for name, value in values.items() if value is None]
         if missing:  # a crash between two writes: reprocessing the events rebuilds them
             log.warning(
@@ -162,8 +206,17 @@ class StateCodec:
                 parts=missing,
                 action="none needed if the worker restarted; the uncommitted events redo them",
             )
-        state = CustomerState.model_validate_json(_assembled(customer_id, values))
-        self.written[customer_id] = {name: part for name, part, _ in _parts(state)}
+        state = read_stored(CustomerState, _assembled(customer_id, values))
+        # What is stored under which name: a part this release names otherwise (an earlier
+        # release's name) counts as not written, and its old name as one to delete.
+        computed = {name: part for name, part, _ in _parts(state)}
+        kept: dict[str, object] = {}
+        for name, value in values.items():
+            if not _understood(name):
+                kept[name] = _FOREIGN
+            elif value is not None:
+                kept[name] = computed.get(name, _STALE)
+        self.written[customer_id] = kept
         return state
 
     def write(self, customer_id: str, state: CustomerState) -> None:
@@ -175,15 +228,18 @@ class StateCodec:
             after[name] = part
             if before.get(name) is not part:
                 self.table[_key(customer_id, name)] = encode()
+        after.update(dict.fromkeys((n for n in before if not _understood(n)), _FOREIGN))
         for name in before.keys() - after.keys():
             self.table.pop(_key(customer_id, name), None)
         if list(before) != list(after):
-            head = {"customer_id": customer_id, "parts": list(after)}
+            extra = self.extra.get(customer_id, {})
+            head = {**extra, "customer_id": customer_id, "parts": list(after)}
             self.heads[customer_id.encode()] = json.dumps(head, ensure_ascii=False).encode()
         self.written[customer_id] = after
 
     def forget(self, customer_id: str) -> None:
         self.written.pop(customer_id, None)
+        self.extra.pop(customer_id, None)
 
     def _stored_names(self, customer_id: str) -> list[str]:
         stored = self.heads.get(customer_id.encode())
@@ -254,6 +310,19 @@ def _assembled(customer_id: str, values: dict[str, bytes | None]) -> bytes:
             b"}",
         )
     )
+
+
+_HEAD = ("customer_id", "parts")
+_FOREIGN = object()
+"""Stands for a part of a newer release in `written`: never equal to a part of this one."""
+_STALE = object()
+"""Stands for a part stored under a name this release does not give it: deleted on write."""
+
+
+def _understood(name: str) -> bool:
+    """A part this release writes: the sent messages, the order facts, a conversation, a
+    chunk of the seen log."""
+    return name in ("sent", "orders") or name.partition(SEP)[0] in ("c", "s")
 
 
 def _key(customer_id: str, name: str) -> bytes:

@@ -1,6 +1,6 @@
 """Faust's aiokafka transport, adjusted for this worker, as the `engage://` broker scheme.
 
-Three adjustments:
+Four adjustments:
 
 - A short fetch wait. Faust hard-codes `fetch_max_wait_ms=1500` for its consumer. A broker
   that holds a fetch until that wait runs out when little data is there (the embedded Tansu
@@ -18,6 +18,10 @@ Three adjustments:
   go missing that way, and the commit then moved past it (an event never processed, or a
   handoff transcript missing a turn). Here a hole in a delete-retention topic is fetched
   again, and a fetch that a rebalance interrupts is dropped rather than acknowledged.
+- No commit past an unsent output. The commit waits for the answers to what is in flight,
+  and no offset at or past an input whose outputs the broker has not confirmed is
+  committed (`worker.deliveries`); a record the client refuses before sending fails its
+  own future instead of stopping the producer buffer.
 """
 
 from __future__ import annotations
@@ -147,6 +151,35 @@ class Consumer(faust_aiokafka.Consumer):
         finally:
             self.diag.unset_flag(CONSUMER_FETCHING)
 
+    def _new_offset(self, tp: TP) -> int | None:
+        """Faust's next offset to commit, held before the oldest input whose outputs the
+        broker has not confirmed (`worker.deliveries`)."""
+        open_at = self._first_open(tp)
+        acked = self._acked[tp]
+        held = [] if open_at is None else [offset for offset in acked if offset >= open_at]
+        if open_at is None or not held:
+            result: int | None = super()._new_offset(tp)
+            return result
+        acked[:] = [offset for offset in acked if offset < open_at]
+        try:
+            result = super()._new_offset(tp) if acked else None
+        finally:
+            acked.extend(held)
+            acked.sort()
+        return result
+
+    def _first_open(self, tp: TP) -> int | None:
+        deliveries = getattr(self.app, "engage_deliveries", None)
+        return None if deliveries is None else deliveries.first_open((tp.topic, tp.partition))
+
+    async def _commit_tps(self, tps: Any, start_new_transaction: bool) -> bool:
+        # What is in flight gets its answer first, so that the offsets held back are
+        # only those of outputs that really failed, not of the last milliseconds' sends.
+        await self.app.producer.flush()
+        await asyncio.sleep(0)
+        did_commit: bool = await super()._commit_tps(tps, start_new_transaction)
+        return did_commit
+
     async def _in_order(self, tp: TP, offset: int) -> bool:
         """Whether to hand over the record at `offset`; asks for a re-fetch at a hole."""
         verdict = self._offsets.check(tp, offset, self._fetches)
@@ -194,6 +227,12 @@ class DrainingProducerBuffer(ProducerBuffer):
         self.in_flight += 1
         try:
             await super()._send_pending(fut)
+        except Exception as exc:
+            # The client refused the record before sending it (too large for the request,
+            # producer closing): the message's own future carries the error to its sender,
+            # instead of the exception ending the buffer's task and every send after it.
+            if not fut.done():
+                fut.set_exception(exc)
         finally:
             self.in_flight -= 1
 

@@ -127,6 +127,16 @@ def test_schemas_validate_names_each_bad_field_per_line(tmp_path: Path) -> None:
     assert out[2].startswith("3: invalid_json: not JSON")
 
 
+def test_schemas_validate_reports_deeply_nested_json_without_a_traceback(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(b'{"a":' * 40_000 + b"1" + b"}" * 40_000)  # within the size limit
+    result = runner.invoke(app, ["schemas", "validate", "crm-event", str(deep)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.output.startswith("1: invalid_json: ")
+    assert "Traceback" not in result.output
+
+
 def test_topics_create_is_idempotent_and_reports_what_it_found(broker: BrokerProcess) -> None:
     names = [
         "crm.events",

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
+from engage_stream.brokers import TansuBroker
 from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.kafka.admin import ensure_topics
+from engage_stream.kafka.isolation import isolated_topics_file
+from engage_stream.kafka.topics import load_topics
 from tests.cli.test_cli import _run
 
 
@@ -65,3 +70,40 @@ def test_policy_check_names_the_bad_field(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "outbound.opt_out_footer" in result.stderr
     assert "수신거부" in result.stderr
+
+
+# -- checked against the cluster, not only the topics file ----------------------------------
+
+
+@pytest.mark.broker
+def test_worker_refuses_a_cluster_whose_scored_topic_is_not_copartitioned(
+    tansu: TansuBroker, tmp_path: Path
+) -> None:
+    topics = isolated_topics_file(PROJECT_ROOT / "infra" / "topics.yaml", tmp_path)
+    on_cluster = yaml.safe_load(topics.read_text(encoding="utf-8"))
+    on_cluster["topics"]["scored"]["partitions"] = 2  # made by hand, unlike the file says
+    created = tmp_path / "created.yaml"
+    created.write_text(yaml.safe_dump(on_cluster), encoding="utf-8")
+    ensure_topics({"bootstrap_servers": [tansu.bootstrap]}, load_topics(created))
+    result = _run(
+        "worker",
+        env={"ENGAGE_TOPICS_FILE": str(topics), "ENGAGE_KAFKA_BOOTSTRAP": tansu.bootstrap},
+    )
+    assert result.returncode == 2, result.stderr
+    name = on_cluster["topics"]["scored"]["name"]
+    assert f"on the cluster scored topic {name} has 2 partitions" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.broker
+def test_worker_refuses_to_start_before_its_topics_exist(
+    tansu: TansuBroker, tmp_path: Path
+) -> None:
+    topics = isolated_topics_file(PROJECT_ROOT / "infra" / "topics.yaml", tmp_path)
+    result = _run(
+        "worker",
+        env={"ENGAGE_TOPICS_FILE": str(topics), "ENGAGE_KAFKA_BOOTSTRAP": tansu.bootstrap},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "does not exist on the cluster; run `engage-stream topics create`" in result.stderr
+    assert "Traceback" not in result.stderr

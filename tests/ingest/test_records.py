@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from engage_stream.ingest.records import RawRecord, Tombstone, decode_event, decode_profile
 from engage_stream.schemas.customers import CustomerProfile
-from engage_stream.schemas.dlq import DlqErrorClass, DlqRecord
+from engage_stream.schemas.dlq import DLQ_VALUE_MAX_BYTES, DlqErrorClass, DlqRecord
 from engage_stream.schemas.events import MAX_TEXT_CHARS, CrmEvent, crm_event_adapter
 from engage_stream.schemas.validation import DEFAULT_MAX_RECORD_BYTES
 from tests.core.builders import (
@@ -406,3 +407,24 @@ def test_arbitrary_profile_records_never_raise(value: bytes | None, key: bytes |
         assert result.customer_id == key.decode("utf-8")
     else:
         assert isinstance(result, CustomerProfile)
+
+
+def test_a_dead_letter_of_a_huge_record_carries_a_bounded_copy_that_fits_the_dlq() -> None:
+    value = b'{"event_type": "chat.message", "payload": "' + b"x" * 3_000_000 + b'"}'
+    result = decode_event(record(value), max_bytes=DEFAULT_MAX_RECORD_BYTES)
+    assert isinstance(result, DlqRecord)
+    assert result.error_class is DlqErrorClass.OVERSIZED_RECORD
+    assert result.value_truncated
+    assert result.value_size == len(value)
+    assert result.value_sha256 == hashlib.sha256(value).hexdigest()
+    assert result.original_value() == value[:DLQ_VALUE_MAX_BYTES]
+    assert len(result.model_dump_json()) < 1_000_000  # under Kafka's default record limit
+
+
+def test_a_dead_letter_within_the_bound_carries_the_exact_bytes_and_no_digest() -> None:
+    value = b"{not json" * 1_000
+    result = decode_event(record(value))
+    assert isinstance(result, DlqRecord)
+    assert result.original_value() == value
+    assert not result.value_truncated
+    assert result.value_size is None

@@ -3,7 +3,9 @@ a write that sends only the parts that changed."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from engage_stream.enrichment.state import (
     MAX_SEEN,
@@ -12,6 +14,7 @@ from engage_stream.enrichment.state import (
     Position,
     Turn,
 )
+from engage_stream.schemas.customers import CustomerProfile
 from engage_stream.schemas.events import Sender
 from engage_stream.worker.tables import StateCodec, TableStore
 
@@ -186,3 +189,76 @@ def test_a_part_lost_between_two_writes_reads_as_absent_not_as_an_error() -> Non
     assert recovered is not None
     assert set(recovered.conversations) == {"conv-0", "conv-2"}
     assert recovered.seen_at("e1") == _at(1)
+
+
+# -- state across releases: the previous one's, and a newer one's after a rollback --------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _stored(name: str) -> tuple[Recording, Recording, CustomerState]:
+    document = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    heads, parts = Recording(), Recording()
+    heads.update({k.encode(): v.encode() for k, v in document["heads"].items()})
+    parts.update({k.encode(): v.encode() for k, v in document["parts"].items()})
+    return heads, parts, CustomerState.model_validate(document["state"])
+
+
+def test_a_state_the_previous_release_wrote_reads_back_and_takes_the_next_event() -> None:
+    heads, parts, written = _stored("state-16bcba7.json")  # chunks named by first offset
+    codec = StateCodec(heads, parts)
+    state = codec.read("C-롤백-1")
+    assert state == written
+    newer = state.with_seen("E-0999", Position(source="crm.events/2", offset=999))
+    newer = newer.with_conversation(ConversationState(conversation_id="CONV-9"))  # a new head
+    codec.write("C-롤백-1", newer)
+    listed = json.loads(heads["C-롤백-1".encode()])["parts"]
+    assert all(f"C-롤백-1\x1f{name}".encode() in parts for name in listed)
+    assert len(parts) == len(listed)  # the chunk stored under its old name is gone
+    assert StateCodec(heads, parts).read("C-롤백-1") == newer
+
+
+def test_fields_and_parts_a_newer_release_added_are_ignored_and_kept() -> None:
+    heads, parts, written = _stored("state-16bcba7.json")
+    head_key = "C-롤백-1".encode()
+    head = json.loads(heads[head_key])
+    pending = "C-롤백-1\x1fp\x1fcart-reminder"  # a part kind this release does not know
+    head["parts"].append("p\x1fcart-reminder")
+    head["stream_time"] = "2026-11-28T03:00:00Z"
+    heads[head_key] = json.dumps(head, ensure_ascii=False).encode()
+    parts[pending.encode()] = b'{"due_at": "2026-11-28T04:00:00Z"}'
+    conversation_key = "C-롤백-1\x1fc\x1fCONV-1".encode()
+    conversation = json.loads(parts[conversation_key])
+    conversation["turns"][0]["language"] = "ko"  # a field added to a turn
+    conversation["experiment_arm"] = "control"
+    parts[conversation_key] = json.dumps(conversation, ensure_ascii=False).encode()
+
+    codec = StateCodec(heads, parts)
+    state = codec.read("C-롤백-1")
+    assert state == written
+    for offset in (200, 201):  # the next events, the second one adding a conversation
+        state = state.with_seen(f"E-{offset}", Position(source="crm.events/2", offset=offset))
+    state = state.with_conversation(ConversationState(conversation_id="CONV-2"))
+    codec.write("C-롤백-1", state)
+    assert parts[pending.encode()] == b'{"due_at": "2026-11-28T04:00:00Z"}'
+    rewritten = json.loads(heads[head_key])
+    assert "p\x1fcart-reminder" in rewritten["parts"]
+    assert rewritten["stream_time"] == "2026-11-28T03:00:00Z"
+    assert StateCodec(heads, parts).read("C-롤백-1") == state
+
+
+def test_a_profile_a_newer_release_stored_with_more_fields_is_read() -> None:
+    profile = CustomerProfile.model_validate(
+        {
+            "customer_id": "C-1",
+            "name": "김민지",
+            "updated_at": "2026-11-28T03:00:00+09:00",
+        }
+    )
+    stored = json.loads(profile.model_dump_json())
+    stored["kakao_channel_friend"] = True
+    stored["consents"]["email"]["reconfirmed_at"] = "2026-11-01T00:00:00+09:00"
+    profiles = Recording()
+    profiles[b"C-1"] = json.dumps(stored, ensure_ascii=False).encode()
+    store = TableStore(profiles, Recording(), Recording())
+    assert store.profile("C-1") == profile

@@ -1,0 +1,161 @@
+"""Outputs into the producer, each confirmed by the broker before its input counts as done.
+
+`Sender.send` hands an output to Faust's producer buffer (outputs still leave in batches)
+and records it in the ledger (`deliveries`) against the input record that made it; the
+consumer commits no offset past an input with an output still open. When the broker
+answers with an error:
+
+- a record its topic can never take (too large) is replaced by a DLQ record that always
+  fits (the output's first bytes, its size and SHA-256, the reason), so the input can move on;
+- anything else (authorization, timeouts, a topic gone) is tried again with backoff, for as
+  long as the partition stays assigned here: the worker reports not ready meanwhile, and
+  the log names the output, its input's position and what to do.
+
+Nothing is skipped: an output is either confirmed, replaced by its dead letter, or owed to
+whichever worker reprocesses its input after a restart or a rebalance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
+
+from engage_stream.kafka.topics import TopicRole
+from engage_stream.observability.logs import get_logger
+from engage_stream.observability.metrics import PipelineMetrics
+from engage_stream.schemas.dlq import DlqErrorClass
+from engage_stream.step.outputs import Output, undeliverable
+from engage_stream.worker.deliveries import Deliveries, Source, Ticket
+
+log = get_logger("engage.worker")
+
+_TOO_LARGE = (MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError)
+
+Topic = Any
+"""A Faust topic (`faust.types.TopicT`): `send_soon` returns a `FutureMessage`."""
+
+
+def too_large(exc: BaseException) -> bool:
+    """Whether the broker or the client refused the record for its size (Faust wraps the
+    client's own check in a `ProducerSendError`)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _TOO_LARGE):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+class Sender:
+    def __init__(
+        self,
+        topics: Mapping[TopicRole, Topic],
+        metrics: PipelineMetrics,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.topics = topics
+        self.metrics = metrics
+        self.clock = clock
+        self.deliveries = Deliveries()
+
+    def send(self, output: Output, source: Source, offset: int) -> None:
+        """`output`, owed to the input record at `source`@`offset`."""
+        ticket = self.deliveries.sent(source, offset, output)
+        self._try(ticket)
+
+    def track(self, future: asyncio.Future[Any], source: Source, offset: int) -> None:
+        """A write sent by other means (a table's changelog): confirmed or held like the
+        others, re-sent by its owner (the table) only through reprocessing."""
+        ticket = self.deliveries.sent(source, offset, Output(TopicRole.DLQ, None, b""))
+        future.add_done_callback(partial(self._changelog_answered, ticket))
+
+    def _try(self, ticket: Ticket) -> None:
+        output = ticket.output
+        topic = self.topics[output.role]
+        future = topic.send_soon(key=output.key, value=output.value, partition=output.partition)
+        future.add_done_callback(partial(self._answered, ticket))
+
+    def _answered(self, ticket: Ticket, future: asyncio.Future[Any]) -> None:
+        error = _error_of(future)
+        if error is None:
+            self.deliveries.confirmed(ticket)
+            return
+        if not self.deliveries.still_owed(ticket):
+            return
+        output = ticket.output
+        name = self.topics[output.role].get_topic_name()
+        topic, partition = ticket.source
+        if too_large(error) and not ticket.replaced:
+            reason = (
+                f"the {name} record made for this input ({len(output.value):,} bytes) "
+                f"does not fit the topic: {error}"
+            )
+            ticket.output = undeliverable(
+                output, topic, partition, ticket.offset, reason, self.clock()
+            )
+            ticket.replaced = True
+            log.error(
+                "output_too_large",
+                topic=name,
+                bytes=len(output.value),
+                source=f"{topic}/{partition}@{ticket.offset}",
+                action="sent to the DLQ with its first bytes, size and sha256; raise the "
+                "topic's max.message.bytes if records this size are expected",
+            )
+            self.metrics.dlq(DlqErrorClass.OVERSIZED_RECORD.value)
+            self._try(ticket)
+            return
+        delay = self.deliveries.failed(ticket, f"{type(error).__name__}: {error}"[:300])
+        log.warning(
+            "output_send_failed",
+            topic=name,
+            source=f"{topic}/{partition}@{ticket.offset}",
+            attempts=ticket.attempts,
+            retry_in_s=delay,
+            error=f"{type(error).__name__}: {error}"[:300],
+            action="the input is not committed until this output is sent; check the "
+            "broker, the topic and this worker's ACLs",
+        )
+        self.metrics.send_failed(name)
+        asyncio.get_running_loop().call_later(delay, self._again, ticket)
+
+    def _again(self, ticket: Ticket) -> None:
+        if self.deliveries.still_owed(ticket):
+            self._try(ticket)
+
+    def _changelog_answered(self, ticket: Ticket, future: asyncio.Future[Any]) -> None:
+        error = _error_of(future)
+        if error is None:
+            self.deliveries.confirmed(ticket)
+            return
+        # A state write that failed is not sent again from here (a later write of the same
+        # part may already be on its way): the input stays uncommitted, so a restart
+        # reprocesses it and writes the state again.
+        self.deliveries.failed(ticket, f"{type(error).__name__}: {error}"[:300])
+        topic, partition = ticket.source
+        log.error(
+            "state_write_failed",
+            source=f"{topic}/{partition}@{ticket.offset}",
+            error=f"{type(error).__name__}: {error}"[:300],
+            action="offsets stop here; restart the worker once the broker takes writes "
+            "again, it reprocesses from the last committed offset",
+        )
+        self.metrics.send_failed("changelog")
+
+    def forget(self, sources: list[Source]) -> None:
+        self.deliveries.forget(sources)
+
+    @property
+    def healthy(self) -> bool:
+        return self.deliveries.healthy
+
+
+def _error_of(future: asyncio.Future[Any]) -> BaseException | None:
+    if future.cancelled():
+        return asyncio.CancelledError("the send was cancelled")
+    return future.exception()
