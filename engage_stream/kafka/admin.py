@@ -25,6 +25,19 @@ class TopicOutcome:
     detail: str = ""
 
 
+def _admin(connection: dict[str, Any], bootstrap_timeout_ms: int) -> KafkaAdminClient:
+    try:
+        return KafkaAdminClient(
+            **connection, request_timeout_ms=30_000, bootstrap_timeout_ms=bootstrap_timeout_ms
+        )
+    except KafkaError as exc:
+        servers = ",".join(connection["bootstrap_servers"])
+        raise TopicAdminError(
+            f"cannot reach Kafka at {servers} ({type(exc).__name__}: {exc}); check "
+            "ENGAGE_KAFKA_BOOTSTRAP (or --bootstrap) and that the broker is up"
+        ) from None
+
+
 def _partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
     if not names:
         return {}
@@ -41,15 +54,7 @@ def ensure_topics(
     """Create missing topics (`specs`, default all of the file); never alter existing ones,
     but say where they differ."""
     servers = ",".join(connection["bootstrap_servers"])
-    try:
-        admin = KafkaAdminClient(
-            **connection, request_timeout_ms=30_000, bootstrap_timeout_ms=bootstrap_timeout_ms
-        )
-    except KafkaError as exc:
-        raise TopicAdminError(
-            f"cannot reach Kafka at {servers} ({type(exc).__name__}: {exc}); check "
-            "ENGAGE_KAFKA_BOOTSTRAP (or --bootstrap) and that the broker is up"
-        ) from None
+    admin = _admin(connection, bootstrap_timeout_ms)
     try:
         specs = list(topics.topics.values()) if specs is None else list(specs)
         existing = set(admin.list_topics())
@@ -105,15 +110,7 @@ def describe_topics(
     """Partitions and `max.message.bytes` of each named topic on the cluster (None for a
     topic that does not exist)."""
     servers = ",".join(connection["bootstrap_servers"])
-    try:
-        admin = KafkaAdminClient(
-            **connection, request_timeout_ms=30_000, bootstrap_timeout_ms=bootstrap_timeout_ms
-        )
-    except KafkaError as exc:
-        raise TopicAdminError(
-            f"cannot reach Kafka at {servers} ({type(exc).__name__}: {exc}); check "
-            "ENGAGE_KAFKA_BOOTSTRAP (or --bootstrap) and that the broker is up"
-        ) from None
+    admin = _admin(connection, bootstrap_timeout_ms)
     try:
         existing = set(admin.list_topics())
         present = [name for name in names if name in existing]

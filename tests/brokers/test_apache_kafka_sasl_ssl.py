@@ -28,7 +28,14 @@ from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
-from kafka.admin import ACL, ACLOperation, ACLPermissionType, ResourcePattern, ResourceType
+from kafka.admin import (
+    ACL,
+    ACLFilter,
+    ACLOperation,
+    ACLPermissionType,
+    ResourcePattern,
+    ResourceType,
+)
 
 from engage_stream.brokers.apache_kafka import (
     ApacheKafkaBroker,
@@ -447,28 +454,26 @@ def _committed(admin_config: dict[str, Any], group: str, topic: str) -> int:
     return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
 
 
-def test_a_denied_write_on_an_output_topic_holds_the_commit_and_readiness(
+def test_a_denied_write_holds_the_commit_and_readiness_until_the_acl_is_lifted(
     secured: Secured, tmp_path: Path
 ) -> None:
     """An ACL that denies the worker WRITE on `engage.enriched`: aiokafka fails each send
     with TopicAuthorizationFailedError (error 29, not retriable); the worker logs it, keeps
-    the input uncommitted and answers 503 on /ready while it retries (issue 14 point 1)."""
+    the input uncommitted and answers 503 on /ready while it retries with backoff. Once the
+    ACL is lifted the retries deliver every record and the inputs are committed."""
     deployment = Deployment.make(secured, tmp_path)
     topics = deployment.topics
     admin = secured.broker.client_config("admin")
     ensure_topics(admin, topics)
     denied = topics.name(TopicRole.ENRICHED)
-    secured.broker.create_acls(
-        [
-            ACL(
-                principal="User:worker",
-                host="*",
-                operation=ACLOperation.WRITE,
-                permission_type=ACLPermissionType.DENY,
-                resource_pattern=ResourcePattern(ResourceType.TOPIC, denied),
-            )
-        ]
+    deny = ACL(
+        principal="User:worker",
+        host="*",
+        operation=ACLOperation.WRITE,
+        permission_type=ACLPermissionType.DENY,
+        resource_pattern=ResourcePattern(ResourceType.TOPIC, denied),
     )
+    secured.broker.create_acls([deny])
     log_file = tmp_path / "worker.log"
     port = free_port()
     settings = {
@@ -495,7 +500,34 @@ def test_a_denied_write_on_an_output_topic_holds_the_commit_and_readiness(
         time.sleep(3)  # commits happen every second
         ready = _status(port, "/ready")
         committed = _committed(admin, deployment.group, scored)
+        # The ACL is lifted: the retries deliver what was owed, and the inputs move on.
+        client = KafkaAdminClient(**admin)
+        try:
+            client.delete_acls(
+                [
+                    ACLFilter(
+                        principal=deny.principal,
+                        host=deny.host,
+                        operation=deny.operation,
+                        permission_type=deny.permission_type,
+                        resource_pattern=deny.resource_pattern,
+                    )
+                ]
+            )
+        finally:
+            client.close()
+        deadline = time.monotonic() + 120
+        enriched: list[Any] = []
+        while time.monotonic() < deadline:
+            enriched = list(read_to_end(admin, denied))
+            if len(enriched) >= 10 and _committed(admin, deployment.group, scored) >= 10:
+                break
+            time.sleep(1)
+        ready_after = _status(port, "/ready")
     log = log_file.read_text(encoding="utf-8")
-    assert "TopicAuthorizationFailed" in log, log[-3000:]  # what happens today: it is logged
+    assert "TopicAuthorizationFailed" in log, log[-3000:]
+    assert "output_send_failed" in log
     assert committed == 0, f"{committed} records of {scored} committed past refused outputs"
-    assert (ready_before, ready) == (200, 503)
+    assert (ready_before, ready, ready_after) == (200, 503, 200)
+    assert len({json.loads(r.value)["event"]["event_id"] for r in enriched}) == 10
+    assert _committed(admin, deployment.group, scored) == 10
