@@ -172,6 +172,7 @@ def replay(
             batch_size=batch_size,
             speed=speed,
             progress=show,
+            mask_text=settings.store_masked_text,
         )
         started = time.monotonic()
         try:

@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     score_cache_size: int = Field(
         20_000, ge=0, le=10_000_000, description="Texts whose model scores are kept; 0: none."
     )
+    store_masked_text: bool = Field(
+        False,
+        description="Keep only masked customer text after scoring: engage.scored, the state, "
+        "engage.enriched, transcripts and drafts hold no phone, e-mail, account or ID numbers.",
+    )
     policy_file: Path = Field(
         PROJECT_ROOT / "infra" / "policies.yaml",
         description="Decision policy; the worker validates its content at start.",

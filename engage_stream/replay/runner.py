@@ -111,10 +111,11 @@ class ReplayRunner:
         checkpoint_every: int = 2_000,
         progress: Progress | None = None,
         clock: Clock = utc_now,
+        mask_text: bool = False,
     ) -> None:
         self.connection = connection
         self.plan = plan
-        self.step = Step(core, scorer, clock=clock)
+        self.step = Step(core, scorer, clock=clock, mask_text=mask_text)
         self.sink = sink
         self.run_dir = run_dir
         self.run_id = run_id

@@ -23,6 +23,7 @@ from engage_stream.ingest.records import (
     decode_event,
     decode_profile,
 )
+from engage_stream.ingest.retention import masked
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.dlq import DlqErrorClass, DlqRecord
@@ -72,11 +73,14 @@ class Step:
         *,
         clock: Clock = utc_now,
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+        mask_text: bool = False,
     ) -> None:
+        """`mask_text`: keep only masked customer text once scored (`ingest.retention`)."""
         self.core = core
         self.scorer = scorer
         self.clock = clock
         self.max_record_bytes = max_record_bytes
+        self.mask_text = mask_text
 
     # -- events -----------------------------------------------------------------------------
 
@@ -105,7 +109,8 @@ class Step:
             else:
                 score = next(scored)
                 view = score.view() if score else None
-                items.append(ScoredEvent(event=document, source=record.position, predictions=view))
+                event = masked(document) if self.mask_text else document
+                items.append(ScoredEvent(event=event, source=record.position, predictions=view))
         return Ingested(items, timing)
 
     def decide(self, scored: ScoredEvent, store: StateStore) -> Decided:

@@ -143,7 +143,7 @@ class WorkerApp:
             for table in (self.profiles, self.states, self.state_parts)
         )
         self.store = TableStore(profiles, states, parts)
-        self.step = Step(runtime.core, runtime.scorer)
+        self.step = Step(runtime.core, runtime.scorer, mask_text=settings.store_masked_text)
         self._done: dict[tuple[str, int], int] = {}
         self._started = False
         self._register()
