@@ -39,14 +39,14 @@ kafka-jars: $(KAFKA_LIB)/.complete
 
 # Debian's Chromium and the libraries it lacks here, unpacked without root, for the report's
 # screenshot test; the versions and checksums are pinned in infra/chromium/packages.lock.
-$(CHROMIUM_ROOT)/.complete: infra/chromium/fetch.sh infra/chromium/packages.lock
+$(CHROMIUM_ROOT)/.complete: infra/chromium/fetch.sh infra/chromium/packages.lock infra/debian/debs.sh
 	infra/chromium/fetch.sh
 
 chromium: $(CHROMIUM_ROOT)/.complete
 
 # promtool from Debian's `prometheus` package, unpacked without root, for the alert rules'
 # unit tests (infra/prometheus/alerts_test.yml); pinned in infra/promtool/packages.lock.
-$(PROMTOOL_ROOT)/.complete: infra/promtool/fetch.sh infra/promtool/packages.lock
+$(PROMTOOL_ROOT)/.complete: infra/promtool/fetch.sh infra/promtool/packages.lock infra/debian/debs.sh
 	infra/promtool/fetch.sh
 
 promtool: $(PROMTOOL_ROOT)/.complete

@@ -31,7 +31,8 @@ class Ticket:
 
     source: Source
     offset: int
-    output: Output
+    output: Output | None
+    """None for a table's changelog write: only reprocessing writes it again."""
     generation: int = 0
     """The assignment of `source` it was sent under: one from before a revocation is void."""
     attempts: int = 0
@@ -52,7 +53,7 @@ class Deliveries:
         self._generation: Counter[Hashable] = Counter()
         self._failing: set[Ticket] = set()
 
-    def sent(self, source: Source, offset: int, output: Output) -> Ticket:
+    def sent(self, source: Source, offset: int, output: Output | None) -> Ticket:
         """An output handed to the producer for the input at `source`@`offset`."""
         self._open.setdefault(source, Counter())[offset] += 1
         return Ticket(source, offset, output, self._generation[source])

@@ -71,11 +71,13 @@ class Sender:
     def track(self, future: asyncio.Future[Any], source: Source, offset: int) -> None:
         """A write sent by other means (a table's changelog): confirmed or held like the
         others, re-sent by its owner (the table) only through reprocessing."""
-        ticket = self.deliveries.sent(source, offset, Output(TopicRole.DLQ, None, b""))
+        ticket = self.deliveries.sent(source, offset, None)
         future.add_done_callback(partial(self._changelog_answered, ticket))
 
     def _try(self, ticket: Ticket) -> None:
         output = ticket.output
+        if output is None:
+            return
         topic = self.topics[output.role]
         future = topic.send_soon(key=output.key, value=output.value, partition=output.partition)
         future.add_done_callback(partial(self._answered, ticket))
@@ -85,9 +87,9 @@ class Sender:
         if error is None:
             self.deliveries.confirmed(ticket)
             return
-        if not self.deliveries.still_owed(ticket):
-            return
         output = ticket.output
+        if output is None or not self.deliveries.still_owed(ticket):
+            return
         name = self.topics[output.role].get_topic_name()
         topic, partition = ticket.source
         if too_large(error) and not ticket.replaced:

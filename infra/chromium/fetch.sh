@@ -13,45 +13,19 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org}
-SNAPSHOT=${DEBIAN_SNAPSHOT:-https://snapshot.debian.org}
+# shellcheck source=../debian/debs.sh
+. "$here/../debian/debs.sh"
 debs="$here/debs"
 root="$here/root"
 staging="$here/root.partial"
 mkdir -p "$debs"
 
-fetch() {  # archive pool-path sha256 sha1 -> $debs/<file>, verified
-  local archive=$1 pool=$2 sha256=$3 sha1=$4 file
-  file="$debs/$(basename "$pool")"
-  if [ -f "$file" ] && echo "$sha256  $file" | sha256sum -c --quiet - 2>/dev/null; then
-    return
-  fi
-  rm -f "$file.part"
-  curl -fsSL --retry 3 -o "$file.part" "$MIRROR/$archive/$pool" \
-    || curl -fsSL --retry 3 -o "$file.part" "$SNAPSHOT/file/$sha1" \
-    || { echo "fetch.sh: cannot download $pool from $MIRROR nor $SNAPSHOT" >&2; return 1; }
-  echo "$sha256  $file.part" | sha256sum -c --quiet - \
-    || { echo "fetch.sh: $pool does not match its pinned sha256" >&2; return 1; }
-  mv "$file.part" "$file"
-}
-
-unpack() {  # deb dir
-  if command -v dpkg-deb >/dev/null; then
-    dpkg-deb -x "$1" "$2"
-  else
-    local data
-    data=$(ar t "$1" | grep '^data\.tar')
-    ar p "$1" "$data" | tar -x -C "$2" -a -f - 2>/dev/null \
-      || ar p "$1" "$data" | tar -x -C "$2" --use-compress-program=unzstd -f -
-  fi
-}
-
 rm -rf "$staging"
 mkdir -p "$staging"
 while read -r name version archive pool sha256 sha1; do
   case "$name" in '' | '#'*) continue ;; esac
-  fetch "$archive" "$pool" "$sha256" "$sha1"
-  unpack "$debs/$(basename "$pool")" "$staging"
+  deb=$(fetch_deb "$debs" "$archive" "$pool" "$sha256" "$sha1")
+  deb_tar "$deb" | tar -x -C "$staging" -f -
   echo "$name $version" >>"$staging/PACKAGES"
 done <"$here/packages.lock"
 

@@ -13,52 +13,21 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org}
-SNAPSHOT=${DEBIAN_SNAPSHOT:-https://snapshot.debian.org}
+# shellcheck source=../debian/debs.sh
+. "$here/../debian/debs.sh"
 debs="$here/debs"
 root="$here/root"
 staging="$here/root.partial"
 member=./usr/bin/promtool
 mkdir -p "$debs"
 
-fetch() {  # archive pool-path sha256 sha1 -> $debs/<file>, verified
-  local archive=$1 pool=$2 sha256=$3 sha1=$4 file
-  file="$debs/$(basename "$pool")"
-  if [ -f "$file" ] && echo "$sha256  $file" | sha256sum -c --quiet - 2>/dev/null; then
-    return
-  fi
-  rm -f "$file.part"
-  curl -fsSL --retry 3 -o "$file.part" "$MIRROR/$archive/$pool" \
-    || curl -fsSL --retry 3 -o "$file.part" "$SNAPSHOT/file/$sha1" \
-    || { echo "fetch.sh: cannot download $pool from $MIRROR nor $SNAPSHOT" >&2; return 1; }
-  echo "$sha256  $file.part" | sha256sum -c --quiet - \
-    || { echo "fetch.sh: $pool does not match its pinned sha256" >&2; return 1; }
-  mv "$file.part" "$file"
-}
-
-extract() {  # deb dir: only $member
-  if command -v dpkg-deb >/dev/null; then
-    dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" -f - "$member"
-  else
-    local data unpack
-    data=$(ar t "$1" | grep '^data\.tar')
-    case "$data" in  # tar does not guess the compression of a pipe
-      *.xz) unpack="xz -dc" ;;
-      *.zst) unpack="zstd -dc" ;;
-      *.gz) unpack="gzip -dc" ;;
-      *) unpack=cat ;;
-    esac
-    ar p "$1" "$data" | $unpack | tar -x -C "$2" -f - "$member"
-  fi
-}
-
 rm -rf "$staging"
 mkdir -p "$staging/unpacked"
 found=""
 while read -r name version archive pool sha256 sha1; do
   case "$name" in '' | '#'*) continue ;; esac
-  fetch "$archive" "$pool" "$sha256" "$sha1"
-  extract "$debs/$(basename "$pool")" "$staging/unpacked"
+  deb=$(fetch_deb "$debs" "$archive" "$pool" "$sha256" "$sha1")
+  deb_tar "$deb" | tar -x -C "$staging/unpacked" -f - "$member"
   echo "$name $version" >>"$staging/PACKAGES"
   found=yes
 done <"$here/packages.lock"
