@@ -90,13 +90,19 @@ def test_an_event_rewrites_its_conversation_and_its_seen_chunk_not_the_history()
     assert StateCodec(heads, parts).read("C-한글-1") == newer
 
 
-def test_a_full_seen_log_drops_its_oldest_chunk_entry_and_reads_back_equal() -> None:
+def _full_seen_log() -> tuple[Recording, Recording, StateCodec, CustomerState]:
+    """A customer whose seen log has overflowed, written event by event."""
     heads, parts = Recording(), Recording()
     codec = StateCodec(heads, parts)
     state = CustomerState(customer_id="C-1")
     for offset in range(MAX_SEEN + 30):
         state = state.with_seen(f"e{offset}", _at(offset))
         codec.write("C-1", state)
+    return heads, parts, codec, state
+
+
+def test_a_full_seen_log_drops_its_oldest_chunk_entry_and_reads_back_equal() -> None:
+    heads, parts, codec, state = _full_seen_log()
     parts.written.clear()
     state = state.with_seen("e-last", _at(10_000))
     codec.write("C-1", state)
@@ -112,12 +118,7 @@ def test_a_full_seen_log_drops_its_oldest_chunk_entry_and_reads_back_equal() -> 
 def test_a_full_seen_log_keeps_its_chunk_names_so_an_event_rewrites_no_head() -> None:
     # Trimming the oldest chunk at its front must not rename it: a renamed chunk costs a
     # delete, a new key and the head listing the parts, on every event of a long history.
-    heads, parts = Recording(), Recording()
-    codec = StateCodec(heads, parts)
-    state = CustomerState(customer_id="C-1")
-    for offset in range(MAX_SEEN + 30):
-        state = state.with_seen(f"e{offset}", _at(offset))
-        codec.write("C-1", state)
+    heads, parts, codec, state = _full_seen_log()
     names = set(parts)
     heads.written.clear()
     for offset in range(10_000, 10_010):  # within one chunk: none begins, none ends
