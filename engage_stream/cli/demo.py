@@ -62,6 +62,8 @@ MALFORMED_SAMPLES: list[tuple[bytes | None, bytes]] = [
 
 
 FINISH_TIMEOUT_S = 240.0
+PROFILES_TIMEOUT_S = 30.0
+"""How long the demo waits for the worker to keep the profiles before it sends events."""
 
 
 def demo(
@@ -95,7 +97,9 @@ def demo(
         stream = SampleStream(SampleConfig(seed=seed, customers=customers))
         total = events + len(MALFORMED_SAMPLES)
         feeder = threading.Thread(
-            target=_produce, args=(connection, topics, stream, events, rate), daemon=True
+            target=_produce,
+            args=(connection, topics, stream, events, rate, worker),
+            daemon=True,
         )
         feeder.start()
         try:
@@ -126,11 +130,18 @@ def _produce(
     stream: SampleStream,
     count: int,
     rate: float,
+    worker: WorkerProcess,
 ) -> None:
     producer = KafkaProducer(**connection, acks="all", linger_ms=5)
     send_profiles(producer, topics.name(TopicRole.CUSTOMERS), stream.profiles)
     producer.flush()
-    time.sleep(1.0)  # let the profiles reach the table first: fewer "no profile yet" defaults
+    # The profiles reach the table first (after their re-keying hop): no "no profile yet".
+    kept = f"engage_events_in_total{{topic={topics.name(TopicRole.PROFILES)}}}"
+    deadline = time.monotonic() + PROFILES_TIMEOUT_S
+    while worker.metrics().get(kept, 0.0) < len(stream.profiles):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     start = time.monotonic()
     for index, event in enumerate(stream.events(count)):
         due = start + index / rate

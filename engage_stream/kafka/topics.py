@@ -19,6 +19,7 @@ class TopicRole(StrEnum):
     EVENTS = "events"
     CUSTOMERS = "customers"
     SCORED = "scored"
+    PROFILES = "profiles"
     ENRICHED = "enriched"
     ACTIONS_HANDOFF = "actions_handoff"
     ACTIONS_EMAIL = "actions_email"

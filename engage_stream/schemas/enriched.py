@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, Field
 
 from engage_stream.schemas.actions import ModelStamp
 from engage_stream.schemas.common import Channel, Contract
-from engage_stream.schemas.customers import Consents, Tier
+from engage_stream.schemas.customers import Consents, CustomerProfile, Tier
 from engage_stream.schemas.events import CrmEvent
 
 
@@ -100,3 +100,14 @@ class ScoredEvent(Contract):
     event: CrmEvent
     source: SourcePosition
     predictions: Predictions | None = None
+
+
+class KeyedProfile(Contract):
+    """Internal hand-over of a `crm.customers` record, re-keyed by customer id, to the
+    stateful stage (`engage.profiles`); `source` is where the producer wrote it."""
+
+    customer_id: str
+    source: SourcePosition
+    profile: CustomerProfile | None = Field(
+        default=None, description="None: the profile was deleted (a tombstone)."
+    )

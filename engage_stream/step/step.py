@@ -9,6 +9,7 @@ the same bytes (tests/step/test_equivalence.py).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,10 +25,11 @@ from engage_stream.ingest.records import (
     decode_profile,
 )
 from engage_stream.ingest.retention import masked
+from engage_stream.kafka.partitioner import partition_for
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.dlq import DlqErrorClass, DlqRecord
-from engage_stream.schemas.enriched import ScoredEvent
+from engage_stream.schemas.enriched import KeyedProfile, ScoredEvent, SourcePosition
 from engage_stream.schemas.events import CrmEvent
 from engage_stream.schemas.scores import Scores
 from engage_stream.schemas.validation import DEFAULT_MAX_RECORD_BYTES
@@ -38,6 +40,9 @@ log = get_logger("engage.step")
 
 Clock = Callable[[], datetime]
 
+SCORING_RETRY_DELAYS_S = (0.05, 0.5)
+"""Seconds before each new try of a batch the models failed on."""
+
 
 class BatchScorer(Protocol):
     """What the step needs of `inference.scoring.Scorer`."""
@@ -47,6 +52,27 @@ class BatchScorer(Protocol):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringFailed:
+    """An event the models failed on even alone, after the retries."""
+
+    error: str
+
+
+def _merged(timings: Sequence[BatchTiming]) -> BatchTiming | None:
+    if not timings:
+        return None
+    seconds: dict[str, float] = {}
+    for timing in timings:
+        for model, spent in timing.seconds_by_model.items():
+            seconds[model] = seconds.get(model, 0.0) + spent
+    return BatchTiming(
+        texts=sum(t.texts for t in timings),
+        seconds_by_model=seconds,
+        cached=sum(t.cached for t in timings),
+    )
 
 
 @dataclass(slots=True)
@@ -74,13 +100,18 @@ class Step:
         clock: Clock = utc_now,
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
         mask_text: bool = False,
+        partitions: int = 1,
+        retry_delays_s: Sequence[float] = SCORING_RETRY_DELAYS_S,
     ) -> None:
-        """`mask_text`: keep only masked customer text once scored (`ingest.retention`)."""
+        """`mask_text`: keep only masked customer text once scored (`ingest.retention`).
+        `partitions`: the stateful stage's (engage.scored's and engage.profiles')."""
         self.core = core
         self.scorer = scorer
         self.clock = clock
         self.max_record_bytes = max_record_bytes
         self.mask_text = mask_text
+        self.partitions = partitions
+        self.retry_delays_s = tuple(retry_delays_s)
 
     # -- events -----------------------------------------------------------------------------
 
@@ -89,29 +120,75 @@ class Step:
         now = self.clock()
         decoded = [decode_event(r, self.max_record_bytes, now) for r in records]
         events = [e for e in decoded if not isinstance(e, DlqRecord)]
-        scores: Sequence[Scores | None] = []
-        timing: BatchTiming | None = None
-        failure: str | None = None
-        try:
-            if events:
-                scores, timing = self.scorer.score(events)
-        except Exception as exc:  # a model failure must not lose the batch
-            log.exception("scoring_failed", records=len(events), error=str(exc)[:300])
-            failure = f"scoring failed: {exc}"[:500]
+        scores, timing = self._score(events) if events else ([], None)
         scored = iter(scores)
         items: list[ScoredEvent | Output] = []
         for record, document in zip(records, decoded, strict=True):
             if isinstance(document, DlqRecord):
                 items.append(dlq_output(document))
-            elif failure is not None:
+                continue
+            score = next(scored)
+            if isinstance(score, ScoringFailed):
                 error = DlqErrorClass.PROCESSING_ERROR
-                items.append(dlq_output(dead_letter(record, error, failure, None, now)))
-            else:
-                score = next(scored)
-                view = score.view() if score else None
-                event = masked(document) if self.mask_text else document
-                items.append(ScoredEvent(event=event, source=record.position, predictions=view))
+                reason = f"scoring failed: {score.error}"[:500]
+                items.append(dlq_output(dead_letter(record, error, reason, None, now)))
+                continue
+            view = score.view() if score else None
+            event = masked(document) if self.mask_text else document
+            items.append(ScoredEvent(event=event, source=record.position, predictions=view))
         return Ingested(items, timing)
+
+    def _score(
+        self, events: Sequence[CrmEvent]
+    ) -> tuple[list[Scores | ScoringFailed | None], BatchTiming | None]:
+        """The batch's scores. A failing batch is tried again after each of `retry_delays_s`
+        (a device busy or out of memory passes), then split in halves until what fails is
+        one event: only an event the models cannot score goes to the DLQ, not its batch."""
+        error: Exception | None = None
+        for attempt, delay in enumerate((*self.retry_delays_s, None), start=1):
+            try:
+                scores, timing = self.scorer.score(events)
+                return list(scores), timing
+            except Exception as exc:  # a model failure must not lose the batch
+                error = exc
+                if delay is None:
+                    break
+                log.warning(
+                    "scoring_retried",
+                    records=len(events),
+                    attempt=attempt,
+                    retry_in_s=delay,
+                    error=str(exc)[:300],
+                )
+                time.sleep(delay)
+        return self._isolate(events, error)
+
+    def _isolate(
+        self, events: Sequence[CrmEvent], error: Exception | None
+    ) -> tuple[list[Scores | ScoringFailed | None], BatchTiming | None]:
+        if len(events) == 1:
+            event = events[0]
+            log.error(
+                "scoring_failed",
+                event_id=event.event_id,
+                error=str(error)[:300],
+                action="the models fail on this event alone: see the DLQ record",
+            )
+            return [ScoringFailed(str(error))], None
+        results: list[Scores | ScoringFailed | None] = []
+        timings: list[BatchTiming] = []
+        middle = len(events) // 2
+        for half in (events[:middle], events[middle:]):
+            try:
+                scores, timing = self.scorer.score(half)
+                results += scores
+                timings.append(timing)
+            except Exception as exc:
+                found, timing_found = self._isolate(half, exc)
+                results += found
+                if timing_found is not None:
+                    timings.append(timing_found)
+        return results, _merged(timings)
 
     def decide(self, scored: ScoredEvent, store: StateStore) -> Decided:
         """Join the customer's profile and state, run the core, keep the new state."""
@@ -138,64 +215,111 @@ class Step:
         return Decided(outcome_outputs(customer, outcome), outcome)
 
     # -- the live worker's hand-over between its two stages ---------------------------------
+    # Both hand-overs are keyed by customer id and sent to its partition by the one
+    # partitioner, whatever key and partition the producer chose: a customer's events,
+    # profile and state always meet in one partition of the stateful stage.
 
-    @staticmethod
-    def forward(scored: ScoredEvent) -> Output:
-        """The `engage.scored` record: same partition as the event, so state stays joined."""
-        source = scored.source
+    def forward(self, scored: ScoredEvent) -> Output:
+        """The `engage.scored` record of a scored event."""
+        customer = scored.event.customer_id
         value = scored.model_dump_json().encode()
-        return Output(TopicRole.SCORED, scored.event.customer_id.encode(), value, source.partition)
+        return Output(
+            TopicRole.SCORED, customer.encode(), value, partition_for(customer, self.partitions)
+        )
 
     def received(self, record: RawRecord) -> ScoredEvent | Output:
         """An `engage.scored` record back as the scored event, or its dead letter."""
         try:
             return ScoredEvent.model_validate_json(record.value or b"")
         except Exception as exc:
-            reason = f"internal record: {exc}"[:500]
-            return dlq_output(
-                dead_letter(record, DlqErrorClass.PROCESSING_ERROR, reason, None, self.clock())
-            )
+            return self._internal_dead(record, exc)
+
+    def route_profile(self, record: RawRecord) -> Output:
+        """A `crm.customers` record as its `engage.profiles` record, or its dead letter."""
+        keyed = self._keyed_profile(record)
+        if isinstance(keyed, Output):
+            return keyed
+        customer = keyed.customer_id
+        return Output(
+            TopicRole.PROFILES,
+            customer.encode(),
+            keyed.model_dump_json().encode(),
+            partition_for(customer, self.partitions),
+        )
+
+    def received_profile(self, record: RawRecord) -> KeyedProfile | Output:
+        """An `engage.profiles` record back as the keyed profile, or its dead letter."""
+        try:
+            return KeyedProfile.model_validate_json(record.value or b"")
+        except Exception as exc:
+            return self._internal_dead(record, exc)
+
+    def _internal_dead(self, record: RawRecord, exc: Exception) -> Output:
+        reason = f"internal record: {exc}"[:500]
+        return dlq_output(
+            dead_letter(record, DlqErrorClass.PROCESSING_ERROR, reason, None, self.clock())
+        )
 
     # -- profiles ---------------------------------------------------------------------------
 
     def profile(self, record: RawRecord, store: StateStore) -> Decided:
+        """A `crm.customers` record in one go (the replay): decode, then keep."""
+        keyed = self._keyed_profile(record)
+        return Decided([keyed]) if isinstance(keyed, Output) else self.keep_profile(keyed, store)
+
+    def keep_profile(self, keyed: KeyedProfile, store: StateStore) -> Decided:
         """Keep the profile (or forget it on a tombstone) and run the profile rules."""
-        now = self.clock()
-        decoded = decode_profile(record, self.max_record_bytes, now)
-        if isinstance(decoded, DlqRecord):
-            return Decided([dlq_output(decoded)])
-        if isinstance(decoded, Tombstone):
-            store.drop_profile(decoded.customer_id)
+        customer = keyed.customer_id
+        profile = keyed.profile
+        if profile is None:
+            store.drop_profile(customer)
             return Decided()
-        customer = decoded.customer_id
-        store.put_profile(customer, decoded)
+        store.put_profile(customer, profile)
+        now = self.clock()
         try:
-            outcome = self.core.process_profile(
-                decoded, record.position, store.state(customer), now
-            )
+            outcome = self.core.process_profile(profile, keyed.source, store.state(customer), now)
         except Exception as exc:
             log.exception("profile_rule_failed", customer_id=customer)
+            original = _record_at(keyed.source, customer, profile.model_dump_json().encode())
             reason = f"profile rule: {exc}"[:500]
             return Decided(
-                [dlq_output(dead_letter(record, DlqErrorClass.PROCESSING_ERROR, reason, None, now))]
+                [
+                    dlq_output(
+                        dead_letter(original, DlqErrorClass.PROCESSING_ERROR, reason, None, now)
+                    )
+                ]
             )
         if outcome.state is not None:
             store.put_state(customer, outcome.state)
         return Decided(outcome_outputs(customer, outcome), outcome)
 
+    def _keyed_profile(self, record: RawRecord) -> KeyedProfile | Output:
+        decoded = decode_profile(record, self.max_record_bytes, self.clock())
+        if isinstance(decoded, DlqRecord):
+            return dlq_output(decoded)
+        profile = None if isinstance(decoded, Tombstone) else decoded
+        return KeyedProfile(
+            customer_id=decoded.customer_id, source=record.position, profile=profile
+        )
+
     def _decoded_dead(self, scored: ScoredEvent, reason: str) -> Output:
         """A DLQ record for an event that failed after decoding: its source coordinates and
         the event as decoded (the raw bytes are in `crm.events` at that offset)."""
-        source = scored.source
-        original = RawRecord(
-            topic=source.topic,
-            partition=source.partition,
-            offset=source.offset,
-            timestamp_ms=source.timestamp_ms,
-            key=scored.event.customer_id.encode(),
-            value=scored.event.model_dump_json().encode(),
-        )
+        customer = scored.event.customer_id
+        original = _record_at(scored.source, customer, scored.event.model_dump_json().encode())
         dead = dead_letter(
             original, DlqErrorClass.PROCESSING_ERROR, reason[:500], None, self.clock()
         )
         return dlq_output(dead)
+
+
+def _record_at(source: SourcePosition, customer_id: str, value: bytes) -> RawRecord:
+    """A document as decoded, at the coordinates its producer wrote it to."""
+    return RawRecord(
+        topic=source.topic,
+        partition=source.partition,
+        offset=source.offset,
+        timestamp_ms=source.timestamp_ms,
+        key=customer_id.encode(),
+        value=value,
+    )

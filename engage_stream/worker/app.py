@@ -1,18 +1,20 @@
 """The live shell: a Faust app that feeds Kafka records to the core and sends what it returns.
 
 Two stages, because Faust tables cannot be written inside a `take()` batch (upstream
-issue #497) while the models want batches:
+issue #497) while the models want batches, and because a customer's records must be
+re-keyed before they meet their state (producers key and partition as they like):
 
 1. `score` takes batches of raw `crm.events` records from all assigned partitions,
    dead-letters what does not decode, runs both models once per batch on the models'
-   thread (the event loop keeps serving), and forwards each scored event to the same
-   partition of `engage.scored`.
+   thread (the event loop keeps serving), and forwards each scored event to
+   `engage.scored`, keyed by customer id, at the partition the one partitioner gives it
+   (`kafka.partitioner`). `route` does the same for `crm.customers` into `engage.profiles`.
 2. `decide` reads `engage.scored` one event at a time, joins the customer's profile and
-   state (tables, copartitioned with the events), runs the core, stores the new state and
-   sends the enriched record, actions and suppressions.
+   state (tables, copartitioned with `engage.scored`), runs the core, stores the new state
+   and sends the enriched record, actions and suppressions. `profiles` reads
+   `engage.profiles`, keeps the profile table and runs the profile-driven rule (win-back).
 
-`profiles` keeps the profile table from the compacted `crm.customers` topic and runs the
-profile-driven rule (win-back). Every stage turns a failure on one record into a DLQ
+Every stage turns a failure on one record into a DLQ
 record with the original bytes, so no input is lost and no input stops the worker.
 Faust flushes the producer before it commits offsets: outputs and table changelog writes
 are sent before the inputs that made them count as done (at-least-once; the core makes
@@ -34,7 +36,6 @@ from engage_stream.ingest.records import RawRecord
 from engage_stream.kafka.security import faust_credentials
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.observability.logs import get_logger
-from engage_stream.schemas.enriched import SourcePosition
 from engage_stream.step.outputs import Output
 from engage_stream.step.step import Decided, Step
 from engage_stream.worker.deliveries import Source
@@ -78,7 +79,8 @@ class WorkerApp:
         self.metrics = runtime.metrics
         settings = runtime.settings
         topics = runtime.topics
-        partitions = topics.topics[TopicRole.EVENTS].partitions
+        # The stateful stage's partitions: engage.scored's (engage.profiles has as many).
+        partitions = topics.topics[TopicRole.SCORED].partitions
         self.app = faust.App(
             settings.group_id,
             broker=[f"{SCHEME}://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
@@ -143,7 +145,21 @@ class WorkerApp:
             for table in (self.profiles, self.states, self.state_parts)
         )
         self.store = TableStore(profiles, states, parts)
-        self.step = Step(runtime.core, runtime.scorer, mask_text=settings.store_masked_text)
+        self.step = Step(
+            runtime.core,
+            runtime.scorer,
+            mask_text=settings.store_masked_text,
+            partitions=partitions,
+        )
+        self._inputs = {
+            topics.name(role)
+            for role in (
+                TopicRole.EVENTS,
+                TopicRole.CUSTOMERS,
+                TopicRole.SCORED,
+                TopicRole.PROFILES,
+            )
+        }
         self._done: dict[tuple[str, int], int] = {}
         self._started = False
         self._register()
@@ -166,7 +182,12 @@ class WorkerApp:
             async for event in stream.events():
                 await self.decide(event)
 
-        @app.agent(self.topic[TopicRole.CUSTOMERS], name="engage-profiles")
+        @app.agent(self.topic[TopicRole.CUSTOMERS], name="engage-route")
+        async def route(stream: Any) -> None:
+            async for event in stream.events():
+                await self.route(event)
+
+        @app.agent(self.topic[TopicRole.PROFILES], name="engage-profiles")
         async def profiles(stream: Any) -> None:
             async for event in stream.events():
                 await self.profile(event)
@@ -238,11 +259,8 @@ class WorkerApp:
             self.metrics.scored(hits=ingested.timing.cached, misses=ingested.timing.texts)
         for record, item in zip(records, ingested.items, strict=True):
             self._owed = ((record.topic, record.partition), record.offset)
-            if isinstance(item, Output):
-                self._send(item)
-                self._processed(record)  # dead-lettered: as done as it will be
-            else:
-                self._send(self.step.forward(item))
+            self._send(item if isinstance(item, Output) else self.step.forward(item))
+            self._processed(record)
 
     # -- stage 2: join state, decide, send ---------------------------------------------------
 
@@ -251,22 +269,33 @@ class WorkerApp:
         self._owed = ((record.topic, record.partition), record.offset)
         self.metrics.event_in(record.topic)
         scored = self.step.received(record)
+        self._processed(record)
         if isinstance(scored, Output):
             self._send(scored)
             return
-        decided = self.step.decide(scored, self.store)
-        self._sent(decided)
-        self._processed(scored.source)
+        self._sent(self.step.decide(scored, self.store))
         if scored.source.timestamp_ms is not None:
             self.metrics.end_to_end_since(scored.source.timestamp_ms)
 
     # -- profiles ----------------------------------------------------------------------------
 
+    async def route(self, event: Event) -> None:
+        record = raw_record(event)
+        self._owed = ((record.topic, record.partition), record.offset)
+        self.metrics.event_in(record.topic)
+        self._send(self.step.route_profile(record))
+        self._processed(record)
+
     async def profile(self, event: Event) -> None:
         record = raw_record(event)
         self._owed = ((record.topic, record.partition), record.offset)
         self.metrics.event_in(record.topic)
-        self._sent(self.step.profile(record, self.store))
+        keyed = self.step.received_profile(record)
+        self._processed(record)
+        if isinstance(keyed, Output):
+            self._send(keyed)
+            return
+        self._sent(self.step.keep_profile(keyed, self.store))
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -324,18 +353,19 @@ class WorkerApp:
 
     # -- lag ---------------------------------------------------------------------------------
 
-    def _processed(self, position: RawRecord | SourcePosition) -> None:
-        where = (position.topic, position.partition)
-        self._done[where] = max(self._done.get(where, -1), position.offset)
+    def _processed(self, record: RawRecord) -> None:
+        where = (record.topic, record.partition)
+        self._done[where] = max(self._done.get(where, -1), record.offset)
 
     async def measure_lag(self) -> None:
-        """Records per assigned partition of the events topic not yet through stage 2:
-        the high watermark less the offset after the last record decided (or, before the
-        first one since the partition came, less the consumer's position)."""
+        """Records per assigned partition of each input (the two from producers and the two
+        hand-overs) not yet through the stage that reads it: the high watermark less the
+        offset after the last record handled (or, before the first one since the partition
+        came, less the consumer's position). An event is through when both its crm.events
+        and its engage.scored partitions show it, wherever they are assigned."""
         consumer = self.app.consumer
-        events = self.topic[TopicRole.EVENTS].get_topic_name()
         for tp in consumer.assignment():
-            if tp.topic != events:
+            if tp.topic not in self._inputs:
                 continue
             high = consumer.highwater(tp)
             if high is None:

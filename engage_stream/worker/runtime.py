@@ -91,26 +91,25 @@ class Runtime:
 
 
 def _partition_problems(topics: TopicsFile) -> list[str]:
-    """State is per customer: the stateful inputs must be copartitioned with the events."""
-    events = topics.topics[TopicRole.EVENTS].partitions
-    problems = []
-    for role in (TopicRole.CUSTOMERS, TopicRole.SCORED):
-        spec = topics.topics[role]
-        if spec.partitions != events:
-            problems.append(
-                f"ENGAGE_TOPICS_FILE: {role.value} topic {spec.name} has {spec.partitions} "
-                f"partitions but {topics.name(TopicRole.EVENTS)} has {events}; they must match "
-                "(customer state is joined by partition)"
-            )
-    return problems
+    """State is per customer: the stateful stage's inputs must be copartitioned. The
+    producers' topics may have any count: their records are re-keyed on the way in."""
+    scored = topics.topics[TopicRole.SCORED].partitions
+    spec = topics.topics[TopicRole.PROFILES]
+    if spec.partitions == scored:
+        return []
+    return [
+        f"ENGAGE_TOPICS_FILE: {TopicRole.PROFILES.value} topic {spec.name} has "
+        f"{spec.partitions} partitions but {topics.name(TopicRole.SCORED)} has {scored}; "
+        "they must match (customer state is joined by partition)"
+    ]
 
 
 def broker_problems(
     topics: TopicsFile, layout: Mapping[str, TopicLayout | None], batch_bytes: int
 ) -> list[str]:
     """What the cluster's topics break, as the topics file cannot tell: a topic missing, the
-    stateful inputs not copartitioned with the events on the broker (a customer's events and
-    profile would meet on different workers), or an output topic whose record limit is
+    stateful stage's inputs not copartitioned on the broker (a customer's events and profile
+    would meet on different workers), or an output topic whose record limit is
     below the producer's batch (small records sent together would be refused as one)."""
     problems = []
     for role, spec in topics.topics.items():
@@ -119,18 +118,16 @@ def broker_problems(
                 f"ENGAGE_TOPICS_FILE: {role.value} topic {spec.name} does not exist on the "
                 "cluster; run `engage-stream topics create`"
             )
-    events = layout.get(topics.name(TopicRole.EVENTS))
-    if events is not None:
-        for role in (TopicRole.CUSTOMERS, TopicRole.SCORED):
-            name = topics.name(role)
-            found = layout.get(name)
-            if found is not None and found.partitions != events.partitions:
-                problems.append(
-                    f"ENGAGE_TOPICS_FILE: on the cluster {role.value} topic {name} has "
-                    f"{found.partitions} partitions but {topics.name(TopicRole.EVENTS)} has "
-                    f"{events.partitions}; they must match (customer state is joined by "
-                    "partition): recreate the topic or add partitions to match"
-                )
+    scored = layout.get(topics.name(TopicRole.SCORED))
+    profiles = layout.get(topics.name(TopicRole.PROFILES))
+    if scored is not None and profiles is not None and profiles.partitions != scored.partitions:
+        problems.append(
+            f"ENGAGE_TOPICS_FILE: on the cluster {TopicRole.PROFILES.value} topic "
+            f"{topics.name(TopicRole.PROFILES)} has {profiles.partitions} partitions but "
+            f"{topics.name(TopicRole.SCORED)} has {scored.partitions}; they must match "
+            "(customer state is joined by partition): recreate the topic or add partitions "
+            "to match"
+        )
     for role in OUTPUT_ROLES:
         name = topics.name(role)
         found = layout.get(name)
@@ -146,6 +143,7 @@ def broker_problems(
 
 OUTPUT_ROLES = (
     TopicRole.SCORED,
+    TopicRole.PROFILES,
     TopicRole.ENRICHED,
     TopicRole.ACTIONS_HANDOFF,
     TopicRole.ACTIONS_EMAIL,

@@ -24,8 +24,9 @@ OUTPUT = HERE / "dashboards" / "engage-stream.json"
 DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
 """The data source infra/grafana/provisioning/datasources/prometheus.yml provisions."""
 RATE = "$__rate_interval"
-PRODUCED = 'topic!="engage.scored"'
-"""Records from producers: engage.scored is the worker's own hop between its two stages."""
+PRODUCED = 'topic!="engage.scored",topic!="engage.profiles"'
+"""Records from producers: engage.scored and engage.profiles are the worker's own hops
+between its two stages."""
 
 Panel = dict[str, Any]
 

@@ -43,15 +43,15 @@ def test_a_topic_model_whose_labels_the_policy_does_not_name_stops_the_worker() 
     assert "Traceback" not in result.stderr
 
 
-def test_worker_refuses_state_topics_not_copartitioned_with_the_events(tmp_path: Path) -> None:
+def test_worker_refuses_hand_over_topics_not_copartitioned(tmp_path: Path) -> None:
     spec = yaml.safe_load((PROJECT_ROOT / "infra" / "topics.yaml").read_text(encoding="utf-8"))
-    spec["topics"]["customers"]["partitions"] = 2
+    spec["topics"]["profiles"]["partitions"] = 2
     topics = tmp_path / "topics.yaml"
     topics.write_text(yaml.safe_dump(spec), encoding="utf-8")
     result = _run("worker", env={"ENGAGE_TOPICS_FILE": str(topics)})
     assert result.returncode == 2
     assert "ENGAGE_TOPICS_FILE" in result.stderr
-    assert "crm.customers has 2 partitions" in result.stderr
+    assert "engage.profiles has 2 partitions but engage.scored has 4" in result.stderr
 
 
 def test_policy_check_summarises_the_shipped_policy() -> None:
@@ -91,7 +91,8 @@ def test_worker_refuses_a_cluster_whose_scored_topic_is_not_copartitioned(
     )
     assert result.returncode == 2, result.stderr
     name = on_cluster["topics"]["scored"]["name"]
-    assert f"on the cluster scored topic {name} has 2 partitions" in result.stderr
+    assert "on the cluster profiles topic" in result.stderr
+    assert f"{name} has 2" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -25,6 +25,7 @@ def test_shipped_file_declares_every_role_with_the_design_names() -> None:
         TopicRole.EVENTS: "crm.events",
         TopicRole.CUSTOMERS: "crm.customers",
         TopicRole.SCORED: "engage.scored",
+        TopicRole.PROFILES: "engage.profiles",
         TopicRole.ENRICHED: "engage.enriched",
         TopicRole.ACTIONS_HANDOFF: "engage.actions.handoff",
         TopicRole.ACTIONS_EMAIL: "engage.actions.email",

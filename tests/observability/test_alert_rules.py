@@ -77,7 +77,8 @@ def test_every_alert_has_a_unit_test_that_sees_it_fire() -> None:
     [
         (("deriv(engage_consumer_lag[10m]) > 1", "deriv(engage_consumer_lag[10m]) > 5"), "Lag"),
         (("          > 0.01\n", "          > 0.2\n"), "DeadLetter"),
-        (('topic!="engage.scored"', 'topic!="nothing"'), "DeadLetter"),
+        (('topic!="engage.scored",', ""), "DeadLetter"),
+        (('"engage.scored",topic!="engage.profiles"}', '"engage.scored"}'), "DeadLetter"),
         (('          or\n          up{job="engage-worker"} == 0\n', "\n"), "NotReady"),
         (
             (

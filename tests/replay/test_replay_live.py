@@ -46,9 +46,8 @@ def lived(
     stream = SampleStream(SampleConfig(customers=80, seed=5))
     pipe.send_samples(profiles=stream.profiles)
     pipe.flush()
-    with pipe.worker(ENGAGE_MODEL_PRECISION="fp32") as worker:
-        key = f"engage_events_in_total{{topic={pipe.name(TopicRole.CUSTOMERS)}}}"
-        pipe.wait_for(TopicRole.CUSTOMERS, lambda _: worker.metrics().get(key, 0) >= 80)
+    with pipe.worker(ENGAGE_MODEL_PRECISION="fp32"):
+        pipe.wait_for_profiles(80)
         pipe.send_samples(events=stream.events(EVENTS))
         for raw in INVALID:
             pipe.send(TopicRole.EVENTS, raw, b"C-BAD")

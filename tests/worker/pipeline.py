@@ -118,6 +118,18 @@ class Pipeline:
     ) -> list[dict[str, Any]]:
         return self.wait_for(role, lambda records: len(records) >= count, timeout_s)
 
+    def wait_for_profiles(self, count: int, timeout_s: float = 90.0) -> None:
+        """Until the running workers have kept `count` profiles (read from engage.profiles,
+        after the re-keying hop): events sent before then may meet no profile yet."""
+        key = f"engage_events_in_total{{topic={self.name(TopicRole.PROFILES)}}}"
+        deadline = time.monotonic() + timeout_s
+        while sum(w.metrics().get(key, 0.0) for w in self.workers if w.running()) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{count} profiles not kept after {timeout_s:.0f} s; logs in {self.directory}"
+                )
+            time.sleep(0.3)
+
     def close(self) -> None:
         for worker in self.workers:
             worker.stop()

@@ -27,10 +27,16 @@ def test_a_broker_that_does_not_say_its_limits_passes() -> None:
     assert broker_problems(TOPICS, found, PRODUCER_BATCH_BYTES) == []
 
 
-def test_profiles_on_fewer_partitions_than_the_events_are_refused() -> None:
-    (problem,) = broker_problems(TOPICS, layout(customers=TopicLayout(2)), PRODUCER_BATCH_BYTES)
-    assert problem.startswith("ENGAGE_TOPICS_FILE: on the cluster customers topic crm.customers")
-    assert "has 2 partitions but crm.events has 4" in problem
+def test_profiles_hand_over_on_other_partitions_than_the_scored_one_is_refused() -> None:
+    (problem,) = broker_problems(TOPICS, layout(profiles=TopicLayout(2)), PRODUCER_BATCH_BYTES)
+    assert problem.startswith("ENGAGE_TOPICS_FILE: on the cluster profiles topic engage.profiles")
+    assert "has 2 partitions but engage.scored has 4" in problem
+
+
+def test_the_producers_topics_may_have_any_partition_count() -> None:
+    """Their records are re-keyed by customer id on the way to the stateful stage."""
+    found = layout(events=TopicLayout(6, 1_048_588), customers=TopicLayout(1, 1_048_588))
+    assert broker_problems(TOPICS, found, PRODUCER_BATCH_BYTES) == []
 
 
 def test_a_missing_topic_is_named_with_the_command_that_makes_it() -> None:

@@ -21,10 +21,14 @@ INVALID = [b"{not json", b"\xff\xfe", b'{"event_type": "coupon.used"}']
 
 
 def _feed(pipe: Pipeline, count: int, seed: int = 7) -> set[str]:
-    """Profiles, then `count` sample events and a few invalid records; the valid ids."""
+    """Profiles, kept by the running workers before `count` sample events and a few invalid
+    records follow (a profile joined later would change a reprocessed draft); the valid ids."""
     stream = SampleStream(SampleConfig(customers=60, seed=seed))
     events = list(stream.events(count))
-    pipe.send_samples(stream.profiles, events)
+    pipe.send_samples(stream.profiles)
+    pipe.flush()
+    pipe.wait_for_profiles(len(stream.profiles))
+    pipe.send_samples(events=events)
     ids = {event.event_id for event in events}
     for raw in INVALID:
         pipe.send(TopicRole.EVENTS, raw, b"C-BAD")
@@ -71,8 +75,8 @@ def test_sigkill_mid_stream_loses_no_event(kafka_pipeline: Pipeline, tmp_path: P
     pipe = kafka_pipeline
     # fp32: events scored again after the crash sit in other batches, which move int8 scores.
     policy = {**_unhurried_drafts(tmp_path), "ENGAGE_MODEL_PRECISION": "fp32"}
-    valid = _feed(pipe, 3_000)
     first = pipe.worker(**policy).start()
+    valid = _feed(pipe, 3_000)
     pipe.wait_for_count(TopicRole.ENRICHED, 300, timeout_s=120)
     first.kill()
     done_before_crash = {r["event"]["event_id"] for r in pipe.read(TopicRole.ENRICHED)}

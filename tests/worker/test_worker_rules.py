@@ -52,13 +52,6 @@ def pipeline(broker: BrokerProcess, tmp_path: Path) -> Iterator[Pipeline]:
     pipe.close()
 
 
-def _profiles_loaded(pipe: Pipeline, count: int) -> None:
-    worker = pipe.workers[-1]
-    name = pipe.name(TopicRole.CUSTOMERS)
-    key = f"engage_events_in_total{{topic={name}}}"
-    pipe.wait_for(TopicRole.CUSTOMERS, lambda _: worker.metrics().get(key, 0) >= count)
-
-
 def test_each_rule_end_to_end(pipeline: Pipeline) -> None:
     consenting = {"email": {"advertising": True}}
     sms_no_night = {"sms": {"advertising": True}}
@@ -71,7 +64,7 @@ def test_each_rule_end_to_end(pipeline: Pipeline) -> None:
         pipeline.send_profile(p)
     pipeline.flush()
     with pipeline.worker():
-        _profiles_loaded(pipeline, 4)
+        pipeline.wait_for_profiles(4)
         asks = chat("E-ASK", "C-ADS", "상담원 연결해 주세요", AFTERNOON)
         events = [
             chat("E-Q", "C-ADS", "배송이 언제 오나요?", AFTERNOON),
@@ -152,7 +145,7 @@ def test_frequency_cap_holds_across_a_worker_restart(pipeline: Pipeline) -> None
     pipeline.send_profile(profile("C-CAP", consents={"email": {"advertising": True}}))
     pipeline.flush()
     with pipeline.worker():
-        _profiles_loaded(pipeline, 1)
+        pipeline.wait_for_profiles(1)
         pipeline.send_event(cart("E-CAP-1", "C-CAP", AFTERNOON))
         pipeline.flush()
         pipeline.wait_for_count(TopicRole.ACTIONS_EMAIL, 1)
