@@ -142,6 +142,7 @@ def test_topics_create_is_idempotent_and_reports_what_it_found(broker: BrokerPro
         "crm.events",
         "crm.customers",
         "engage.scored",
+        "engage.profiles",
         "engage.enriched",
         "engage.actions.handoff",
         "engage.actions.email",

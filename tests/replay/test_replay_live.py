@@ -193,6 +193,11 @@ def _runner(pipe: Pipeline, run_dir: Path, stop_after: int | None) -> ReplayRunn
         None,
     )
     policy = load_policy(PROJECT_ROOT / "infra/policies.yaml")
+    # The draft budget is the one clock input of an action: on a loaded machine a draft over
+    # it falls back to n-grams alone, and the two runs compared here would differ by chance.
+    drafting = policy.handoff.drafting.model_copy(update={"budget_ms": 60_000.0})
+    handoff = policy.handoff.model_copy(update={"drafting": drafting})
+    policy = policy.model_copy(update={"handoff": handoff})
     scorer, drafter = load_models(load_settings(device="cpu"), policy, "fp32")
     core = EngagementCore(policy, drafter, "r")
 
