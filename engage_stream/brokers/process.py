@@ -41,7 +41,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_in_use(host: str, port: int) -> bool:
+    """Whether another server listens on `port`. SO_REUSEADDR, as the brokers' own listeners
+    set it (Java's ServerSocketChannel and Rust's TcpListener on Unix): a broker killed with
+    clients connected leaves its port in TIME_WAIT for a minute, which a restart on the same
+    port may reuse; only a listening socket stops it."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -226,3 +226,124 @@ def pipeline(
     table = markdown(results, machine)
     (out / "pipeline.md").write_text(table)
     console.print(table)
+
+
+@app.command("chaos")
+def chaos(
+    seeds: Annotated[
+        int, typer.Option(help="Seeds to run (1, 2, ... N); each its own faults.")
+    ] = 20,
+    first_seed: Annotated[int, typer.Option(help="The first seed.")] = 1,
+    events: Annotated[
+        int, typer.Option(help="Sample events per run (the same for every seed).")
+    ] = 2_000,
+    customers: Annotated[int, typer.Option(help="Customers the events are spread over.")] = 60,
+    rate: Annotated[float, typer.Option(help="Events/s while faults are injected.")] = 30.0,
+    faults: Annotated[int, typer.Option(help="Faults per seed (every kind once from 5 on).")] = 5,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(help="Broker data and worker logs (default: a new temporary folder)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the JSON and Markdown results.")] = RESULTS,
+) -> None:
+    """3 workers on Apache Kafka, real faults while events flow (SIGKILL, SIGSTOP past the
+    session timeout, broker kill -9 and restart, a worker joining and one leaving), each
+    seed checked against one clean single-worker run of the same input. The logs of failed
+    seeds are kept in the work folder."""
+    import logging
+    import tempfile
+
+    from engage_stream.bench.chaos import RunResult, Soak, SoakSettings, as_json, markdown, soak
+    from engage_stream.brokers.apache_kafka import missing_requirements
+
+    settings = startup()
+    problem = missing_requirements()
+    if problem:
+        config_error([f"Apache Kafka: {problem}"])
+    # The soak's own clients lose the broker on purpose; kafka-python logs every reconnect.
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    console = Console(stderr=True)
+    folder = work_dir or Path(tempfile.mkdtemp(prefix="engage-chaos-"))
+    plan = SoakSettings(events=events, customers=customers, rate=rate, faults=faults)
+
+    def report(run: RunResult, so_far: Soak) -> None:
+        name = "clean run" if run.seed is None else f"seed {run.seed}"
+        verdict = "[green]pass[/]" if run.passed else "[red]FAIL[/]"
+        faults_done = ", ".join(f"{f.kind}@{f.at_s:g}s" for f in run.faults)
+        console.print(
+            f"{name}: {verdict} {run.actions} actions, {run.duplicates} duplicates, "
+            f"{run.wall_s:g} s {faults_done}"
+        )
+        for difference in run.first_differences():
+            console.print(f"  {difference}", markup=False)
+        write(so_far)  # so that an interrupted soak leaves the seeds it ran
+
+    def write(so_far: Soak) -> str:
+        machine = {**describe(), "load_average_1m": round(os.getloadavg()[0], 2)}
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "chaos.json").write_text(as_json(so_far, machine) + "\n")
+        table = markdown(so_far, machine)
+        (out / "chaos.md").write_text(table)
+        return table
+
+    result = soak(
+        list(range(first_seed, first_seed + seeds)),
+        plan,
+        settings.topics_file,
+        settings.policy_file,
+        folder,
+        on_run=report,
+        code_root=PROJECT_ROOT,
+    )
+    console.print(write(result), markup=False)
+    if result.passed and work_dir is None:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        console.print(f"broker data and logs: {folder}", markup=False)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+@app.command("fuzz")
+def fuzz(
+    bad: Annotated[int, typer.Option(help="Generated bad records, of every kind.")] = 10_000,
+    valid: Annotated[int, typer.Option(help="Valid sample events mixed in.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed of the generator (same seed, same bytes).")] = 1,
+    brokers: Annotated[str, typer.Option(help="Comma-separated: tansu, kafka.")] = "tansu,kafka",
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(help="Topics files and worker logs (default: a new temporary folder)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the JSON and Markdown results.")] = RESULTS,
+) -> None:
+    """Bad records (random bytes, mutated events, deep nesting, sizes at the worker's and the
+    broker's limits, nulls, non-UTF-8 keys and values, JSON that is no object) mixed with
+    valid events through a live worker: every input enriched or dead-lettered with its bytes,
+    none lost, the worker alive and ready. Exits 1 when any of that fails, keeping the
+    worker logs."""
+    import shutil
+    import tempfile
+
+    from engage_stream.bench.fuzz import as_json, markdown, run
+
+    settings = startup()
+    console = Console(stderr=True)
+    names = [b.strip() for b in brokers.split(",") if b.strip()]
+    folder = work_dir or Path(tempfile.mkdtemp(prefix="engage-fuzz-"))
+    with console.status(f"fuzzing the worker on {', '.join(names)} ..."):
+        runs = run(names, bad, valid, seed, settings.topics_file, folder)
+    machine = {**describe(), "load_average_1m": round(os.getloadavg()[0], 2)}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "fuzz.json").write_text(as_json(runs, machine) + "\n")
+    table = markdown(runs, machine)
+    (out / "fuzz.md").write_text(table)
+    console.print(table, markup=False)
+    passed = all(r.ok for r in runs)
+    if passed and work_dir is None:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        console.print(f"topics files and worker logs: {folder}", markup=False)
+    if not passed:
+        raise typer.Exit(1)

@@ -1,7 +1,8 @@
 """A worker in its own process, for the demo, the benchmarks and the integration tests.
 
 Starts `engage-stream worker` with the given settings, waits for `/ready`, reads
-`/metrics`, and stops it politely (SIGTERM) or not at all (SIGKILL, for crash tests).
+`/metrics`, and stops it politely (SIGTERM) or not at all (SIGKILL, for crash tests), or
+freezes it (SIGSTOP) and lets it go on (SIGCONT), as a stalled process would.
 """
 
 from __future__ import annotations
@@ -170,6 +171,22 @@ class WorkerProcess:
             os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait(10)
         return self._finish()
+
+    def pause(self) -> None:
+        """SIGSTOP: the process stalls as a long GC pause or a frozen VM would. It neither
+        heartbeats nor sends; held past the session timeout, the group moves its partitions
+        to the others, and after `resume` it is a zombie until it learns so."""
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT: a paused worker goes on from where it stopped."""
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, signum: signal.Signals) -> None:
+        if not self.running():
+            raise WorkerProcessError(f"worker not running; log: {self.log_file}")
+        assert self._process is not None
+        os.killpg(self._process.pid, signum)
 
     def _finish(self) -> int | None:
         code = self._process.returncode if self._process else None

@@ -65,7 +65,7 @@ def dead_letter(
         source_partition=record.partition,
         source_offset=record.offset,
         source_timestamp_ms=record.timestamp_ms,
-        key_b64=DlqRecord.encode(record.key),
+        **DlqRecord.key_fields(record.key),
         **DlqRecord.value_fields(record.value or b""),
         error_class=error_class,
         reason=reason,

@@ -104,6 +104,9 @@ class TopicLayout:
     max_message_bytes: int | None = None
 
 
+LIMIT_CONFIG = "max.message.bytes"
+
+
 def describe_topics(
     connection: dict[str, Any], names: Sequence[str], bootstrap_timeout_ms: int = 30_000
 ) -> dict[str, TopicLayout | None]:
@@ -129,19 +132,20 @@ def describe_topics(
 
 
 def _max_message_bytes(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
-    """Per topic, from its configs; a broker that cannot describe configs says nothing."""
+    """Per topic, its `max.message.bytes` (the broker's default included: kafka-python 3
+    answers only settings changed from the defaults unless asked for all). A broker that
+    cannot describe configs, or a topic it says nothing of yet, has no entry."""
     if not names:
         return {}
     resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
     try:
-        responses = admin.describe_configs(resources)
+        answer = admin.describe_configs(resources, config_filter="all")
     except KafkaError:
         return {}
+    topics = answer.get("topic", {}) if isinstance(answer, dict) else {}
     limits: dict[str, int] = {}
-    for response in responses if isinstance(responses, list) else [responses]:
-        for resource in getattr(response, "resources", []):
-            _error, _message, _kind, name, entries = resource[:5]
-            for entry in entries:
-                if entry[0] == "max.message.bytes" and entry[1] is not None:
-                    limits[name] = int(entry[1])
+    for name, configs in topics.items():
+        value = (configs.get(LIMIT_CONFIG) or {}).get("value")
+        if value is not None:
+            limits[name] = int(value)
     return limits

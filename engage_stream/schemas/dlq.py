@@ -35,12 +35,28 @@ stays inside Kafka's default record limit (1 MiB). A record still too large for 
 topic's own limit is sent as a 64 KiB copy instead (`worker.sending`)."""
 
 
+DLQ_KEY_MAX_BYTES = 4 * 1024
+"""Original key bytes a DLQ record carries at most (Kafka keys are usually ids; a larger one
+is kept as a prefix with its size and SHA-256, and the DLQ record itself goes unkeyed)."""
+
+
 class DlqRecord(Contract):
     source_topic: str
     source_partition: int = Field(ge=0)
     source_offset: int = Field(ge=0)
     source_timestamp_ms: int | None = None
-    key_b64: str | None = Field(default=None, description="Original key bytes, base64.")
+    key_b64: str | None = Field(
+        default=None,
+        description="Original key bytes, base64 (only the first DLQ_KEY_MAX_BYTES of them "
+        "when `key_truncated`).",
+    )
+    key_truncated: bool = Field(
+        default=False, description="key_b64 holds a prefix; size and sha256 are the whole's."
+    )
+    key_size: int | None = Field(default=None, ge=0, description="Bytes of the whole key.")
+    key_sha256: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the whole key."
+    )
     value_b64: str = Field(
         description="Original value bytes, base64, exactly as received (only the first "
         "DLQ_VALUE_MAX_BYTES of them when `value_truncated`)."
@@ -60,6 +76,25 @@ class DlqRecord(Contract):
     @staticmethod
     def encode(raw: bytes | None) -> str | None:
         return None if raw is None else base64.b64encode(raw).decode("ascii")
+
+    @staticmethod
+    def key_fields(raw: bytes | None, limit: int = DLQ_KEY_MAX_BYTES) -> dict[str, Any]:
+        """`key_b64`, and for a key over `limit` a prefix with the whole key's size and
+        SHA-256, so that no key makes a dead letter too large to send."""
+        if raw is None or len(raw) <= limit:
+            return {"key_b64": DlqRecord.encode(raw)}
+        return {
+            "key_b64": base64.b64encode(raw[:limit]).decode("ascii"),
+            "key_truncated": True,
+            "key_size": len(raw),
+            "key_sha256": hashlib.sha256(raw).hexdigest(),
+        }
+
+    def kafka_key(self) -> bytes | None:
+        """The DLQ record's own key: the original one, or none where only a prefix is kept."""
+        if not self.key_b64 or self.key_truncated:
+            return None
+        return base64.b64decode(self.key_b64)
 
     @staticmethod
     def value_fields(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -42,9 +41,8 @@ def outcome_outputs(customer_id: str, outcome: Outcome) -> list[Output]:
 
 
 def dlq_output(record: DlqRecord) -> Output:
-    """A dead letter, keyed like the record it replaces."""
-    key = base64.b64decode(record.key_b64) if record.key_b64 else None
-    return Output(TopicRole.DLQ, key, record.model_dump_json().encode(), dead=record)
+    """A dead letter, keyed like the record it replaces (unkeyed when that key was cut)."""
+    return Output(TopicRole.DLQ, record.kafka_key(), record.model_dump_json().encode(), dead=record)
 
 
 def undeliverable(
@@ -58,7 +56,7 @@ def undeliverable(
         source_topic=topic,
         source_partition=partition,
         source_offset=offset,
-        key_b64=DlqRecord.encode(output.key),
+        **DlqRecord.key_fields(output.key),
         **DlqRecord.value_fields(output.value, UNDELIVERABLE_COPY_BYTES, digest=True),
         error_class=DlqErrorClass.OVERSIZED_RECORD,
         reason=reason[:500],

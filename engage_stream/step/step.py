@@ -274,6 +274,17 @@ class Step:
         if profile is None:
             store.drop_profile(customer)
             return Decided()
+        kept = store.profile(customer)
+        if kept is not None and profile.updated_at < kept.updated_at:
+            # Latest by `updated_at` wins: a snapshot re-sent late (a backfill, a retried
+            # producer, a frozen worker's hand-over) must not take a newer consent back.
+            log.info(
+                "profile_older_than_kept",
+                customer_id=customer,
+                updated_at=profile.updated_at.isoformat(),
+                kept=kept.updated_at.isoformat(),
+            )
+            return Decided()
         store.put_profile(customer, profile)
         now = self.clock()
         try:

@@ -25,7 +25,9 @@ every offset of the events and scored topics to the stages (`transport`, `offset
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -162,6 +164,14 @@ class WorkerApp:
         }
         self._done: dict[tuple[str, int], int] = {}
         self._started = False
+        self._alive = time.monotonic()
+        """When the event loop last ran its tick: a longer gap means the process was frozen."""
+        self._moves = 0
+        self._moved = asyncio.Event()
+        self._frozen = False
+        self._owned_since_freeze: set[tuple[str, int]] | None = None
+        """After a freeze and the rebalance it caused, the partitions the group gave back:
+        records fetched before the freeze for any other partition are its new owner's."""
         self._register()
 
     # -- wiring ------------------------------------------------------------------------------
@@ -220,6 +230,13 @@ class WorkerApp:
                 web_port=settings.web_port,
             )
 
+        @app.timer(ALIVE_TICK_S)  # type: ignore[untyped-decorator]
+        async def alive() -> None:
+            now = time.monotonic()
+            if now - self._alive > settings.session_timeout_s:
+                self._frozen = True  # this tick may run before the stage sees the gap
+            self._alive = now
+
         @app.timer(1.0)  # type: ignore[untyped-decorator]
         async def gauges() -> None:
             self.metrics.set_ready(self.ready())
@@ -228,6 +245,9 @@ class WorkerApp:
         def moved(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
             self.store.forget()
             self._done.clear()
+            self._moves += 1
+            self._moved.set()
+            self._owned_since_freeze = None
 
         def revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
             # After Faust's last commit for them: their next owner redoes what is owed.
@@ -266,6 +286,8 @@ class WorkerApp:
 
     async def decide(self, event: Event) -> None:
         record = raw_record(event)
+        if not await self._still_ours(record):
+            return
         self._owed = ((record.topic, record.partition), record.offset)
         self.metrics.event_in(record.topic)
         scored = self.step.received(record)
@@ -288,6 +310,8 @@ class WorkerApp:
 
     async def profile(self, event: Event) -> None:
         record = raw_record(event)
+        if not await self._still_ours(record):
+            return
         self._owed = ((record.topic, record.partition), record.offset)
         self.metrics.event_in(record.topic)
         keyed = self.step.received_profile(record)
@@ -296,6 +320,47 @@ class WorkerApp:
             self._send(keyed)
             return
         self._sent(self.step.keep_profile(keyed, self.store))
+
+    # -- fencing -----------------------------------------------------------------------------
+
+    async def _still_ours(self, record: RawRecord) -> bool:
+        """Whether the stateful stage may act on `record`. A process frozen past its session
+        timeout (SIGSTOP, a stalled VM, a loop blocked that long) has been evicted from the
+        group: another worker owns its partitions and has moved their state on. Acting on a
+        record fetched before the freeze would write that customer's old state over the new
+        owner's (a zombie). So after such a gap the stage waits for the group to tell it
+        what it owns now (its tables recovered), and leaves a record of a partition that
+        moved away to its new owner."""
+        if not self._started:  # the tick runs once the worker is up
+            return True
+        where = (record.topic, record.partition)
+        gap = time.monotonic() - self._alive
+        timeout = self.runtime.settings.session_timeout_s
+        if self._frozen or gap > timeout:
+            self._frozen = False
+            log.warning(
+                "worker_was_frozen",
+                seconds=round(gap, 1),
+                record=f"{record.topic}/{record.partition}@{record.offset}",
+                action="holding state writes until the group says which partitions are ours",
+            )
+            seen = self._moves
+            self._moved.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._moved.wait(), timeout=2 * timeout)
+            while self.app.rebalancing or self.app.in_recovery:
+                await asyncio.sleep(0.05)
+            self._alive = time.monotonic()
+            if self._moves != seen:  # evicted and back: until the next move, only these
+                owned = self.app.consumer.assignment()
+                self._owned_since_freeze = {(tp.topic, tp.partition) for tp in owned}
+        if self._owned_since_freeze is None or where in self._owned_since_freeze:
+            return True
+        log.warning(
+            "record_left_to_new_owner",
+            record=f"{record.topic}/{record.partition}@{record.offset}",
+        )
+        return False
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -364,16 +429,27 @@ class WorkerApp:
         came, less the consumer's position). An event is through when both its crm.events
         and its engage.scored partitions show it, wherever they are assigned."""
         consumer = self.app.consumer
-        for tp in consumer.assignment():
+        for tp in list(consumer.assignment()):
             if tp.topic not in self._inputs:
                 continue
-            high = consumer.highwater(tp)
-            if high is None:
+            try:
+                high = consumer.highwater(tp)
+                if high is None:
+                    continue
+                done = self._done.get((tp.topic, tp.partition))
+                position = done + 1 if done is not None else await consumer.position(tp)
+            except Exception as exc:  # a rebalance took the partition meanwhile
+                # Found by `bench chaos`: "Partition is not assigned" from a partition a
+                # rebalance had just taken stopped the whole worker through this timer.
+                log.debug(
+                    "lag_not_measured", topic=tp.topic, partition=tp.partition, error=str(exc)
+                )
                 continue
-            done = self._done.get((tp.topic, tp.partition))
-            position = done + 1 if done is not None else await consumer.position(tp)
             if position is not None:
                 self.metrics.lag(tp.topic, tp.partition, max(0, high - position))
 
+
+ALIVE_TICK_S = 0.25
+"""How often the event loop marks itself alive (`WorkerApp._still_ours`)."""
 
 _ACTIONS = {TopicRole.ACTIONS_HANDOFF: "handoff", TopicRole.ACTIONS_EMAIL: "next_best_action"}

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 
 from engage_stream.ingest.records import RawRecord, Tombstone, decode_event, decode_profile
 from engage_stream.schemas.customers import CustomerProfile
-from engage_stream.schemas.dlq import DLQ_VALUE_MAX_BYTES, DlqErrorClass, DlqRecord
+from engage_stream.schemas.dlq import (
+    DLQ_KEY_MAX_BYTES,
+    DLQ_VALUE_MAX_BYTES,
+    DlqErrorClass,
+    DlqRecord,
+)
 from engage_stream.schemas.events import MAX_TEXT_CHARS, CrmEvent, crm_event_adapter
 from engage_stream.schemas.validation import DEFAULT_MAX_RECORD_BYTES
 from tests.core.builders import (
@@ -419,6 +424,29 @@ def test_a_dead_letter_of_a_huge_record_carries_a_bounded_copy_that_fits_the_dlq
     assert result.value_sha256 == hashlib.sha256(value).hexdigest()
     assert result.original_value() == value[:DLQ_VALUE_MAX_BYTES]
     assert len(result.model_dump_json()) < 1_000_000  # under Kafka's default record limit
+
+
+def test_a_huge_key_is_kept_as_a_prefix_and_its_dead_letter_goes_unkeyed() -> None:
+    """Found by `bench fuzz`: a 1 MB key was copied into the DLQ record's value and used as
+    its Kafka key, so the dead letter never fit the topic and the input was never done."""
+    key = b"k" * 1_000_000
+    result = decode_event(record(b"{not json", key=key))
+    assert isinstance(result, DlqRecord)
+    assert result.key_truncated
+    assert result.key_size == len(key)
+    assert result.key_sha256 == hashlib.sha256(key).hexdigest()
+    assert result.key_b64 is not None
+    assert len(result.key_b64) <= DLQ_KEY_MAX_BYTES * 4 // 3 + 4
+    assert result.kafka_key() is None
+    assert len(result.model_dump_json()) < 10_000
+
+
+def test_an_ordinary_key_stays_exact_and_keys_the_dead_letter() -> None:
+    result = decode_event(record(b"{not json", key=b"C-00042"))
+    assert isinstance(result, DlqRecord)
+    assert not result.key_truncated
+    assert result.key_size is None
+    assert result.kafka_key() == b"C-00042"
 
 
 def test_a_dead_letter_within_the_bound_carries_the_exact_bytes_and_no_digest() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
 
 from engage_stream.brokers import ApacheKafkaBroker, BrokerProcess
 from engage_stream.config.settings import PROJECT_ROOT
-from engage_stream.kafka.admin import ensure_topics
+from engage_stream.kafka.admin import describe_topics, ensure_topics
 from engage_stream.kafka.topics import TopicsFile, load_topics
 
 
@@ -76,3 +77,34 @@ def test_compaction_and_retention_reach_apache_kafka(apache_kafka: ApacheKafkaBr
     configs = response["topic"]
     assert configs[customers]["cleanup.policy"]["value"] == "compact"
     assert configs[dlq]["retention.ms"]["value"] == "2592000000"
+
+
+def test_describe_topics_reads_each_topics_record_limit_default_included(
+    apache_kafka: ApacheKafkaBroker,
+) -> None:
+    """The start-up check compares these with the producer batch; kafka-python 3 answers only
+    changed settings unless asked for all, which left every limit unread."""
+    topics = _unique(load_topics(PROJECT_ROOT / "infra" / "topics.yaml"))
+    connection = {"bootstrap_servers": [apache_kafka.bootstrap]}
+    ensure_topics(connection, topics)
+    dlq = next(s.name for s in topics.topics.values() if s.name.startswith("engage.dlq"))
+    events = next(s.name for s in topics.topics.values() if s.name.startswith("crm.events"))
+    admin = KafkaAdminClient(bootstrap_servers=apache_kafka.bootstrap)
+    limit = {"max.message.bytes": "100000"}
+    deadline = time.monotonic() + 30
+    while True:  # a topic made a moment ago has no configs to alter yet
+        try:
+            admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, dlq, configs=limit)])
+            break
+        except ValueError:
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+    admin.close()
+    while True:
+        layout = describe_topics(connection, [dlq, events])
+        found = {name: t.max_message_bytes for name, t in layout.items() if t is not None}
+        if found.get(dlq) == 100_000 and found.get(events) is not None:
+            break
+        assert time.monotonic() < deadline, found
+        time.sleep(0.5)
+    assert found[events] == 1_048_588  # Apache Kafka's default, not set on the topic

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -104,3 +104,17 @@ def test_a_broken_internal_record_is_a_dead_letter_naming_the_hand_over(step: St
         letter = json.loads(out.value)
         assert letter["reason"].startswith("internal record:")
         assert letter["source_topic"] == "engage.profiles"
+
+
+def test_a_profile_older_than_the_one_kept_changes_nothing(step: Step) -> None:
+    """Latest by `updated_at` wins, whatever order the snapshots arrive in."""
+    newer = SampleStream(SampleConfig(customers=3, seed=2)).profiles[2]
+    older = newer.model_copy(
+        update={"updated_at": newer.updated_at - timedelta(days=3), "name": "예전이름"}
+    )
+    store = MemoryStore()
+    for profile in (newer, older):
+        record = _record("crm.customers", profile.model_dump_json().encode(), b"k")
+        decided = step.profile(record, store)
+    assert store.profile(newer.customer_id) == newer
+    assert decided.outputs == []
