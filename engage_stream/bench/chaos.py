@@ -639,21 +639,19 @@ class _Run:
     def worker(self) -> _Member:
         with self.lock:
             name = f"w{len(self.members)}"
-            process = WorkerProcess(
-                {
-                    "ENGAGE_KAFKA_BOOTSTRAP": self.broker.bootstrap,
-                    "ENGAGE_TOPICS_FILE": str(self.topics_file),
-                    "ENGAGE_GROUP_ID": self.group,
-                    "ENGAGE_WEB_PORT": str(free_ports(1)[0]),
-                    "ENGAGE_SESSION_TIMEOUT_S": f"{self.settings.session_timeout_s:g}",
-                    "ENGAGE_DEVICE": "cpu",
-                    # fp32: int8 scores move with the batch an event shares, and batches
-                    # differ between runs; fp32 scores do not.
-                    "ENGAGE_MODEL_PRECISION": "fp32",
-                    "ENGAGE_POLICY_FILE": str(self.setup.policy),
-                    **self.setup.environment(),
-                },
+            process = WorkerProcess.on(
+                self.broker.bootstrap,
+                self.topics_file,
+                self.group,
+                free_ports(1)[0],
                 log_file=self.directory / f"{name}.log",
+                ENGAGE_SESSION_TIMEOUT_S=f"{self.settings.session_timeout_s:g}",
+                ENGAGE_DEVICE="cpu",
+                # fp32: int8 scores move with the batch an event shares, and batches
+                # differ between runs; fp32 scores do not.
+                ENGAGE_MODEL_PRECISION="fp32",
+                ENGAGE_POLICY_FILE=str(self.setup.policy),
+                **self.setup.environment(),
             )
             member = _Member(name, process)
             self.members.append(member)

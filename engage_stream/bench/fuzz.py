@@ -876,16 +876,14 @@ def run_on(
     events = topics.name(TopicRole.EVENTS)
     limits = limits_of(reported_limit(connection, events))
     corpus = generate(seed, bad, valid, limits)
-    worker = WorkerProcess(
-        {
-            "ENGAGE_KAFKA_BOOTSTRAP": broker.bootstrap,
-            "ENGAGE_TOPICS_FILE": str(topics_file),
-            "ENGAGE_WEB_PORT": str(free_ports(1)[0]),
-            "ENGAGE_GROUP_ID": f"fuzz-{topics_file.stem}",
-            "ENGAGE_LOG_LEVEL": "WARNING",
-            **(env or {}),
-        },
+    worker = WorkerProcess.on(
+        broker.bootstrap,
+        topics_file,
+        f"fuzz-{topics_file.stem}",
+        free_ports(1)[0],
         log_file=work_dir / f"{topics_file.stem}-worker.log",
+        ENGAGE_LOG_LEVEL="WARNING",
+        **(env or {}),
     )
     # Where the broker has a limit, the producer lets the broker decide; elsewhere the
     # producer's own limit is the one that stands.

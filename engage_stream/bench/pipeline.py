@@ -286,16 +286,14 @@ def _phase(
     topics = load_topics(topics_file)
     connection: dict[str, Any] = {"bootstrap_servers": [broker.bootstrap]}
     ensure_topics(connection, topics)
-    worker = WorkerProcess(
-        {
-            "ENGAGE_KAFKA_BOOTSTRAP": broker.bootstrap,
-            "ENGAGE_TOPICS_FILE": str(topics_file),
-            "ENGAGE_WEB_PORT": str(free_ports(1)[0]),
-            "ENGAGE_GROUP_ID": f"bench-{topics_file.stem}",
-            "ENGAGE_LOG_LEVEL": "WARNING",
-            **env,
-        },
+    worker = WorkerProcess.on(
+        broker.bootstrap,
+        topics_file,
+        f"bench-{topics_file.stem}",
+        free_ports(1)[0],
         log_file=work_dir / f"{topics_file.stem}.log",
+        ENGAGE_LOG_LEVEL="WARNING",
+        **env,
     )
     stream = SampleStream(SampleConfig(customers=customers, seed=11))
     enriched = topics.name(TopicRole.ENRICHED)

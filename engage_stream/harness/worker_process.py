@@ -82,6 +82,27 @@ class WorkerProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
+    @classmethod
+    def on(
+        cls,
+        bootstrap: str,
+        topics_file: Path,
+        group: str,
+        web_port: int,
+        *,
+        log_file: Path | None = None,
+        **settings: str,
+    ) -> Self:
+        """A worker of `group` on the broker at `bootstrap`, reading `topics_file`, its web
+        server on `web_port`; `settings`: more ENGAGE_* variables."""
+        base = {
+            "ENGAGE_KAFKA_BOOTSTRAP": bootstrap,
+            "ENGAGE_TOPICS_FILE": str(topics_file),
+            "ENGAGE_GROUP_ID": group,
+            "ENGAGE_WEB_PORT": str(web_port),
+        }
+        return cls({**base, **settings}, log_file=log_file)
+
     def start(self, ready_timeout_s: float = 90.0) -> Self:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ENGAGE_")}
         env.update(self.settings)
