@@ -22,6 +22,7 @@ from engage_stream.cli.consume import Bootstrap, quiet_kafka_logs
 from engage_stream.cli.startup import kafka_connection, startup, topics_of
 from engage_stream.config.settings import Settings
 from engage_stream.evaluation.evaluate import Evaluation, RunEvaluation, evaluate
+from engage_stream.evaluation.experiments import ExperimentResult
 from engage_stream.evaluation.labels import (
     Labels,
     LabelsError,
@@ -222,6 +223,18 @@ def _runs(evaluation: Evaluation) -> list[tuple[str, RunEvaluation]]:
     return runs
 
 
+def _arms(experiment: ExperimentResult) -> str:
+    """`control 2.0% of 1,000 · short 3.1% of 1,020, lift +1.1 pt (-0.3 to +2.5)`"""
+    shown = []
+    for arm in experiment.arms:
+        text = f"{arm.arm} {_pct(arm.rate)} of {arm.customers:,}"
+        if arm.lift is not None and arm.lift_interval is not None:
+            low, high = arm.lift_interval.low, arm.lift_interval.high
+            text += f", lift {100 * arm.lift:+.1f} pt ({100 * low:+.1f} to {100 * high:+.1f})"
+        shown.append(text)
+    return " · ".join(shown)
+
+
 def print_summary(evaluation: Evaluation, console: Console) -> None:
     runs = _runs(evaluation)
     for name, result in runs:
@@ -297,6 +310,11 @@ def print_summary(evaluation: Evaluation, console: Console) -> None:
             + (f": {', '.join(counted)}" if counted else ""),
             highlight=False,
         )
+    for name, result in runs:
+        for experiment in result.experiments:
+            console.print(
+                f"experiment {experiment.experiment} ({name}): {_arms(experiment)}", highlight=False
+            )
     for name, result in runs:
         lat = result.latency
         if lat.end_to_end and lat.n:

@@ -10,7 +10,7 @@ same action ids.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, Protocol
@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from engage_stream.drafting.draft import Draft, Question, Tone
 from engage_stream.drafting.facts import OrderFacts
 from engage_stream.enrichment.orders import Order, fact_of, order_in_question, orders_of
-from engage_stream.enrichment.profile import snapshot
+from engage_stream.enrichment.profile import reachable, snapshot
 from engage_stream.enrichment.state import (
     ConversationState,
     CustomerState,
@@ -26,15 +26,22 @@ from engage_stream.enrichment.state import (
     Position,
     SentMessage,
 )
+from engage_stream.policy.experiments import Experimentation
 from engage_stream.policy.handoff import HandoffCall, handoff_reasons, route
 from engage_stream.policy.outbound import Offer, Placement, place
 from engage_stream.policy.policy_file import Policy
-from engage_stream.policy.rules import NEXT_BEST_ACTIONS
+from engage_stream.policy.rules import CONSENT_RECONFIRMATION, NEXT_BEST_ACTIONS
+from engage_stream.policy.rules.consent_reconfirmation import (
+    DueConsent,
+    due_consents,
+    notice_channel,
+)
 from engage_stream.policy.rules.rule import Moment, NextBestActionRule, Referral, RuleSpec, no_draft
 from engage_stream.policy.turns import TurnReader
 from engage_stream.privacy import mask_text
 from engage_stream.schemas.actions import (
     AnswerSuggestion,
+    ArmStamp,
     DraftSource,
     HandoffAction,
     HandoffReason,
@@ -175,6 +182,7 @@ class EngagementCore:
         self.run_id = run_id
         self.reader = TurnReader(policy.handoff)
         self.zone = policy.zone
+        self.experiments = Experimentation(policy.experiments, policy.messages)
 
     # -- events ---------------------------------------------------------------------------
 
@@ -230,6 +238,7 @@ class EngagementCore:
             small_talk_topics=self.policy.handoff.drafting.small_talk_topics,
             draft=no_draft if question is None else question,
         )
+        self._reconfirm(work, self._notices_due(profile, event.occurred_at))
         for rule in NEXT_BEST_ACTIONS:
             spec = self.policy.outbound.rules.spec(rule.name)
             if rule.occasion(spec, moment) is not None:
@@ -245,9 +254,9 @@ class EngagementCore:
         state: CustomerState | None,
         processed_at: datetime,
     ) -> Outcome:
-        """Profile-driven rules (win-back). Each acts once per occasion: a rule whose
-        action for this occasion is already in the state is not applied again, so
-        re-published snapshots do not send again."""
+        """Profile-driven rules (win-back) and consent re-confirmation notices. Each acts
+        once per occasion: a rule whose action for this occasion is already in the state is
+        not applied again, so re-published snapshots do not send again."""
         moment = Moment(event=None, profile=profile, at=profile.updated_at, zone=self.zone)
         due = []
         for rule in NEXT_BEST_ACTIONS:
@@ -255,13 +264,30 @@ class EngagementCore:
             occasion = rule.occasion(spec, moment)
             if occasion is not None:
                 due.append((rule, spec, occasion))
-        if not due:
+        notices = self._notices_due(profile, profile.updated_at)
+        if not due and not notices:
             return Outcome()
         position = Position.of(source)
         stored = state or CustomerState(customer_id=profile.customer_id)
         before = stored.as_of(position)
         outcome = Outcome()
         current: CustomerState | None = None
+        if notices:
+            current = self._reconfirm(
+                _Work(
+                    source_id=notices[0].source_id,
+                    customer_id=profile.customer_id,
+                    at=profile.updated_at,
+                    position=position,
+                    profile=profile,
+                    snap=snapshot(profile),
+                    state=before,
+                    now=processed_at,
+                    scores=None,
+                    outcome=outcome,
+                ),
+                notices,
+            )
         for rule, spec, occasion in due:
             decided = current or before
             if any(m.action_id == action_id_for(occasion, rule.name) for m in decided.sent):
@@ -436,6 +462,37 @@ class EngagementCore:
             )
         )
 
+    # -- consent re-confirmation -------------------------------------------------------------
+
+    def _notices_due(self, profile: CustomerProfile | None, at: datetime) -> list[DueConsent]:
+        """The advertising consents whose re-confirmation notice is owed as of `at`."""
+        if profile is None:
+            return []
+        spec = self.policy.outbound.consent_reconfirmation
+        return due_consents(spec, profile.consents, profile.customer_id, at, self.zone)
+
+    def _reconfirm(self, work: _Work, notices: list[DueConsent]) -> CustomerState | None:
+        """Each due consent's notice, unless its period's is in the state already (sent
+        once per period); the new state, or None when none was sent. A notice that cannot
+        go out is a suppression, looked at again with the customer's next input."""
+        start = work.state
+        rule, outbound = CONSENT_RECONFIRMATION, self.policy.outbound
+        for due in notices:
+            if any(m.action_id == action_id_for(due.source_id, rule.name) for m in work.state.sent):
+                continue
+            notice = replace(work, source_id=due.source_id)
+            channel = notice_channel(due.channel)
+            if not reachable(work.snap, channel):
+                detail = f"no address on file for {channel.value} ({due.channel.value} consent)"
+                self._suppress(notice, rule.name, SuppressionReason.NO_CONTACT_ADDRESS, detail)
+                continue
+            sender = (outbound.sender.name, outbound.sender.contact)
+            spec, messages = outbound.consent_reconfirmation, self.policy.messages
+            offer = rule.offer(spec, due, work.at, sender, messages, self.zone)
+            self._offer(notice, offer, models=[])
+            work.state = notice.state
+        return work.state if work.state is not start else None
+
     # -- next-best-action --------------------------------------------------------------------
 
     def _apply(
@@ -446,16 +503,22 @@ class EngagementCore:
         moment: Moment,
         question: _EmailQuestion | None,
     ) -> None:
-        """A rule that applies: suppressed when the policy disables it, else its offer is
-        placed, or its referral handed to a person."""
+        """A rule that applies: suppressed when the policy disables it or an experiment
+        holds the customer out, else its offer (as the customer's arm sends it) is placed,
+        or its referral handed to a person."""
         if not self._enabled(work, rule.name, spec):
             return
-        result = rule.offer(spec, moment, self.policy.messages)
+        arm = self.experiments.assign(rule, spec.advertising, work.customer_id, moment.at)
+        if arm.holdout is not None:
+            self._suppress(work, rule.name, SuppressionReason.HOLDOUT, arm.holdout, arm.arms)
+            return
+        result = rule.offer(spec, moment, arm.messages)
         drafted = question.drafted if question is not None else None
         if isinstance(result, Referral):
             assert question is not None, f"{rule.name}: only a question can be referred"
             self._refer(work, rule.name, result, question)
             return
+        result = arm.applied(result, moment.at)
         if drafted is None:
             self._offer(work, result, models=[])
             return
@@ -506,7 +569,7 @@ class EngagementCore:
     ) -> None:
         result = place(offer, work.snap, work.state.sent, self.policy.outbound, self.zone)
         if not isinstance(result, Placement):
-            self._suppress(work, offer.rule, result.reason, result.detail)
+            self._suppress(work, offer.rule, result.reason, result.detail, offer.arms)
             return
         action_id = action_id_for(work.source_id, offer.rule)
         work.outcome.messages.append(
@@ -525,15 +588,19 @@ class EngagementCore:
                 send_not_before=result.send_not_before,
                 consent_basis=result.consent_basis,
                 draft=draft,
+                arms=list(offer.arms),
+                kakao_template_code=result.template_code,
             )
         )
+        passed = f" (passed over {result.passed_over})" if result.passed_over else ""
         work.decisions.append(
             Decision(
                 kind=DecisionKind.NEXT_BEST_ACTION,
                 rule=offer.rule,
                 action_id=action_id,
                 detail=f"{result.channel.value}, {result.consent_basis.value}, "
-                f"not before {result.send_not_before.isoformat()}",
+                f"not before {result.send_not_before.isoformat()}{passed}",
+                arms=list(offer.arms),
             )
         )
         sent = SentMessage(
@@ -543,9 +610,17 @@ class EngagementCore:
             advertising=offer.advertising,
             send_at=result.send_not_before,
         )
-        work.state = work.state.with_sent(sent)
+        remembered = offer.remembered and not offer.advertising
+        work.state = work.state.with_notice(sent) if remembered else work.state.with_sent(sent)
 
-    def _suppress(self, work: _Work, rule: str, reason: SuppressionReason, detail: str) -> None:
+    def _suppress(
+        self,
+        work: _Work,
+        rule: str,
+        reason: SuppressionReason,
+        detail: str,
+        arms: tuple[ArmStamp, ...] = (),
+    ) -> None:
         suppression_id = action_id_for(work.source_id, f"suppressed:{rule}")
         work.outcome.suppressions.append(
             Suppression(
@@ -558,6 +633,7 @@ class EngagementCore:
                 detail=detail,
                 policy_version=self.policy.version,
                 created_at=work.now,
+                arms=list(arms),
             )
         )
         work.decisions.append(
@@ -567,6 +643,7 @@ class EngagementCore:
                 action_id=suppression_id,
                 reasons=[reason.value],
                 detail=detail,
+                arms=list(arms),
             )
         )
 

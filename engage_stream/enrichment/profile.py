@@ -28,14 +28,19 @@ def snapshot(profile: CustomerProfile | None) -> ProfileSnapshot:
         consents=profile.consents,
         has_email=profile.email is not None,
         has_phone=profile.phone is not None,
+        kakao_friend=profile.kakao_friend,
         last_active_at=profile.last_active_at,
     )
 
 
 def reachable(snap: ProfileSnapshot, channel: Channel) -> bool:
-    """Whether the CRM has an address for the channel (push and Kakao go by customer id)."""
+    """Whether the CRM has an address for the channel: push goes by customer id, Kakao's
+    business messages by phone number, and friendtalk reaches only friends of the shop's
+    Kakao channel."""
     if channel is Channel.EMAIL:
         return snap.has_email
-    if channel is Channel.SMS:
+    if channel in (Channel.SMS, Channel.KAKAO_ALIMTALK):
         return snap.has_phone
+    if channel is Channel.KAKAO_FRIENDTALK:
+        return snap.has_phone and snap.kakao_friend
     return snap.found

@@ -30,6 +30,10 @@ MAX_SENT = 50
 """Advertising messages kept for the frequency caps. By count, not age: caps limit
 advertising to a few a week, so 50 reach back months, and an event processed again after
 a crash still sees every message that capped it the first time."""
+MAX_NOTICES = 8
+"""Transactional notices kept so that each is sent once (consent re-confirmations: one per
+channel and two-year period, so 8 is two periods of every consent), beside the advertising
+and never pushed out by it."""
 MAX_ORDERS = 10
 """Orders whose facts are kept (the most recently mentioned ones)."""
 MAX_ORDER_FACTS = 60
@@ -308,7 +312,12 @@ class CustomerState(BaseModel):
         """Advertising only: transactional messages count toward no cap."""
         if not message.advertising:
             return self
-        return self.model_copy(update={"sent": [*self.sent, message][-MAX_SENT:]})
+        return self.model_copy(update={"sent": _trimmed([*self.sent, message])})
+
+    def with_notice(self, message: SentMessage) -> CustomerState:
+        """A transactional message remembered so that it is sent once (a re-confirmation
+        notice); kept in `sent`, which the caps read for advertising only."""
+        return self.model_copy(update={"sent": _trimmed([*self.sent, message])})
 
     def with_order_fact(self, fact: OrderFact) -> CustomerState:
         """Facts of the `MAX_ORDERS` orders mentioned last are kept, older orders dropped."""
@@ -316,6 +325,23 @@ class CustomerState(BaseModel):
         recent = list(dict.fromkeys(f.order_id for f in reversed(facts)))[:MAX_ORDERS]
         kept = [f for f in facts if f.order_id in set(recent)][-MAX_ORDER_FACTS:]
         return self.model_copy(update={"orders": kept})
+
+
+def _trimmed(sent: list[SentMessage]) -> list[SentMessage]:
+    """The newest `MAX_SENT` advertising messages and `MAX_NOTICES` notices, in order."""
+    over_ads = sum(m.advertising for m in sent) - MAX_SENT
+    over_notices = len(sent) - sum(m.advertising for m in sent) - MAX_NOTICES
+    if over_ads <= 0 and over_notices <= 0:
+        return sent
+    kept = []
+    for message in sent:
+        if message.advertising and over_ads > 0:
+            over_ads -= 1
+        elif not message.advertising and over_notices > 0:
+            over_notices -= 1
+        else:
+            kept.append(message)
+    return kept
 
 
 def _latest_at_or_after(entries: Sequence[_Entry], position: Position) -> bool:

@@ -8,6 +8,7 @@ the charts take their font from the page's CSS (`svg text { font-family: inherit
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -205,4 +206,45 @@ def cdf_chart(
             x, y = sx(point.ms), sy(point.percentile)
             shapes.append(Dot(x, y, series.color, f"{series.name} p{mark:g}: {point.ms:,.1f} ms"))
             shapes.append(Text(x + 6, y + 12, f"p{mark:g} {point.ms:,.0f} ms", cls="axis"))
+    return Chart(title, width, height, tuple(shapes))
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalRow:
+    label: str
+    value: float
+    low: float
+    high: float
+    color: str
+    text: str
+    """What the row says at its end: the value and its interval, formatted."""
+
+
+def interval_chart(title: str, rows: Sequence[IntervalRow], width: int = 760) -> Chart:
+    """One row per arm: a bar from the interval's low to its high end and a dot at the
+    estimate, on a common scale from 0 (rates are shares in [0, 1], drawn in percent)."""
+    label_w, text_w, row_h, pad, axis_h = 150, 190, 26, 10, 22
+    height = pad + len(rows) * row_h + axis_h + pad
+    plot_w = width - label_w - text_w
+    highest = max((r.high for r in rows), default=0.0)
+    top = min(1.0, max(1, math.ceil(highest * 20)) / 20)  # the next 5 points up
+
+    def sx(value: float) -> float:
+        return label_w + plot_w * max(0.0, min(value, top)) / top
+
+    bottom = pad + len(rows) * row_h
+    shapes: list[Shape] = [Line(label_w, bottom, label_w + plot_w, bottom)]
+    for fraction in (0.0, 0.5, 1.0):
+        x = label_w + plot_w * fraction
+        shapes.append(Line(x, pad, x, bottom))
+        shapes.append(Text(x, bottom + 15, f"{100 * top * fraction:.3g}%", "middle", "axis"))
+    y = float(pad)
+    for row in rows:
+        middle = y + row_h / 2
+        shapes.append(Text(label_w - 8, middle + 4, row.label, anchor="end", cls="axis"))
+        low, high = sx(row.low), sx(row.high)
+        shapes.append(Rect(low, middle - 3, max(1.0, high - low), 6, row.color, row.text, rx=3))
+        shapes.append(Dot(sx(row.value), middle, row.color, row.text, r=5))
+        shapes.append(Text(label_w + plot_w + 10, middle + 4, row.text))
+        y += row_h
     return Chart(title, width, height, tuple(shapes))

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engage_stream.evaluation.compare import Comparison, compare
+from engage_stream.evaluation.experiments import ExperimentResult, experiment_results
 from engage_stream.evaluation.labels import Labels
 from engage_stream.evaluation.metrics import (
     MODELS,
@@ -68,6 +69,8 @@ class RunEvaluation:
     rates: ActionRates
     message_outcomes: MessageOutcomes | None
     latency: Latency
+    experiments: list[ExperimentResult]
+    """Per experiment stamped on the run's records: arms, conversions, lift over control."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,7 @@ def evaluate_one(
         rates=action_rates(run),
         message_outcomes=message_outcomes(run, labels) if labels is not None else None,
         latency=latency(run),
+        experiments=experiment_results(run, labels),
     )
 
 

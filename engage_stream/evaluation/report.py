@@ -22,13 +22,16 @@ from engage_stream.evaluation.charts import (
     BASELINE_COLOR,
     RUN_COLOR,
     Chart,
+    IntervalRow,
     Series,
     cdf_chart,
     grouped_bars,
     histogram_chart,
+    interval_chart,
 )
 from engage_stream.evaluation.compare import Comparison, DecisionView, FlipExample
 from engage_stream.evaluation.evaluate import Evaluation, RunEvaluation, as_json
+from engage_stream.evaluation.experiments import ExperimentResult, Interval
 from engage_stream.evaluation.metrics import (
     ActionRates,
     BinaryScores,
@@ -272,6 +275,14 @@ class ComparisonView:
 
 
 @dataclass(frozen=True, slots=True)
+class ExperimentView:
+    title: str
+    lead: str
+    table: Table
+    chart: Chart | None
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     title: str
     versus: str
@@ -284,6 +295,8 @@ class Page:
     drafts: Table
     rates: Rates
     outcomes: Table | None
+    experiments: Sequence[ExperimentView]
+    """None shown (no section) when no record of either run carries an arm."""
     latency: LatencyView
     comparison: ComparisonView | None
     colors: dict[str, str] = field(
@@ -309,6 +322,7 @@ def page(evaluation: Evaluation) -> Page:
         drafts=_drafts(evaluation),
         rates=_rates(evaluation),
         outcomes=_outcomes(evaluation),
+        experiments=_experiments(evaluation),
         latency=_latency(evaluation),
         comparison=_comparison(evaluation.comparison),
     )
@@ -721,6 +735,95 @@ def _outcomes(evaluation: Evaluation) -> Table | None:
         ],
         rows,
     )
+
+
+# -- experiments ----------------------------------------------------------------------------
+
+
+def _points(value: float | None) -> str:
+    """A difference of rates in percentage points: +1.2 pt."""
+    return "–" if value is None else f"{100 * value:+.1f} pt"
+
+
+def _span(interval: Interval | None, points: bool = False) -> str:
+    if interval is None:
+        return "–"
+    if points:
+        return f"{100 * interval.low:+.1f} to {100 * interval.high:+.1f} pt"
+    return f"{100 * interval.low:.1f}–{100 * interval.high:.1f}%"
+
+
+def _relative(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:+.0f}%"
+
+
+def experiment_view(name: str, result: ExperimentResult) -> ExperimentView:
+    windows = ", ".join(f"{w:g} h" for w in result.conversion_window_hours)
+    converts = (
+        "email_converted labels of the occasions' events"
+        if result.conversion_source == "labels"
+        else f"an order.placed within {windows} after the occasion"
+    )
+    control = (
+        f"lift against arm {result.control_arm}"
+        if result.control_arm is not None
+        else "no control arm, so no lift"
+    )
+    lead = f"{name} · rules {', '.join(result.rules)} · converted: {converts} · {control}."
+    table = Table(
+        [
+            "arm",
+            "customers",
+            "occasions",
+            "messages",
+            "held out",
+            "converted",
+            "conversion rate",
+            "95% interval (Wilson)",
+            "lift",
+            "95% interval (Newcombe)",
+            "relative lift",
+        ],
+        [
+            [
+                f"{a.arm} (control)" if a.control and a.arm != "control" else a.arm,
+                f"{a.customers:,}",
+                f"{a.occasions:,}",
+                f"{a.messages:,}",
+                f"{a.held_out:,}",
+                f"{a.converted:,}",
+                _pct(a.rate),
+                _span(a.interval),
+                _points(a.lift),
+                _span(a.lift_interval, points=True),
+                _relative(a.relative_lift),
+            ]
+            for a in result.arms
+        ],
+        cls="experiment",
+    )
+    rows = [
+        IntervalRow(
+            a.arm,
+            a.rate,
+            a.interval.low,
+            a.interval.high,
+            BASELINE_COLOR if a.control else RUN_COLOR,
+            f"{_pct(a.rate)} ({_span(a.interval)})",
+        )
+        for a in result.arms
+        if a.rate is not None and a.interval is not None
+    ]
+    chart = interval_chart(f"Conversion rate by arm, {result.experiment}", rows) if rows else None
+    return ExperimentView(f"Experiment {result.experiment}", lead, table, chart)
+
+
+def _experiments(evaluation: Evaluation) -> list[ExperimentView]:
+    return [
+        experiment_view(name, result)
+        for name, run, _ in _runs(evaluation)
+        for result in run.experiments
+    ]
 
 
 # -- latency --------------------------------------------------------------------------------

@@ -28,12 +28,15 @@ from pydantic import (
     ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from engage_stream.config.settings import PROJECT_ROOT
-from engage_stream.policy.rules import NEXT_BEST_ACTIONS
+from engage_stream.policy.experiments import Experiments
+from engage_stream.policy.rules import CONSENT_RECONFIRMATION, NEXT_BEST_ACTIONS
 from engage_stream.policy.rules.abandoned_cart import AbandonedCartRule
+from engage_stream.policy.rules.consent_reconfirmation import ConsentReconfirmationRule
 from engage_stream.policy.rules.inbound_answer import InboundAnswerRule
 from engage_stream.policy.rules.review_request import ReviewRequestRule
 from engage_stream.policy.rules.rule import RuleSpec
@@ -144,10 +147,33 @@ class SenderSpec(_Spec):
     contact: str = Field(min_length=1, max_length=200)
 
 
+class QuietHours(_Spec):
+    start: time
+    end: time
+
+
 class NightTimeSpec(_Spec):
     start: time
     end: time
     exempt_channels: list[Channel] = Field(default_factory=list)
+    channel_windows: dict[Channel, QuietHours] = Field(
+        default_factory=dict,
+        description="A channel's own quiet hours (friendtalk: Kakao's), kept beside the law's "
+        "night: a night-time opt-in does not lift them.",
+    )
+
+
+TemplateCode = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+]
+
+
+class KakaoSpec(_Spec):
+    alimtalk_template_codes: dict[str, TemplateCode] = Field(
+        default_factory=dict,
+        description="Message template (file name) -> the code Kakao registered it under; an "
+        "alimtalk message whose template has none is suppressed (no_alimtalk_template).",
+    )
 
 
 class FrequencyCap(_Spec):
@@ -176,6 +202,8 @@ class OutboundPolicy(_Spec):
     night_time: NightTimeSpec
     frequency_caps: list[FrequencyCap] = Field(default_factory=list)
     channels_by_preference: bool = True
+    kakao: KakaoSpec = KakaoSpec()
+    consent_reconfirmation: ConsentReconfirmationRule = ConsentReconfirmationRule()
     rules: OutboundRules
 
     @field_validator("opt_out_footer")
@@ -209,6 +237,17 @@ def _message_templates(value: Any, info: ValidationInfo) -> MessageTemplates:
         else None
     )
     uses = [TemplateUse(rule.template, rule.sample, rule.name) for rule in NEXT_BEST_ACTIONS]
+    notice = CONSENT_RECONFIRMATION
+    uses.append(TemplateUse(notice.template, notice.sample, notice.name))
+    experiments = info.data.get("experiments")
+    if isinstance(experiments, Experiments):
+        samples = {rule.name: rule.sample for rule in NEXT_BEST_ACTIONS}
+        uses += [
+            TemplateUse(arm.template, samples[name], f"{name} (experiment {experiment.id})")
+            for name, experiment in experiments.rules.items()
+            for arm in experiment.arms
+            if arm.template is not None
+        ]
     try:
         return MessageTemplates.load(folder, uses, marks)
     except TemplateError as exc:
@@ -230,6 +269,11 @@ class Policy(_Spec):
     timezone: str = "Asia/Seoul"
     handoff: HandoffPolicy
     outbound: OutboundPolicy
+    experiments: Experiments = Field(
+        default_factory=Experiments,
+        description="Arms per rule and the global control group (`policy.experiments`); "
+        "before `messages`, which checks the variants' templates too.",
+    )
     messages: Templates = Field(
         default=cast(Any, SHIPPED_MESSAGES),
         validate_default=True,
@@ -244,6 +288,40 @@ class Policy(_Spec):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _codes_of_known_templates(self) -> Policy:
+        """A code under a misspelt template name would leave the real one without."""
+        codes = self.outbound.kakao.alimtalk_template_codes
+        known = sorted(self.messages.sources)
+        unknown = sorted(set(codes) - set(known))
+        if unknown:
+            raise ValueError(
+                f"outbound.kakao.alimtalk_template_codes: {', '.join(unknown)} are not "
+                f"templates of this policy (its templates: {', '.join(known)})"
+            )
+        return self
+
+    @field_validator("experiments")
+    @classmethod
+    def _advertising_only(cls, value: Experiments, info: ValidationInfo) -> Experiments:
+        """A control arm of a transactional rule would withhold a message the customer is
+        owed (an answer, a notice): enabled experiments are for advertising rules only (a
+        disabled one is inert, and the core assigns no arm to a transactional offer)."""
+        outbound = info.data.get("outbound")
+        if not isinstance(outbound, OutboundPolicy):
+            return value
+        owed = [
+            name
+            for name, experiment in value.rules.items()
+            if experiment.enabled and not outbound.rules.spec(name).advertising
+        ]
+        if owed:
+            raise ValueError(
+                f"rules.{owed[0]}: outbound.rules.{owed[0]} is not advertising; experiments "
+                "(and their control arms) are for advertising rules only"
+            )
         return value
 
     @property

@@ -13,6 +13,7 @@ chosen by the word (`{{ item|을를 }}`, `{{ josa(item, "이/가") }}`; see `kor
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -137,6 +138,13 @@ class MessageTemplates:
         context = template.new_context(dict(values))
         subject, body = ("".join(template.blocks[block](context)).strip() for block in BLOCKS)
         return Message(subject=subject, body=body)
+
+    def instead(self, name: str, variant: str) -> MessageTemplates:
+        """These templates with `variant` rendered wherever `name` is asked for: an
+        experiment's arm sends another text through the rule's own `render` call."""
+        view = copy.copy(self)
+        view._compiled = {**self._compiled, name: self._compiled[variant]}
+        return view
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, MessageTemplates):

@@ -13,7 +13,13 @@ from datetime import datetime, timedelta
 
 from engage_stream.samples.content import sample_content
 from engage_stream.schemas.common import Channel
-from engage_stream.schemas.customers import ChannelConsent, Consents, CustomerProfile, Tier
+from engage_stream.schemas.customers import (
+    CONSENT_CHANNELS,
+    ChannelConsent,
+    Consents,
+    CustomerProfile,
+    Tier,
+)
 
 _TIER_WEIGHTS: list[tuple[Tier, int]] = [
     (Tier.BASIC, 62),
@@ -27,7 +33,7 @@ _TIER_ACTIVITY = {Tier.BASIC: 1.0, Tier.SILVER: 1.3, Tier.GOLD: 1.8, Tier.VIP: 2
 _CONSENT_ARCHETYPES: list[tuple[str, frozenset[Channel], frozenset[Channel], int]] = [
     ("none", frozenset(), frozenset(), 22),
     ("email_only", frozenset({Channel.EMAIL}), frozenset(), 24),
-    ("email_kakao", frozenset({Channel.EMAIL, Channel.KAKAO}), frozenset(), 16),
+    ("email_kakao", frozenset({Channel.EMAIL, Channel.KAKAO_FRIENDTALK}), frozenset(), 16),
     ("sms_push", frozenset({Channel.SMS, Channel.PUSH}), frozenset(), 8),
     (
         "sms_push_night",
@@ -35,10 +41,23 @@ _CONSENT_ARCHETYPES: list[tuple[str, frozenset[Channel], frozenset[Channel], int
         frozenset({Channel.SMS, Channel.PUSH}),
         6,
     ),
-    ("all", frozenset(Channel), frozenset(), 16),
-    ("all_night", frozenset(Channel), frozenset({Channel.SMS, Channel.PUSH, Channel.KAKAO}), 8),
+    ("all", frozenset(CONSENT_CHANNELS), frozenset(), 16),
+    (
+        "all_night",
+        frozenset(CONSENT_CHANNELS),
+        frozenset({Channel.SMS, Channel.PUSH, Channel.KAKAO_FRIENDTALK}),
+        8,
+    ),
 ]
-_CHANNEL_PREFERENCE = {Channel.KAKAO: 40, Channel.EMAIL: 35, Channel.PUSH: 15, Channel.SMS: 10}
+KAKAO_NOT_FRIENDS = 4
+"""One in this many customers who consent to Kakao advertising has not added the shop's
+channel as a friend (by index, not drawn: the random draws stay those of earlier samples)."""
+_CHANNEL_PREFERENCE = {
+    Channel.KAKAO_FRIENDTALK: 40,
+    Channel.EMAIL: 35,
+    Channel.PUSH: 15,
+    Channel.SMS: 10,
+}
 
 # Last activity before the stream starts: days ago (low, high) and share of customers.
 _ACTIVITY_BUCKETS: list[tuple[tuple[int, int], int]] = [
@@ -69,7 +88,9 @@ def make_profiles(
         _, advertising, night, _ = _CONSENT_ARCHETYPES[consents[index]]
         signed_up = start - timedelta(days=rng.randint(30, 1_500), minutes=rng.randint(0, 1439))
         decided = (signed_up + (start - signed_up) * rng.random() * 0.9).replace(microsecond=0)
-        has_phone = bool(advertising & {Channel.SMS, Channel.KAKAO}) or rng.random() < 0.9
+        has_phone = (
+            bool(advertising & {Channel.SMS, Channel.KAKAO_FRIENDTALK}) or rng.random() < 0.9
+        )
         low, high = _ACTIVITY_BUCKETS[activity[index]][0]
         last_active = start - timedelta(days=rng.randint(low, high), seconds=rng.randint(0, 86_399))
         preferred = _preferred_channel(rng, advertising)
@@ -92,8 +113,11 @@ def make_profiles(
                             night_time=channel in night,
                             updated_at=decided if channel in advertising else signed_up,
                         )
-                        for channel in Channel
+                        for channel in CONSENT_CHANNELS
                     }
+                ),
+                kakao_friend=(
+                    Channel.KAKAO_FRIENDTALK in advertising and index % KAKAO_NOT_FRIENDS != 0
                 ),
                 last_active_at=max(last_active, signed_up),
                 updated_at=start - timedelta(seconds=rng.randint(60, 3 * 86_400)),

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from engage_stream.schemas.common import Channel, Contract, Identifier
 from engage_stream.schemas.events import Sender
@@ -29,6 +29,32 @@ class ModelStamp(Contract):
     name: str = Field(min_length=1, max_length=100)
     version: str = Field(min_length=1, max_length=100)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class ArmStamp(Contract):
+    """The experiment arm a decision was made in (`policy.experiments`): who was compared
+    with whom, and what `eval` needs to count conversions without the policy file."""
+
+    experiment: Identifier = Field(description="The experiment's id in the policy file.")
+    arm: Identifier = Field(
+        description="The arm's name; the global control's are control and treatment."
+    )
+    control: bool = Field(description="The arm that gets nothing (a holdout).")
+    assigned_at: AwareDatetime = Field(
+        description="Event time of the occasion the arm was assigned at (not the send time)."
+    )
+    conversion_window_hours: float = Field(
+        gt=0, description="An order this long after `assigned_at` counts as a conversion."
+    )
+
+
+def arms_field() -> Any:
+    """`arms` on actions, suppressions and decisions: absent on records before experiments."""
+    return Field(
+        default_factory=list,
+        max_length=4,
+        description="Experiment arms the decision was made in (global control, the rule's).",
+    )
 
 
 class _Action(Contract):
@@ -133,6 +159,23 @@ class NextBestAction(_Action):
     draft: DraftSource | None = Field(
         default=None, description="For an answer to the customer's question: its source."
     )
+    arms: list[ArmStamp] = arms_field()
+    kakao_template_code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="kakao_alimtalk only, and always there: the code Kakao registered the "
+        "message's template under (`outbound.kakao.alimtalk_template_codes`).",
+    )
+
+    @model_validator(mode="after")
+    def _template_code_with_alimtalk(self) -> NextBestAction:
+        alimtalk = self.channel is Channel.KAKAO_ALIMTALK
+        if alimtalk and self.advertising:
+            raise ValueError("kakao_alimtalk never carries advertising")
+        if alimtalk != (self.kakao_template_code is not None):
+            raise ValueError("kakao_template_code goes with kakao_alimtalk, and only with it")
+        return self
 
 
 class SuppressionReason(StrEnum):
@@ -141,6 +184,12 @@ class SuppressionReason(StrEnum):
     FREQUENCY_CAP = "frequency_cap"
     DUPLICATE_EVENT = "duplicate_event"
     RULE_DISABLED = "rule_disabled"
+    HOLDOUT = "holdout"
+    """The customer is in an experiment's control arm or the global control group."""
+    NO_ALIMTALK_TEMPLATE = "no_alimtalk_template"
+    """A kakao_alimtalk message whose template has no code registered with Kakao."""
+    CONSENT_NOT_RECONFIRMED = "consent_not_reconfirmed"
+    """Advertising that waits for a two-year-old consent to be re-confirmed (art. 50(8))."""
 
 
 class Suppression(Contract):
@@ -155,3 +204,4 @@ class Suppression(Contract):
     detail: str = Field(max_length=500)
     policy_version: str = Field(min_length=1, max_length=100)
     created_at: AwareDatetime
+    arms: list[ArmStamp] = arms_field()

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
 
-from engage_stream.schemas.actions import ModelStamp
+from engage_stream.schemas.actions import ArmStamp, ModelStamp, arms_field
 from engage_stream.schemas.common import Channel, Contract
 from engage_stream.schemas.customers import Consents, CustomerProfile, Tier
 from engage_stream.schemas.events import CrmEvent
@@ -50,6 +50,9 @@ class ProfileSnapshot(Contract):
     consents: Consents
     has_email: bool
     has_phone: bool
+    kakao_friend: bool = Field(
+        default=False, description="A friend of the shop's Kakao channel (friendtalk)."
+    )
     last_active_at: AwareDatetime | None = None
 
 
@@ -76,6 +79,7 @@ class Decision(Contract):
     action_id: str | None = None
     reasons: list[str] = Field(default_factory=list)
     detail: str = ""
+    arms: list[ArmStamp] = arms_field()
 
 
 class EnrichedEvent(Contract):

@@ -19,6 +19,7 @@ from engage_stream.kafka.admin import ensure_topics
 from engage_stream.kafka.topics import TopicRole, load_topics
 from tests.evaluation.builders import (
     enriched,
+    experiment_run,
     handoff_action,
     handoff_decision,
     message,
@@ -218,6 +219,26 @@ def test_eval_without_baseline_or_labels(runs: dict[str, Path]) -> None:
     assert document["labels"] is None
     assert document["run"]["classification"] is None
     assert "latency run live: p50 20 ms" in result.stdout
+
+
+def test_eval_reports_each_experiment_arm_with_its_lift(tmp_path: Path) -> None:
+    """The numbers of `experiment_run`: control 1 of 4, half-hour 3 of 5 (+35 points)."""
+    folder = experiment_run().write(tmp_path / "experiment")
+    result = _eval("--run", str(folder), "--out", str(tmp_path / "out"))
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "experiment cart-test (run r1): control 25.0% of 4 · half-hour 60.0% of 5, "
+        "lift +35.0 pt (-23.2 to +69.9)"
+    ) in " ".join(result.stdout.split())  # as rich wraps it, joined again
+    document = json.loads((tmp_path / "out" / "eval.json").read_text(encoding="utf-8"))
+    (experiment,) = document["run"]["experiments"]
+    assert [(a["arm"], a["customers"], a["converted"]) for a in experiment["arms"]] == [
+        ("control", 4, 1),
+        ("half-hour", 5, 3),
+    ]
+    page = read_page((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
+    assert "experiments" in page.section_ids
 
 
 def test_the_default_out_dir_is_named_after_the_run(

@@ -297,6 +297,7 @@ def profile(
     tier: Tier = Tier.BASIC,
     preferred: Channel = Channel.EMAIL,
     consent: Consents | None = None,
+    kakao_friend: bool = False,
     last_active_at: datetime | None = None,
     updated_at: datetime = T0,
 ) -> CustomerProfile:
@@ -308,6 +309,7 @@ def profile(
         tier=tier,
         preferred_channel=preferred,
         consents=consent if consent is not None else Consents(),
+        kakao_friend=kakao_friend,
         last_active_at=last_active_at,
         updated_at=updated_at,
     )

@@ -38,7 +38,7 @@ from engage_stream.schemas.actions import (
     action_id_for,
 )
 from engage_stream.schemas.common import Channel
-from engage_stream.schemas.customers import Consents, CustomerProfile, Tier
+from engage_stream.schemas.customers import CONSENT_CHANNELS, Consents, CustomerProfile, Tier
 from engage_stream.schemas.enriched import DecisionKind, EnrichedEvent, SourcePosition
 from engage_stream.schemas.events import (
     MAX_TEXT_CHARS,
@@ -492,28 +492,38 @@ SCORES = st.one_of(
 MOMENTS = st.integers(min_value=0, max_value=20 * 24 * 60).map(lambda m: at(minutes=m))
 
 
-def _consents(flags: list[bool]) -> Consents:
-    return consents(
+def _consents(flags: list[bool], dated: bool = False) -> Consents:
+    """`dated`: every consent given 800 days before T0, so due for re-confirmation."""
+    made = consents(
         email=(flags[0], flags[1]),
         sms=(flags[2], flags[3]),
         push=(flags[4], flags[5]),
-        kakao=(flags[6], flags[7]),
+        kakao_friendtalk=(flags[6], flags[7]),
+    )
+    if not dated:
+        return made
+    old = {"updated_at": at(days=-800)}
+    return made.model_copy(
+        update={c.value: made.for_channel(c).model_copy(update=old) for c in CONSENT_CHANNELS}
     )
 
 
 PROFILES = st.one_of(
     st.none(),
     st.builds(
-        lambda tier, channel, flags, email, phone: profile(
+        lambda tier, channel, flags, email, phone, friend, dated: profile(
             tier=tier,
             preferred=channel,
-            consent=_consents(flags),
+            consent=_consents(flags, dated),
             email="a@b.co" if email else None,
             phone="01012345678" if phone else None,
+            kakao_friend=friend,
         ),
         st.sampled_from(list(Tier)),
         st.sampled_from(list(Channel)),
         st.lists(st.booleans(), min_size=8, max_size=8),
+        st.booleans(),
+        st.booleans(),
         st.booleans(),
         st.booleans(),
     ),
@@ -550,7 +560,10 @@ def steps(draw: st.DrawFn, *, profile_updates: bool = True) -> list[Step]:
             last = draw(st.integers(min_value=-60, max_value=20))
             update = profile(
                 customer_id=customer,
-                consent=_consents(draw(st.lists(st.booleans(), min_size=8, max_size=8))),
+                consent=_consents(
+                    draw(st.lists(st.booleans(), min_size=8, max_size=8)), draw(st.booleans())
+                ),
+                kakao_friend=draw(st.booleans()),
                 last_active_at=at(days=last),
                 updated_at=when,
             )
@@ -590,7 +603,15 @@ def steps(draw: st.DrawFn, *, profile_updates: bool = True) -> list[Step]:
     return made
 
 
-def _check_message(message: NextBestAction, snap_consent: Consents, found: bool) -> None:
+def _check_message(
+    message: NextBestAction, snap_consent: Consents, found: bool, friend: bool
+) -> None:
+    if message.channel is Channel.KAKAO_ALIMTALK:
+        assert not message.advertising
+        assert message.kakao_template_code is not None
+    if message.channel is Channel.KAKAO_FRIENDTALK:
+        assert message.advertising
+        assert friend
     if message.advertising:
         assert found
         consent = snap_consent.for_channel(message.channel)
@@ -664,6 +685,7 @@ def test_random_event_sequences_never_break_the_core(
             assert enriched.event == step.event
             assert EnrichedEvent.model_validate_json(enriched.model_dump_json()) == enriched
             given, found = enriched.profile.consents, enriched.profile.found
+            friend = enriched.profile.kakao_friend
             if outcome.duplicate:
                 assert not outcome.handoffs
                 assert not outcome.messages
@@ -673,6 +695,7 @@ def test_random_event_sequences_never_break_the_core(
             assert outcome.enriched is None
             assert step.profile_update is not None
             given, found = step.profile_update.consents, True
+            friend = step.profile_update.kakao_friend
         for handoff in outcome.handoffs:
             assert HandoffAction.model_validate_json(handoff.model_dump_json()) == handoff
             assert handoff.action_id not in actions
@@ -681,7 +704,7 @@ def test_random_event_sequences_never_break_the_core(
             assert NextBestAction.model_validate_json(message.model_dump_json()) == message
             assert message.action_id not in actions
             actions[message.action_id] = message
-            _check_message(message, given, found)
+            _check_message(message, given, found, friend)
         for suppression in outcome.suppressions:
             assert Suppression.model_validate_json(suppression.model_dump_json()) == suppression
     hypothesis.event(f"handoffs: {sum(len(o.handoffs) > 0 for _, _, o in run.outcomes) > 0}")
@@ -690,6 +713,12 @@ def test_random_event_sequences_never_break_the_core(
         f"suppressions: {sum(len(o.suppressions) > 0 for _, _, o in run.outcomes) > 0}"
     )
     hypothesis.event(f"duplicates: {any(o.duplicate for _, _, o in run.outcomes)}")
+    notices = [
+        a
+        for a in actions.values()
+        if isinstance(a, NextBestAction) and a.source_event_id[:10] == "reconfirm:"
+    ]
+    hypothesis.event(f"re-confirmation notices: {bool(notices)}")
     for state in run.states.values():
         if state is not None:
             assert CustomerState.model_validate_json(state.model_dump_json()) == state

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from pydantic import BaseModel
 
 from engage_stream.evaluation.runs import Run
 from engage_stream.schemas.actions import (
+    ArmStamp,
     ConsentBasis,
     DraftSource,
     HandoffAction,
@@ -44,8 +46,11 @@ from engage_stream.schemas.events import (
     CartAbandonedEvent,
     ChatMessage,
     ChatMessageEvent,
+    CrmEvent,
     EventSource,
     LineItem,
+    OrderPlaced,
+    OrderPlacedEvent,
     Sender,
 )
 
@@ -339,3 +344,143 @@ def two_runs() -> tuple[Run, Run]:
     baseline.add_message(message("E5"))
     run.add_message(message("E5", channel=Channel.SMS))
     return baseline, run
+
+
+# -- experiments ----------------------------------------------------------------------------
+
+CART_TEST = "cart-test"
+
+
+def stamp(arm: str, minute: int, *, experiment: str = CART_TEST, window: float = 24) -> ArmStamp:
+    """The arm of an occasion at T0 + `minute`; an arm named control is the control."""
+    return ArmStamp(
+        experiment=experiment,
+        arm=arm,
+        control=arm == "control",
+        assigned_at=T0 + timedelta(minutes=minute),
+        conversion_window_hours=window,
+    )
+
+
+def record(event: CrmEvent, offset: int, decisions: Sequence[Decision] = ()) -> EnrichedEvent:
+    return EnrichedEvent(
+        event=event,
+        source=SourcePosition(topic="crm.events", partition=0, offset=offset),
+        profile=SNAPSHOT,
+        decisions=list(decisions),
+        policy_version=POLICY,
+        processed_at=event.occurred_at,
+    )
+
+
+@dataclass
+class ExperimentRun:
+    """Carts decided in experiment arms and the orders that follow them, as records."""
+
+    enriched: list[EnrichedEvent] = field(default_factory=list)
+    messages: list[NextBestAction] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)
+
+    def cart(self, event_id: str, customer: str, minute: int, arms: list[ArmStamp]) -> None:
+        """A cart: a holdout when its last arm is a control, else a message."""
+        event = cart_event(event_id, customer, T0 + timedelta(minutes=minute))
+        if arms[-1].control:
+            held = suppression(event_id, reason=SuppressionReason.HOLDOUT)
+            held = held.model_copy(update={"customer_id": customer, "arms": arms})
+            self.suppressions.append(held)
+            decision = Decision(
+                kind=DecisionKind.SUPPRESSED,
+                rule="abandoned_cart",
+                action_id=held.suppression_id,
+                reasons=["holdout"],
+                arms=arms,
+            )
+        else:
+            sent = message(event_id).model_copy(update={"customer_id": customer, "arms": arms})
+            self.messages.append(sent)
+            decision = Decision(
+                kind=DecisionKind.NEXT_BEST_ACTION,
+                rule="abandoned_cart",
+                action_id=sent.action_id,
+                arms=arms,
+            )
+        self.enriched.append(record(event, len(self.enriched), [decision]))
+
+    def win_back(self, customer: str, minute: int, arms: list[ArmStamp]) -> None:
+        """A win-back message: it has no enriched record of its own."""
+        sent = message(f"winback:{customer}:20260101T000000", rule="win_back")
+        self.messages.append(sent.model_copy(update={"customer_id": customer, "arms": arms}))
+
+    def order(self, event_id: str, customer: str, when: datetime) -> None:
+        event = OrderPlacedEvent(
+            event_id=event_id,
+            occurred_at=when,
+            customer_id=customer,
+            source=EventSource.APP,
+            event_type="order.placed",
+            payload=OrderPlaced(
+                order_id=f"ORD-{event_id}",
+                items=[
+                    LineItem(sku="SKU-1", name="무선 이어폰", quantity=1, unit_price_krw=30_000)
+                ],
+                total_krw=30_000,
+            ),
+        )
+        self.enriched.append(record(event, len(self.enriched)))
+
+    def run(self) -> Run:
+        run = Run(run_id="r1", source="test")
+        for enriched_event in self.enriched:
+            run.add_enriched(enriched_event)
+        for sent in self.messages:
+            run.add_message(sent)
+        for held in self.suppressions:
+            run.add_suppression(held)
+        return run
+
+    def write(self, directory: Path) -> Path:
+        return write_run(
+            directory,
+            self.enriched,
+            messages=self.messages,
+            suppressions=self.suppressions,
+            manifest={"run_id": "r1"},
+        )
+
+
+def cart_event(event_id: str, customer: str, when: datetime) -> CartAbandonedEvent:
+    return CartAbandonedEvent(
+        event_id=event_id,
+        occurred_at=when,
+        customer_id=customer,
+        source=EventSource.WEB,
+        event_type="cart.abandoned",
+        payload=CartAbandoned(
+            cart_id=f"cart-{event_id}",
+            items=[LineItem(sku="SKU-1", name="무선 이어폰", quantity=1, unit_price_krw=30_000)],
+            value_krw=30_000,
+        ),
+    )
+
+
+def experiment_run() -> ExperimentRun:
+    """cart-test, every number by hand: control c1..c4, one of whom buys in time; half-hour
+    v1..v5, three of whom do (rates 1/4 and 3/5, lift +35 points).
+
+    c2 buys before its cart (no conversion), c3 a minute after its window closes; v1 buys
+    exactly at its window's end (a conversion), v2 has two carts and one order (one
+    customer, converted once); v5 has only a win-back message (no enriched record)."""
+    built = ExperimentRun()
+    for i, customer in enumerate(["c1", "c2", "c3", "c4"]):
+        built.cart(f"E-c{i}", customer, minute=i, arms=[stamp("control", i)])
+    built.order("O-c1", "c1", T0 + timedelta(hours=2))
+    built.order("O-c2", "c2", T0 - timedelta(hours=1))
+    built.order("O-c3", "c3", T0 + timedelta(minutes=2, hours=24, seconds=60))
+    for i, customer in enumerate(["v1", "v2", "v3", "v4"]):
+        built.cart(f"E-v{i}", customer, minute=10 + i, arms=[stamp("half-hour", 10 + i)])
+    built.cart("E-v1b", "v2", minute=100, arms=[stamp("half-hour", 100)])
+    built.order("O-v1", "v1", T0 + timedelta(minutes=10, hours=24))
+    built.order("O-v2", "v2", T0 + timedelta(hours=3))
+    built.win_back("v5", 500, arms=[stamp("half-hour", 500)])
+    built.order("O-v5", "v5", T0 + timedelta(minutes=600))
+    return built

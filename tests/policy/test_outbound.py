@@ -227,10 +227,10 @@ def test_sms_advertising_with_night_consent_goes_at_once_on_the_night_time_opt_i
     assert message.consent_basis is ConsentBasis.NIGHT_TIME_OPT_IN
 
 
-@pytest.mark.parametrize("channel", [Channel.PUSH, Channel.KAKAO])
+@pytest.mark.parametrize("channel", [Channel.PUSH, Channel.KAKAO_FRIENDTALK])
 def test_push_and_kakao_follow_the_night_rule_too(channel: Channel) -> None:
     given = {channel.value: (True, False)}
-    customer = profile(preferred=channel, consent=consents(**given))
+    customer = profile(preferred=channel, consent=consents(**given), kakao_friend=True)
     message = only_message(Feeder(profile=customer).feed(cart("e1", when=kst(2026, 3, 10, 23, 0))))
     assert message.channel is channel
     assert message.send_not_before == kst(2026, 3, 11, 8, 0)
@@ -278,7 +278,7 @@ def test_advertising_marks_for_email_go_in_the_subject_and_footer() -> None:
     assert f"{SENDER.name} | {SENDER.contact}" in body
 
 
-@pytest.mark.parametrize("channel", [Channel.SMS, Channel.PUSH, Channel.KAKAO])
+@pytest.mark.parametrize("channel", [Channel.SMS, Channel.PUSH, Channel.KAKAO_FRIENDTALK])
 def test_advertising_marks_without_a_subject_start_the_body(channel: Channel) -> None:
     subject, body = mark_advertising("제목", "본문", channel, OUTBOUND)
     assert subject is None

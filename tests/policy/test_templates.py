@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from engage_stream.policy.policy_file import SHIPPED_MESSAGES, PolicyError, load_policy
-from engage_stream.policy.rules import NEXT_BEST_ACTIONS
+from engage_stream.policy.rules import CONSENT_RECONFIRMATION, NEXT_BEST_ACTIONS
 from engage_stream.policy.templates import (
     Marks,
     MessageTemplates,
@@ -68,7 +68,15 @@ def problems_of(source: str, tmp_path: Path) -> str:
 def test_the_shipped_policy_compiles_a_template_for_every_rule() -> None:
     templates = SHIPPED_POLICY.messages
     assert templates.folder == SHIPPED_MESSAGES
-    assert set(templates.sources) == {rule.template for rule in NEXT_BEST_ACTIONS}
+    variants = {
+        arm.template
+        for experiment in SHIPPED_POLICY.experiments.rules.values()
+        for arm in experiment.arms
+        if arm.template is not None
+    }
+    assert set(templates.sources) - variants == {rule.template for rule in NEXT_BEST_ACTIONS} | {
+        CONSENT_RECONFIRMATION.template
+    }
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,11 @@ from engage_stream.schemas.events import TicketCategory
 
 DATA = Path(str(resources.files("engage_stream.samples") / "data"))
 
-STREAM_DIGEST = "f0441ed8f536595190d58a1b1c3ac66206d228e0e372da396901fab034d3ce13"
+STREAM_DIGEST = "8fbb3a65bf5a5cb810c7046d3747f6ef9af755298800e9a481b2a887132cc5ac"
 """The built-in stream (seed 7, 40 customers, no corpora, no shop files): profiles and
-the first 1,500 events. Recorded before the literals moved out of generator.py."""
+the first 1,500 events. Recorded before the literals moved out of generator.py, and again
+when Kakao became two channels: profiles name `kakao_friendtalk` (was `kakao`) and say
+`kakao_friend`; written back in the old names they give the earlier digest, f0441ed8f536…"""
 
 
 @pytest.fixture

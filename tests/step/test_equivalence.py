@@ -26,7 +26,8 @@ from engage_stream.drafting.drafter import Drafter
 from engage_stream.inference.scoring import BatchTiming, Scorer
 from engage_stream.kafka.topics import TopicRole, load_topics
 from engage_stream.observability.metrics import PipelineMetrics
-from engage_stream.policy.policy_file import load_policy
+from engage_stream.policy.experiments import Experiments
+from engage_stream.policy.policy_file import Policy, load_policy
 from engage_stream.replay.ranges import OffsetRange
 from engage_stream.replay.runner import ReplayPlan, ReplayRunner
 from engage_stream.samples.generator import SampleConfig, SampleStream
@@ -67,6 +68,16 @@ class BreakingDrafter:
         return self.drafter.draft(question, **options)
 
 
+def _experiments(policy: Policy) -> Experiments:
+    """The shipped example experiments, enabled (a fifth of the customers in the global
+    control), so that both shells are held to the same arms and holdouts too."""
+    shipped = policy.experiments
+    assert shipped.global_control is not None
+    held = shipped.global_control.model_copy(update={"enabled": True, "share": 20.0})
+    rules = {name: e.model_copy(update={"enabled": True}) for name, e in shipped.rules.items()}
+    return Experiments(global_control=held, rules=rules)
+
+
 @pytest.fixture(scope="module")
 def shells() -> tuple[Runtime, EngagementCore, BreakingScorer]:
     settings = load_settings(device="cpu")
@@ -74,7 +85,7 @@ def shells() -> tuple[Runtime, EngagementCore, BreakingScorer]:
     # A draft that runs out of its time budget on a busy machine would differ by chance.
     drafting = policy.handoff.drafting.model_copy(update={"budget_ms": 60_000.0})
     handoff = policy.handoff.model_copy(update={"drafting": drafting})
-    policy = policy.model_copy(update={"handoff": handoff})
+    policy = policy.model_copy(update={"handoff": handoff, "experiments": _experiments(policy)})
     scorer, drafter = load_models(settings, policy, "fp32")
     breaking = BreakingScorer(scorer)
     core = EngagementCore(policy, BreakingDrafter(drafter))
@@ -267,6 +278,14 @@ def test_live_and_replay_give_the_same_bytes_for_the_same_records(
     assert len(live[TopicRole.ENRICHED]) > 150
     assert live.get(TopicRole.ACTIONS_HANDOFF)
     assert live.get(TopicRole.ACTIONS_EMAIL)
+    arms = [
+        (arm["experiment"], arm["arm"])
+        for role in (TopicRole.ACTIONS_EMAIL, TopicRole.SUPPRESSIONS)
+        for _, value in live.get(role, [])
+        for arm in json.loads(value).get("arms", [])
+    ]
+    assert ("global-control-2026", "control") in arms
+    assert ("global-control-2026", "treatment") in arms
     reasons = [json.loads(value)["reason"] for _, value in live[TopicRole.DLQ]]
 
     assert any("decision failed: bank answer a-17 has no text" in r for r in reasons)

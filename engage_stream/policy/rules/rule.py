@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from engage_stream.policy.templates import MessageTemplates
-from engage_stream.schemas.actions import HandoffReason
+from engage_stream.schemas.actions import ArmStamp, HandoffReason
 from engage_stream.schemas.common import Channel
 from engage_stream.schemas.customers import CustomerProfile
 from engage_stream.schemas.events import CrmEvent
@@ -46,6 +46,11 @@ class Offer:
     body: str
     channel: Channel | None = None
     """Fixed channel (an answer goes back the way the question came), or None to choose."""
+    arms: tuple[ArmStamp, ...] = ()
+    """The experiment arms it was offered in (`policy.experiments`), stamped on its outputs."""
+    remembered: bool = False
+    """Kept in the customer's state once sent even when transactional (a notice owed once
+    per period); advertising is always kept, for the caps."""
 
 
 @dataclass(frozen=True, slots=True)
