@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,6 +44,7 @@ from engage_stream.kafka.reader import read_to_end
 from engage_stream.kafka.topics import TopicRole, TopicsFile, load_topics
 from engage_stream.samples.generator import SampleConfig, SampleStream
 from engage_stream.samples.publish import send_event, send_profiles
+from engage_stream.schemas.events import CartAbandonedEvent
 
 BROKERS: dict[str, type[BrokerProcess]] = {"tansu": TansuBroker, "kafka": ApacheKafkaBroker}
 
@@ -94,6 +96,9 @@ class ReplayResult:
 
 HISTORY_CUSTOMERS = 100
 HISTORIES = (10, 400)
+HELD = 20
+"""Carts per customer held in the state before the `held` row's timed events (the most a
+customer holds); their reminders come due while the timed events are read."""
 
 
 @dataclass
@@ -142,20 +147,26 @@ def run(
                 name, broker, "paced", paced_events, paced_rate, topics_source, work_dir, env or {}
             )
             results.append(paced)
-            for prior in HISTORIES:
-                history, _ = _phase(
+            # Customers with a short and a long history, then ones holding offers.
+            priors: list[tuple[str, int, Callable[[int, int], list[Any]] | None]] = [
+                (f"history {prior}", prior * HISTORY_CUSTOMERS, None) for prior in HISTORIES
+            ]
+            priors.append((f"held {HELD}", HELD * HISTORY_CUSTOMERS, _held_carts))
+            for phase, warm_up, prior_events in priors:
+                row, _ = _phase(
                     name,
                     broker,
-                    f"history {prior}",
+                    phase,
                     history_events,
                     None,
                     topics_source,
                     work_dir,
                     env or {},
                     customers=HISTORY_CUSTOMERS,
-                    warm_up=prior * HISTORY_CUSTOMERS,
+                    warm_up=warm_up,
+                    prior=prior_events,
                 )
-                results.append(history)
+                results.append(row)
     return Results(results, replays, anchors)
 
 
@@ -279,9 +290,10 @@ def _phase(
     env: dict[str, str],
     customers: int = 500,
     warm_up: int = 0,
+    prior: Callable[[int, int], list[Any]] | None = None,
 ) -> tuple[PhaseResult, Path]:
-    """`warm_up` prior events (`_history`) are sent and processed before the `count` timed
-    ones; the row's counts are those of the timed events alone."""
+    """`warm_up` prior events (`prior`, by default `_history`) are sent and processed before
+    the `count` timed ones; the row's counts are those of the timed events alone."""
     topics_file = isolated_topics_file(topics_source, work_dir)
     topics = load_topics(topics_file)
     connection: dict[str, Any] = {"bootstrap_servers": [broker.bootstrap]}
@@ -304,7 +316,7 @@ def _phase(
         sample = list(stream.events(count))
         before = Scrape([])
         if warm_up:
-            _send(producer, topics, _history(customers, warm_up), None)
+            _send(producer, topics, (prior or _history)(customers, warm_up), None)
             _until(worker, enriched, warm_up)
             before = worker.scrape()
         started, started_ms = time.monotonic(), time.time() * 1000
@@ -352,6 +364,35 @@ def _history(customers: int, events: int) -> list[Any]:
     return list(
         SampleStream(SampleConfig(customers=customers, seed=12, start=start)).events(events)
     )
+
+
+def _held_carts(customers: int, events: int) -> list[Any]:
+    """`events` carts over the sample's customers in the hour before its start: held when
+    read, their reminders due while the timed events move stream time past them."""
+    profiles = SampleStream(SampleConfig(customers=customers, seed=11)).profiles
+    start = SampleConfig().start - timedelta(hours=1)
+    step = timedelta(hours=1) / max(1, events)
+    carts = []
+    for index in range(events):
+        customer = profiles[index % len(profiles)].customer_id
+        item = {"sku": f"SKU-HELD-{index % 7}", "name": "울 머플러", "quantity": 1}
+        carts.append(
+            CartAbandonedEvent.model_validate(
+                {
+                    "event_id": f"held-{index}",
+                    "event_type": "cart.abandoned",
+                    "occurred_at": (start + step * index).isoformat(),
+                    "customer_id": customer,
+                    "source": "web",
+                    "payload": {
+                        "cart_id": f"held-cart-{index}",
+                        "items": [{**item, "unit_price_krw": 29_000}],
+                        "value_krw": 29_000,
+                    },
+                }
+            )
+        )
+    return carts
 
 
 def _until(worker: WorkerProcess, enriched: str, count: int, timeout_s: float = 900) -> None:
@@ -532,6 +573,23 @@ def _history_lines(results: list[PhaseResult]) -> list[str]:
                 f"| {shown} |"
             )
     lines += ["", f"Median long / short: {statistics.median(ratios):.2f}."]
+    held = [r for r in results if r.phase == f"held {HELD}"]
+    if held:
+        lines += [
+            "",
+            f"With {HELD} held offers per customer (carts read just before the timed events, "
+            "their reminders coming due among them), against the 10-event history row:",
+            "",
+            "| broker | events/s | p50 ms | held / history 10 | messages | suppressed |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for row in held:
+            base = next(r for r in rows if r.broker == row.broker and r.phase == "history 10")
+            ratio = row.events_per_s / base.events_per_s if base.events_per_s else 0.0
+            lines.append(
+                f"| {row.broker} | {row.events_per_s:,.0f} | {row.latency_p50_ms:,.0f} | "
+                f"{ratio:.2f} | {row.messages:,} | {row.suppressions:,} |"
+            )
     return lines
 
 

@@ -6,7 +6,7 @@ import shutil
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -83,6 +83,13 @@ def replay(
     ] = "all",
     batch_size: Annotated[int, typer.Option(help="Events scored per model call.")] = 256,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run.")] = False,
+    advance_to: Annotated[
+        str,
+        typer.Option(
+            help="Once the range is read, release the held offers due by: end (the latest "
+            "record timestamp read, as an idle live partition would), none, or an ISO time."
+        ),
+    ] = "end",
     bootstrap: Annotated[str | None, typer.Option(help="host:port list.")] = None,
 ) -> None:
     """Re-run a range of events with a chosen model and policy; outputs never reach live topics."""
@@ -103,6 +110,13 @@ def replay(
     if precision not in {"fp32", "int8", "fp16"}:
         config_error([f"--precision: {precision!r} is not fp32, int8 or fp16"])
     warm = _warm_up(warm_up, spec)
+    advance: datetime | Literal["end"] | None = (
+        "end"
+        if advance_to == "end"
+        else None
+        if advance_to == "none"
+        else _time(advance_to, "--advance-to")
+    )
     run_dir = runs_dir / run_id
     saved = checkpoints.load(run_dir) if run_dir.is_dir() else None
     if run_dir.exists() and not resume:
@@ -149,6 +163,7 @@ def replay(
         "policy_version": policy.version,
         "sink": sink if sink == "files" else f"shadow:{topics.shadow_prefix}.{run_id}.*",
         "speed": speed,
+        "advance_to": advance_to,
         "started_at": datetime.now(UTC).isoformat(),
     }
     checkpoints.write_manifest(run_dir, manifest)
@@ -173,6 +188,8 @@ def replay(
             speed=speed,
             progress=show,
             mask_text=settings.store_masked_text,
+            partitions=topics.topics[TopicRole.SCORED].partitions,
+            advance_to=advance,
         )
         started = time.monotonic()
         try:

@@ -132,6 +132,14 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(
         10.0, ge=2, le=300, description="How soon the group notices a dead worker."
     )
+    idle_release_s: float = Field(
+        30.0,
+        ge=0,
+        le=3_600,
+        description="Seconds a stateful partition reads nothing, with the whole pipeline "
+        "caught up, before a tick releases its held offers by the wall clock (0: never; "
+        "they then wait for the partition's next event).",
+    )
 
     @field_validator("kafka_bootstrap")
     @classmethod

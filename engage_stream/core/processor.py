@@ -20,14 +20,18 @@ from engage_stream.drafting.facts import OrderFacts
 from engage_stream.enrichment.orders import Order, fact_of, order_in_question, orders_of
 from engage_stream.enrichment.profile import reachable, snapshot
 from engage_stream.enrichment.state import (
+    ClosedMark,
     ConversationState,
     CustomerState,
     HandoffMark,
+    HeldOffer,
+    PendingAction,
     Position,
     SentMessage,
 )
 from engage_stream.policy.experiments import Experimentation
 from engage_stream.policy.handoff import HandoffCall, handoff_reasons, route
+from engage_stream.policy.journeys import exits, releasable
 from engage_stream.policy.outbound import Offer, Placement, place
 from engage_stream.policy.policy_file import Policy
 from engage_stream.policy.rules import CONSENT_RECONFIRMATION, NEXT_BEST_ACTIONS
@@ -107,6 +111,8 @@ class Outcome:
     suppressions: list[Suppression] = field(default_factory=list)
     state: CustomerState | None = None
     duplicate: bool = False
+    decisions: list[Decision] = field(default_factory=list)
+    """A release's decisions: made at no event of the customer, so on no enriched record."""
 
 
 TRANSCRIPT_TEXT_CHARS = 4_000
@@ -141,6 +147,8 @@ class _Work:
     outcome: Outcome = field(default_factory=Outcome)
     decisions: list[Decision] = field(default_factory=list)
     context: ContextSnapshot | None = None
+    stream_time: datetime | None = None
+    """The partition's watermark when the input was read (None: not known)."""
 
 
 class _EmailQuestion:
@@ -194,7 +202,10 @@ class EngagementCore:
         profile: CustomerProfile | None,
         state: CustomerState | None,
         processed_at: datetime,
+        stream_time: datetime | None = None,
     ) -> Outcome:
+        """`stream_time`: for an event that reached Kafka late (a backfill), the stateful
+        partition's watermark before it, which its held offers' delays count from (`_hold`)."""
         position = Position.of(source)
         stored = state or CustomerState(customer_id=event.customer_id)
         before = stored.as_of(position)
@@ -208,6 +219,7 @@ class EngagementCore:
             state=before,
             now=processed_at,
             scores=scores,
+            stream_time=stream_time,
         )
         first = before.seen_at(event.event_id)
         if first is not None:
@@ -222,6 +234,7 @@ class EngagementCore:
             work.outcome.enriched = self._enriched(work, event, source, duplicate_of=first)
             return work.outcome
         work.state = before.with_seen(event.event_id, position)
+        self._exits(work, event)
         if isinstance(event, ChatMessageEvent):
             self._chat(work, event)
         if isinstance(event, ORDER_EVENTS):
@@ -290,7 +303,10 @@ class EngagementCore:
             )
         for rule, spec, occasion in due:
             decided = current or before
-            if any(m.action_id == action_id_for(occasion, rule.name) for m in decided.sent):
+            action_id = action_id_for(occasion, rule.name)
+            if any(m.action_id == action_id for m in decided.sent) or any(
+                p.action_id == action_id for p in decided.pending
+            ):
                 continue
             work = _Work(
                 source_id=occasion,
@@ -519,6 +535,9 @@ class EngagementCore:
             self._refer(work, rule.name, result, question)
             return
         result = arm.applied(result, moment.at)
+        if result.earliest > moment.at and drafted is None:
+            self._hold(work, result)
+            return
         if drafted is None:
             self._offer(work, result, models=[])
             return
@@ -529,6 +548,125 @@ class EngagementCore:
             models=[*_stamps(work.scores), *draft.models],
             draft=_source(asked, draft),
         )
+
+    # -- journeys: held offers, their exits and their release ------------------------------
+
+    def _hold(self, work: _Work, offer: Offer) -> None:
+        """An offer due later than its input: kept in the state until released or exited.
+        An input read when the partition's stream time had passed it (a backfill behind
+        live traffic) has its delay counted from that stream time: its exit events come
+        after it in the log, and stream time must move on by the delay before it goes."""
+        due = offer.earliest
+        if work.stream_time is not None and work.stream_time > work.at:
+            due = max(due, work.stream_time + (offer.earliest - work.at))
+        held = PendingAction(
+            position=work.position,
+            action_id=action_id_for(work.source_id, offer.rule),
+            rule=offer.rule,
+            source_event_id=work.source_id,
+            due=due,
+            triggered_at=work.at,
+            offer=HeldOffer(
+                template_id=offer.template_id,
+                advertising=offer.advertising,
+                subject=offer.subject,
+                body=offer.body,
+                channel=offer.channel,
+                arms=list(offer.arms),
+                remembered=offer.remembered,
+            ),
+            models=_stamps(work.scores),
+            order_id=offer.order_id,
+            items=list(offer.items),
+        )
+        work.state, dropped = work.state.with_pending(held)
+        spec = self.policy.outbound.rules.spec(offer.rule)
+        exits_on = ", ".join(
+            e.event if e.match == "any" else f"{e.event} ({e.match})" for e in spec.exit_on
+        )
+        work.decisions.append(
+            Decision(
+                kind=DecisionKind.HELD,
+                rule=offer.rule,
+                action_id=held.action_id,
+                detail=f"held until {held.due.isoformat()}; exits on {exits_on or 'nothing'}",
+                arms=list(offer.arms),
+            )
+        )
+        if dropped is not None:
+            self._suppress(
+                replace(work, source_id=dropped.source_event_id),
+                dropped.rule,
+                SuppressionReason.PENDING_LIMIT,
+                f"dropped to hold {held.action_id}: the customer held too many offers "
+                f"(this one was due {dropped.due.isoformat()})",
+                tuple(dropped.offer.arms),
+            )
+
+    def _exits(self, work: _Work, event: CrmEvent) -> None:
+        """Held offers this event takes back (their rule's `exit_on`), each a suppression
+        (`exited`) naming the event."""
+        rules = self.policy.outbound.rules
+        for held in work.state.held:
+            spec = rules.spec(held.rule)
+            if not any(exits(exit_on, event, held) for exit_on in spec.exit_on):
+                continue
+            work.state = work.state.with_closed(
+                held.action_id, ClosedMark(position=work.position, how="exited")
+            )
+            self._suppress(
+                replace(work, source_id=held.source_event_id),
+                held.rule,
+                SuppressionReason.EXITED,
+                f"exited: {event.event_type} {event.event_id} at {event.occurred_at.isoformat()}"
+                f", before the release due {held.due.isoformat()}",
+                tuple(held.offer.arms),
+            )
+
+    def release(
+        self,
+        customer_id: str,
+        profile: CustomerProfile | None,
+        state: CustomerState,
+        watermark: datetime,
+        position: Position,
+        processed_at: datetime,
+    ) -> Outcome:
+        """The customer's held offers due by `watermark` (a partition's stream time, or an
+        idle tick's, `policy.journeys`), placed as of their release: the consent, night
+        rule and caps as they are then. Several due at once go by the rules' `priority`,
+        so the caps keep the more important one. `position`: the input that released them
+        (processed again, it releases them again, with the same ids)."""
+        before = state.as_of(position)
+        due = [p for p in before.held if releasable(p, watermark)]
+        if not due:
+            return Outcome()
+        rules = self.policy.outbound.rules
+        due.sort(key=lambda p: (rules.spec(p.rule).priority, p.due, p.action_id))
+        outcome = Outcome()
+        current = before
+        mark = ClosedMark(position=position, how="released")
+        snap = snapshot(profile)
+        for held in due:
+            at = max(held.due, watermark)
+            work = _Work(
+                source_id=held.source_event_id,
+                customer_id=customer_id,
+                at=at,
+                position=position,
+                profile=profile,
+                snap=snap,
+                state=current,
+                now=processed_at,
+                scores=None,
+                outcome=outcome,
+            )
+            if self._enabled(work, held.rule, rules.spec(held.rule)):
+                self._offer(work, _released(held, at), models=list(held.models))
+            outcome.decisions += work.decisions
+            current = work.state.with_closed(held.action_id, mark)
+        outcome.state = _kept(state, before, current)
+        return outcome
 
     def _refer(self, work: _Work, rule: str, referral: Referral, question: _EmailQuestion) -> None:
         """An e-mail the rule will not answer by itself goes to a person, with the draft."""
@@ -589,6 +727,7 @@ class EngagementCore:
                 consent_basis=result.consent_basis,
                 draft=draft,
                 arms=list(offer.arms),
+                send_window=result.send_window,
                 kakao_template_code=result.template_code,
             )
         )
@@ -646,6 +785,24 @@ class EngagementCore:
                 arms=list(arms),
             )
         )
+
+
+def _released(held: PendingAction, at: datetime) -> Offer:
+    """A held offer as offered again at its release time `at`."""
+    offer = held.offer
+    return Offer(
+        rule=held.rule,
+        template_id=offer.template_id,
+        advertising=offer.advertising,
+        earliest=at,
+        subject=offer.subject,
+        body=offer.body,
+        channel=offer.channel,
+        arms=tuple(offer.arms),
+        remembered=offer.remembered,
+        order_id=held.order_id,
+        items=tuple(held.items),
+    )
 
 
 def _stamps(scores: Scores | None) -> list[ModelStamp]:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from engage_stream.schemas.actions import ArmStamp, ModelStamp
 from engage_stream.schemas.common import Channel
 from engage_stream.schemas.enriched import SourcePosition
 from engage_stream.schemas.events import Sender
@@ -34,6 +35,11 @@ MAX_NOTICES = 8
 """Transactional notices kept so that each is sent once (consent re-confirmations: one per
 channel and two-year period, so 8 is two periods of every consent), beside the advertising
 and never pushed out by it."""
+MAX_PENDING = 20
+"""Offers held for one customer at once; one more drops the one due first (`pending_limit`)."""
+MAX_CLOSED = 20
+"""Held offers released or exited that stay in the state: an input processed again after a
+crash sees them as they were before it (`as_of`), so a release is redone, not lost."""
 MAX_ORDERS = 10
 """Orders whose facts are kept (the most recently mentioned ones)."""
 MAX_ORDER_FACTS = 60
@@ -105,6 +111,52 @@ class SentMessage(_Entry):
     channel: Channel
     advertising: bool
     send_at: AwareDatetime
+
+
+class HeldOffer(BaseModel):
+    """A rule's offer as held: rendered when the rule applied, placed when released."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    template_id: str
+    advertising: bool
+    subject: str
+    body: str
+    channel: Channel | None = None
+    arms: list[ArmStamp] = Field(default_factory=list)
+    remembered: bool = False
+
+
+Closing = Literal["released", "exited", "dropped"]
+
+
+class ClosedMark(_Entry):
+    """How and where a held offer ended (the input whose processing ended it)."""
+
+    how: Closing
+
+
+class PendingAction(_Entry):
+    """A delayed offer waiting in the customer's state (`position`: the input that made it)."""
+
+    action_id: str
+    rule: str
+    source_event_id: str
+    due: AwareDatetime
+    """Event time from which it may go: the trigger's time plus the rule's delay."""
+    triggered_at: AwareDatetime
+    """The trigger's event time: only exit events from then on take it back."""
+    offer: HeldOffer
+    models: list[ModelStamp] = Field(default_factory=list)
+    order_id: str | None = None
+    """The order it is about (a review request): `exit_on` with `match: same_order`."""
+    items: list[str] = Field(default_factory=list)
+    """SKUs it is about (a cart): `exit_on` with `match: cart_items`."""
+    closed: ClosedMark | None = None
+
+    def open_at(self, position: Position) -> bool:
+        """Still held as of the input at `position` (not yet ended, or ended by it or later)."""
+        return self.closed is None or self.closed.position.at_or_after(position)
 
 
 class SeenEvent(_Entry):
@@ -230,6 +282,7 @@ class CustomerState(BaseModel):
     sent: list[SentMessage] = Field(default_factory=list)
     seen_log: SeenLog = Field(default_factory=SeenLog)
     orders: list[OrderFact] = Field(default_factory=list)
+    pending: list[PendingAction] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -274,6 +327,13 @@ class CustomerState(BaseModel):
             sent=[m for m in self.sent if not m.position.at_or_after(position)],
             seen_log=self.seen_log.before(position),
             orders=[o for o in self.orders if not o.position.at_or_after(position)],
+            pending=[
+                p
+                if p.closed is None or not p.closed.position.at_or_after(position)
+                else p.model_copy(update={"closed": None})
+                for p in self.pending
+                if not p.position.at_or_after(position)
+            ],
         )
 
     def _written_since(self, position: Position) -> bool:
@@ -283,6 +343,12 @@ class CustomerState(BaseModel):
         id entered the seen log, so the seen log answers for every conversation; only the
         messages sent can also come from a profile (a position the seen log lacks)."""
         if self.seen_log.latest_at_or_after(position):
+            return True
+        if any(
+            p.position.at_or_after(position)
+            or (p.closed is not None and p.closed.position.at_or_after(position))
+            for p in self.pending
+        ):
             return True
         return _latest_at_or_after(self.sent, position) or _latest_at_or_after(
             self.orders, position
@@ -319,12 +385,48 @@ class CustomerState(BaseModel):
         notice); kept in `sent`, which the caps read for advertising only."""
         return self.model_copy(update={"sent": _trimmed([*self.sent, message])})
 
+    @property
+    def held(self) -> list[PendingAction]:
+        """The offers still waiting, in the order they were made."""
+        return [p for p in self.pending if p.closed is None]
+
+    def with_pending(self, pending: PendingAction) -> tuple[CustomerState, PendingAction | None]:
+        """`pending` held; and the offer dropped to make room (the one due first), if any."""
+        held = self.held
+        dropped = None
+        entries = [*self.pending, pending]
+        if len(held) >= MAX_PENDING:
+            dropped = min(held, key=lambda p: (p.due, p.action_id))
+            mark = ClosedMark(position=pending.position, how="dropped")
+            entries = [
+                p.model_copy(update={"closed": mark}) if p is dropped else p for p in entries
+            ]
+        return self.model_copy(update={"pending": _kept_closed(entries)}), dropped
+
+    def with_closed(self, action_id: str, mark: ClosedMark) -> CustomerState:
+        pending = [
+            p.model_copy(update={"closed": mark})
+            if p.action_id == action_id and p.closed is None
+            else p
+            for p in self.pending
+        ]
+        return self.model_copy(update={"pending": _kept_closed(pending)})
+
     def with_order_fact(self, fact: OrderFact) -> CustomerState:
         """Facts of the `MAX_ORDERS` orders mentioned last are kept, older orders dropped."""
         facts = [*self.orders, fact]
         recent = list(dict.fromkeys(f.order_id for f in reversed(facts)))[:MAX_ORDERS]
         kept = [f for f in facts if f.order_id in set(recent)][-MAX_ORDER_FACTS:]
         return self.model_copy(update={"orders": kept})
+
+
+def _kept_closed(pending: list[PendingAction]) -> list[PendingAction]:
+    """Every held offer and the `MAX_CLOSED` ended last, in order."""
+    closed = [p for p in pending if p.closed is not None]
+    if len(closed) <= MAX_CLOSED:
+        return pending
+    gone = {id(p) for p in closed[: len(closed) - MAX_CLOSED]}
+    return [p for p in pending if id(p) not in gone]
 
 
 def _trimmed(sent: list[SentMessage]) -> list[SentMessage]:

@@ -31,7 +31,7 @@ from engage_stream.enrichment.state import SentMessage
 from engage_stream.policy.policy_file import OutboundPolicy
 from engage_stream.policy.rules.consent_reconfirmation import awaits_reconfirmation
 from engage_stream.policy.rules.rule import Offer as Offer  # the rules make offers; placed here
-from engage_stream.schemas.actions import ConsentBasis, SuppressionReason
+from engage_stream.schemas.actions import ConsentBasis, SendWindow, SuppressionReason
 from engage_stream.schemas.common import Channel
 from engage_stream.schemas.enriched import ProfileSnapshot
 
@@ -50,6 +50,8 @@ class Placement:
     """Alimtalk: the code Kakao registered the template under."""
     passed_over: str = ""
     """Consented channels not used, and why, for the decision ("sms: consent awaits ...")."""
+    send_window: SendWindow | None = None
+    """The local hours it may be sent in (`allowed_window`); None: any hour."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +121,40 @@ def place(
         subject=subject,
         body=body,
         passed_over="; ".join(passed),
+        send_window=allowed_window(channel, profile, policy, zone),
     )
+
+
+def allowed_window(
+    channel: Channel, profile: ProfileSnapshot, policy: OutboundPolicy, zone: ZoneInfo
+) -> SendWindow | None:
+    """The daily local hours an advertisement on `channel` may go out in: outside the law's
+    night unless the channel is exempt or the customer opted in to night-time advertising,
+    and outside the channel's own quiet hours whatever the opt-in. A sender that reaches
+    the message late (a backlog, an outage) must still hold it to these hours."""
+    night = policy.night_time
+    quiet: list[tuple[time, time]] = []
+    if (
+        channel not in night.exempt_channels
+        and not profile.consents.for_channel(channel).night_time
+    ):
+        quiet.append((night.start, night.end))
+    own = night.channel_windows.get(channel)
+    if own is not None:
+        quiet.append((own.start, own.end))
+    if not quiet:
+        return None
+    allowed = [(end, start) for start, end in quiet]  # open from a quiet window's end to its start
+    if all(opens < closes for opens, closes in allowed):
+        opens, closes = max(a for a, _ in allowed), min(b for _, b in allowed)
+    else:  # a window across midnight: the narrower one (what the policies ship never does this)
+        opens, closes = min(allowed, key=lambda w: _hours_open(*w))
+    return SendWindow(start=opens, end=closes, timezone=zone.key)
+
+
+def _hours_open(opens: time, closes: time) -> float:
+    start, end = opens.hour + opens.minute / 60, closes.hour + closes.minute / 60
+    return (end - start) % 24
 
 
 NOT_A_FRIEND = "not a friend of the shop's Kakao channel"

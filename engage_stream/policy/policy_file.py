@@ -34,6 +34,7 @@ from pydantic_core import PydanticCustomError
 
 from engage_stream.config.settings import PROJECT_ROOT
 from engage_stream.policy.experiments import Experiments
+from engage_stream.policy.journeys import JourneysSpec
 from engage_stream.policy.rules import CONSENT_RECONFIRMATION, NEXT_BEST_ACTIONS
 from engage_stream.policy.rules.abandoned_cart import AbandonedCartRule
 from engage_stream.policy.rules.consent_reconfirmation import ConsentReconfirmationRule
@@ -269,6 +270,10 @@ class Policy(_Spec):
     timezone: str = "Asia/Seoul"
     handoff: HandoffPolicy
     outbound: OutboundPolicy
+    journeys: JourneysSpec = Field(
+        default_factory=JourneysSpec,
+        description="Held (delayed) offers: the allowed lateness of exit events.",
+    )
     experiments: Experiments = Field(
         default_factory=Experiments,
         description="Arms per rule and the global control group (`policy.experiments`); "

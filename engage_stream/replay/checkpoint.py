@@ -28,6 +28,12 @@ class Checkpoint(BaseModel):
     in_range: int = 0
     profiles: dict[str, str] = Field(default_factory=dict, description="customer -> JSON")
     states: dict[str, str] = Field(default_factory=dict, description="customer -> JSON")
+    stream_times: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="stateful partition -> its stream time"
+    )
+    latest_logged_ms: int | None = Field(
+        default=None, description="The latest record timestamp read (for --advance-to end)."
+    )
     done: bool = False
 
 

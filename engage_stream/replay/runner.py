@@ -12,13 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 
 from engage_stream.core.processor import EngagementCore
+from engage_stream.enrichment.state import Position
 from engage_stream.ingest.records import RawRecord
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.replay import checkpoint as checkpoints
@@ -30,6 +31,9 @@ from engage_stream.step.step import BatchScorer, Clock, Step, utc_now
 from engage_stream.step.store import MemoryStore
 
 Progress = Callable[["ReplayProgress"], None]
+
+END_OF_REPLAY = "replay:end"
+"""The position the releases at the end of a replay are made at."""
 
 
 @dataclass
@@ -112,10 +116,19 @@ class ReplayRunner:
         progress: Progress | None = None,
         clock: Clock = utc_now,
         mask_text: bool = False,
+        partitions: int = 1,
+        advance_to: datetime | Literal["end"] | None = "end",
     ) -> None:
+        """`partitions`: the live stateful stage's (engage.scored's), so that stream time
+        moves per partition as it did live. `advance_to`: once the range is read, release
+        the held offers due by then as an idle live partition would (`end`: the latest
+        record timestamp read, when the live pipeline had caught up with the range)."""
         self.connection = connection
         self.plan = plan
-        self.step = Step(core, scorer, clock=clock, mask_text=mask_text)
+        self.partitions = partitions
+        self.advance_to = advance_to
+        self._latest_logged_ms: int | None = None
+        self.step = Step(core, scorer, clock=clock, mask_text=mask_text, partitions=partitions)
         self.sink = sink
         self.run_dir = run_dir
         self.run_id = run_id
@@ -124,7 +137,7 @@ class ReplayRunner:
         self.checkpoint_every = checkpoint_every
         self.report = progress or (lambda _: None)
         # Objects in memory; JSON only in checkpoints.
-        self.store = MemoryStore()
+        self.store = MemoryStore(partitions)
         self.counts = ReplayCounts()
         self.state = ReplayProgress(total_in_range=plan.total)
         # Per events partition: reached the range (outputs are written from there on).
@@ -152,8 +165,19 @@ class ReplayRunner:
             if since_checkpoint >= self.checkpoint_every:
                 self.checkpoint()
                 since_checkpoint = 0
+        self._advance()
         self.checkpoint(done=True)
         return self.counts
+
+    def _advance(self) -> None:
+        moment = self.advance_to
+        if moment == "end":
+            logged = self._latest_logged_ms
+            moment = None if logged is None else datetime.fromtimestamp(logged / 1000, tz=UTC)
+        if moment is None:
+            return
+        decided = self.step.advance_to(moment, Position(source=END_OF_REPLAY, offset=0), self.store)
+        self._emit(decided.outputs)
 
     def _live_everywhere(self) -> bool:
         return all(self._live.values())
@@ -174,7 +198,10 @@ class ReplayRunner:
 
     def _restore(self, saved: checkpoints.Checkpoint) -> None:
         self._next = dict(saved.next_offsets)
-        self.store = MemoryStore.load(saved.profiles, saved.states)
+        self.store = MemoryStore.load(
+            saved.profiles, saved.states, saved.stream_times, self.partitions
+        )
+        self._latest_logged_ms = saved.latest_logged_ms
         self.state.processed = saved.processed
         self.state.in_range = saved.in_range
         self.sink.restore(saved.output_marks)
@@ -182,7 +209,7 @@ class ReplayRunner:
     def checkpoint(self, done: bool = False) -> None:
         """Only between batches: every record before the marks is fully processed."""
         marks = self.sink.checkpoint()
-        profiles, states = self.store.dump()
+        profiles, states, stream_times = self.store.dump()
         self.checkpoints += 1
         checkpoints.save(
             self.run_dir,
@@ -194,6 +221,8 @@ class ReplayRunner:
                 in_range=self.state.in_range,
                 profiles=profiles,
                 states=states,
+                stream_times=stream_times,
+                latest_logged_ms=self._latest_logged_ms,
                 done=done,
             ),
         )
@@ -211,6 +240,8 @@ class ReplayRunner:
             else:
                 self._profile(raw)
             self._next[f"{record.topic}/{record.partition}"] = record.offset + 1
+            if record.timestamp is not None and record.timestamp >= 0:
+                self._latest_logged_ms = max(self._latest_logged_ms or 0, record.timestamp)
 
     def _event(self, raw: RawRecord, item: Any) -> None:
         in_range = raw.offset >= self.plan.ranges[raw.partition].start

@@ -7,6 +7,7 @@ senders can drop duplicates after a redelivery.
 from __future__ import annotations
 
 import uuid
+from datetime import time
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -145,6 +146,14 @@ class ConsentBasis(StrEnum):
     TRANSACTIONAL = "transactional"
 
 
+class SendWindow(Contract):
+    """Daily local hours [start, end) in `timezone` (across midnight when start > end)."""
+
+    start: time
+    end: time
+    timezone: str = Field(min_length=1, max_length=64)
+
+
 class NextBestAction(_Action):
     """An outbound message on the chosen channel (`engage.actions.email`)."""
 
@@ -160,6 +169,12 @@ class NextBestAction(_Action):
         default=None, description="For an answer to the customer's question: its source."
     )
     arms: list[ArmStamp] = arms_field()
+    send_window: SendWindow | None = Field(
+        default=None,
+        description="The local hours this message may be sent in, beside send_not_before: "
+        "a sender holds it outside them (to the next opening) even when send_not_before has "
+        "passed. None: any hour (transactional, e-mail, or a night-time opt-in).",
+    )
     kakao_template_code: str | None = Field(
         default=None,
         min_length=1,
@@ -190,6 +205,10 @@ class SuppressionReason(StrEnum):
     """A kakao_alimtalk message whose template has no code registered with Kakao."""
     CONSENT_NOT_RECONFIRMED = "consent_not_reconfirmed"
     """Advertising that waits for a two-year-old consent to be re-confirmed (art. 50(8))."""
+    EXITED = "exited"
+    """A held offer taken back: an exit event of its rule (`exit_on`) came before its due time."""
+    PENDING_LIMIT = "pending_limit"
+    """A held offer dropped because the customer holds too many (the one due first goes)."""
 
 
 class Suppression(Contract):

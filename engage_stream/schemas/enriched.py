@@ -71,6 +71,8 @@ class DecisionKind(StrEnum):
     SUPPRESSED = "suppressed"
     DUPLICATE = "duplicate"
     ALREADY_HANDED_OFF = "already_handed_off"
+    HELD = "held"
+    """A delayed offer kept in the customer's state until its due time (a journey step)."""
 
 
 class Decision(Contract):
@@ -115,3 +117,12 @@ class KeyedProfile(Contract):
     profile: CustomerProfile | None = Field(
         default=None, description="None: the profile was deleted (a tombstone)."
     )
+
+
+class StreamTick(Contract):
+    """Internal, unkeyed `engage.scored` record: the whole pipeline was caught up at
+    `caught_up_at` (wall clock) while this partition was idle, so its held offers due by
+    then (less the allowed lateness) may be released (`step.journeys`)."""
+
+    partition: int = Field(ge=0)
+    caught_up_at: AwareDatetime

@@ -9,13 +9,15 @@ the same bytes (tests/step/test_equivalence.py).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from engage_stream.core.processor import EngagementCore, Outcome
+from engage_stream.enrichment.state import Position
 from engage_stream.inference.scoring import BatchTiming
 from engage_stream.ingest.records import (
     RawRecord,
@@ -29,12 +31,12 @@ from engage_stream.kafka.partitioner import partition_for
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.dlq import DlqErrorClass, DlqRecord
-from engage_stream.schemas.enriched import KeyedProfile, ScoredEvent, SourcePosition
+from engage_stream.schemas.enriched import KeyedProfile, ScoredEvent, SourcePosition, StreamTick
 from engage_stream.schemas.events import CrmEvent
 from engage_stream.schemas.scores import Scores
 from engage_stream.schemas.validation import DEFAULT_MAX_RECORD_BYTES
 from engage_stream.step.outputs import Output, dlq_output, outcome_outputs
-from engage_stream.step.store import StateStore
+from engage_stream.step.store import StateStore, StreamTime
 
 log = get_logger("engage.step")
 
@@ -89,6 +91,8 @@ class Decided:
     outputs: list[Output] = field(default_factory=list)
     outcome: Outcome | None = None
     """None when the record was dead-lettered or changed nothing the core decides on."""
+    released: list[Outcome] = field(default_factory=list)
+    """Held offers the record's stream time released (other customers' too), per customer."""
 
 
 class Step:
@@ -190,8 +194,27 @@ class Step:
                     timings.append(timing_found)
         return results, _merged(timings)
 
-    def decide(self, scored: ScoredEvent, store: StateStore) -> Decided:
-        """Join the customer's profile and state, run the core, keep the new state."""
+    def decide(self, scored: ScoredEvent, store: StateStore, at: Position | None = None) -> Decided:
+        """Join the customer's profile and state, run the core, keep the new state; then
+        move the partition's stream time on and release what it made due. `at`: where the
+        record sits in the stateful stage's input (the live `engage.scored` partition), the
+        position its releases are made at; by default the event's own."""
+        customer = scored.event.customer_id
+        partition = partition_for(customer, self.partitions)
+        kept = store.stream_time(partition)
+        behind = _behind(scored)
+        # Only a record that itself reached Kafka late (a backfill) has its held offers'
+        # delays counted from the stream time it is behind: a live record a little out of
+        # order across source partitions decides the same in any interleaving.
+        backfilled = kept is not None and behind > self.core.policy.journeys.lateness
+        decided = self._decided(scored, store, kept.watermark if backfilled and kept else None)
+        where = at if at is not None else Position.of(scored.source)
+        self._released(decided, self._advance(partition, kept, scored, behind, where, store))
+        return decided
+
+    def _decided(
+        self, scored: ScoredEvent, store: StateStore, stream_time: datetime | None
+    ) -> Decided:
         customer = scored.event.customer_id
         try:
             outcome = self.core.process(
@@ -201,6 +224,7 @@ class Step:
                 store.profile(customer),
                 store.state(customer),
                 self.clock(),
+                stream_time,
             )
         except Exception as exc:  # a bug in a rule must not stop the stream
             source = scored.source
@@ -213,6 +237,87 @@ class Step:
         if outcome.state is not None:
             store.put_state(customer, outcome.state)
         return Decided(outcome_outputs(customer, outcome), outcome)
+
+    # -- journeys: held offers released by stream time (`policy.journeys`) -----------------
+
+    def tick(self, tick: StreamTick, at: Position, store: StateStore) -> Decided:
+        """An idle partition's tick: stream time moves to the tick's wall-clock time less
+        the lateness and less how far behind the clock the partition's last record was
+        (a backfill moves by the time it sat idle, not to today), for this release only:
+        the events read next keep their own stream time."""
+        kept = store.stream_time(tick.partition)
+        behind = kept.behind if kept is not None else timedelta(0)
+        watermark = tick.caught_up_at - self.core.policy.journeys.lateness - behind
+        if kept is not None and kept.watermark > watermark:
+            watermark = kept.watermark
+        decided = Decided()
+        self._released(decided, self._release(tick.partition, watermark, at, store))
+        return decided
+
+    def advance_to(self, moment: datetime, at: Position, store: StateStore) -> Decided:
+        """Every partition ticked at `moment` (a replay's end: the range read, caught up)."""
+        decided = Decided()
+        for partition in range(self.partitions):
+            tick = StreamTick(partition=partition, caught_up_at=moment)
+            ticked = self.tick(tick, at, store)
+            decided.outputs += ticked.outputs
+            decided.released += ticked.released
+        return decided
+
+    def _advance(
+        self,
+        partition: int,
+        kept: StreamTime | None,
+        scored: ScoredEvent,
+        behind: timedelta,
+        at: Position,
+        store: StateStore,
+    ) -> Decided:
+        mark = scored.event.occurred_at - self.core.policy.journeys.lateness
+        watermark = mark if kept is None or mark > kept.watermark else kept.watermark
+        store.put_stream_time(partition, StreamTime(watermark, behind))
+        return self._release(partition, watermark, at, store)
+
+    def _release(
+        self, partition: int, watermark: datetime, at: Position, store: StateStore
+    ) -> Decided:
+        decided = Decided()
+        customers = store.due(partition, watermark)
+        if not customers:
+            return decided
+        now = self.clock()
+        for customer in customers:
+            state = store.state(customer)
+            if state is None:
+                continue
+            try:
+                outcome = self.core.release(
+                    customer, store.profile(customer), state, watermark, at, now
+                )
+            except Exception as exc:  # a bug in a rule must not stop the stream
+                log.exception("release_failed", customer_id=customer, at=f"{at.source}@{at.offset}")
+                held = [p.model_dump(mode="json") for p in state.held]
+                original = _record_at(at.to_source(), customer, json.dumps(held).encode())
+                reason = f"release failed: {exc}"[:500]
+                dead = dead_letter(original, DlqErrorClass.PROCESSING_ERROR, reason, None, now)
+                decided.outputs.append(dlq_output(dead))
+                continue
+            if outcome.state is not None:
+                store.put_state(customer, outcome.state)
+            else:  # nothing due after all, or a release redone: the state holds it already
+                store.keep_due(customer, state)
+            if outcome.messages or outcome.suppressions:
+                decided.outputs += outcome_outputs(customer, outcome)
+                decided.released.append(outcome)
+        kept = store.stream_time(partition)
+        if decided.released and kept is not None:
+            store.put_stream_time(partition, kept, durable=True)
+        return decided
+
+    @staticmethod
+    def _released(into: Decided, released: Decided) -> None:
+        into.outputs += released.outputs
+        into.released += released.released
 
     # -- the live worker's hand-over between its two stages ---------------------------------
     # Both hand-overs are keyed by customer id and sent to its partition by the one
@@ -227,12 +332,20 @@ class Step:
             TopicRole.SCORED, customer.encode(), value, partition_for(customer, self.partitions)
         )
 
-    def received(self, record: RawRecord) -> ScoredEvent | Output:
-        """An `engage.scored` record back as the scored event, or its dead letter."""
+    def received(self, record: RawRecord) -> ScoredEvent | StreamTick | Output:
+        """An `engage.scored` record back as the scored event (keyed by its customer) or
+        an idle partition's tick (unkeyed), or its dead letter."""
         try:
+            if record.key is None:
+                return StreamTick.model_validate_json(record.value or b"")
             return ScoredEvent.model_validate_json(record.value or b"")
         except Exception as exc:
             return self._internal_dead(record, exc)
+
+    def ticked(self, partition: int, caught_up_at: datetime) -> Output:
+        """The `engage.scored` record of an idle partition's tick."""
+        tick = StreamTick(partition=partition, caught_up_at=caught_up_at)
+        return Output(TopicRole.SCORED, None, tick.model_dump_json().encode(), partition)
 
     def route_profile(self, record: RawRecord) -> Output:
         """A `crm.customers` record as its `engage.profiles` record, or its dead letter."""
@@ -322,6 +435,16 @@ class Step:
             original, DlqErrorClass.PROCESSING_ERROR, reason[:500], None, self.clock()
         )
         return dlq_output(dead)
+
+
+def _behind(scored: ScoredEvent) -> timedelta:
+    """How long the event took from happening to reaching Kafka (its record timestamp)."""
+    logged = scored.source.timestamp_ms
+    if logged is None:
+        return timedelta(0)
+    return max(
+        timedelta(0), datetime.fromtimestamp(logged / 1000, tz=UTC) - scored.event.occurred_at
+    )
 
 
 def _record_at(source: SourcePosition, customer_id: str, value: bytes) -> RawRecord:

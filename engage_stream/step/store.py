@@ -8,11 +8,37 @@ history, only the encode the changelog needs.
 
 from __future__ import annotations
 
-from typing import Protocol
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from engage_stream.enrichment.state import CustomerState
+from engage_stream.kafka.partitioner import partition_for
 from engage_stream.schemas.customers import CustomerProfile
 from engage_stream.schemas.stored import read_stored
+
+
+@dataclass(frozen=True, slots=True)
+class StreamTime:
+    """A stateful partition's stream time (`policy.journeys`)."""
+
+    watermark: datetime
+    """The latest `occurred_at` read, less the allowed lateness."""
+    behind: timedelta = timedelta(0)
+    """How long the last record read took from happening to reaching Kafka: an idle tick
+    moves a partition that far behind the clock by no more than the time it sat idle."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"watermark": self.watermark.isoformat(), "behind_s": self.behind.total_seconds()}
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> StreamTime:
+        return cls(
+            datetime.fromisoformat(document["watermark"]),
+            timedelta(seconds=float(document.get("behind_s", 0))),
+        )
 
 
 class StateStore(Protocol):
@@ -24,15 +50,65 @@ class StateStore(Protocol):
 
     def drop_profile(self, customer_id: str) -> None: ...
 
-    def put_state(self, customer_id: str, state: CustomerState) -> None: ...
+    def put_state(self, customer_id: str, state: CustomerState) -> None:
+        """Keep the state, and the due time of the first offer it holds (`due`)."""
+        ...
+
+    def stream_time(self, partition: int) -> StreamTime | None:
+        """The stateful partition's stream time, as last put (`step.Step` journeys)."""
+        ...
+
+    def put_stream_time(self, partition: int, time: StreamTime, *, durable: bool = False) -> None:
+        """`durable`: written through now (a release rests on it); else when convenient."""
+        ...
+
+    def due(self, partition: int, until: datetime) -> list[str]:
+        """The partition's customers that may hold an offer due by `until`; each is
+        forgotten until its state is put (or `keep_due`) again."""
+        ...
+
+    def keep_due(self, customer_id: str, state: CustomerState) -> None:
+        """`due` returned the customer but nothing was released: remember its offers."""
+        ...
+
+
+class DueIndex:
+    """Per stateful partition, customers by the due time of the first offer they hold: a
+    release looks only at customers with something due, not at every state."""
+
+    def __init__(self, partitions: int) -> None:
+        self.partitions = partitions
+        self._heaps: dict[int, list[tuple[datetime, str]]] = {}
+
+    def add(self, customer_id: str, state: CustomerState, *, closed_too: bool = False) -> None:
+        """`closed_too`: also offers released or exited (after a restart, so that an input
+        processed again releases again what it released before the crash)."""
+        dues = [p.due for p in state.pending if closed_too or p.closed is None]
+        if dues:
+            heap = self._heaps.setdefault(partition_for(customer_id, self.partitions), [])
+            heapq.heappush(heap, (min(dues), customer_id))
+
+    def take(self, partition: int, until: datetime) -> list[str]:
+        heap = self._heaps.get(partition)
+        found: dict[str, None] = {}
+        while heap and heap[0][0] <= until:
+            found[heapq.heappop(heap)[1]] = None
+        return list(found)
+
+    def rebuilt(self, states: Iterable[tuple[str, CustomerState]]) -> None:
+        self._heaps.clear()
+        for customer_id, state in states:
+            self.add(customer_id, state, closed_too=True)
 
 
 class MemoryStore:
     """Objects in dicts: a replay's whole state, saved in its checkpoints."""
 
-    def __init__(self) -> None:
+    def __init__(self, partitions: int = 1) -> None:
         self.profiles: dict[str, CustomerProfile] = {}
         self.states: dict[str, CustomerState] = {}
+        self.stream_times: dict[int, StreamTime] = {}
+        self.index = DueIndex(partitions)
 
     def profile(self, customer_id: str) -> CustomerProfile | None:
         return self.profiles.get(customer_id)
@@ -48,15 +124,39 @@ class MemoryStore:
 
     def put_state(self, customer_id: str, state: CustomerState) -> None:
         self.states[customer_id] = state
+        self.index.add(customer_id, state)
 
-    def dump(self) -> tuple[dict[str, str], dict[str, str]]:
-        """Profiles and states as JSON, for a checkpoint."""
+    def stream_time(self, partition: int) -> StreamTime | None:
+        return self.stream_times.get(partition)
+
+    def put_stream_time(self, partition: int, time: StreamTime, *, durable: bool = False) -> None:
+        self.stream_times[partition] = time
+
+    def due(self, partition: int, until: datetime) -> list[str]:
+        return self.index.take(partition, until)
+
+    def keep_due(self, customer_id: str, state: CustomerState) -> None:
+        self.index.add(customer_id, state)
+
+    def dump(self) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, Any]]]:
+        """Profiles, states and stream times as JSON, for a checkpoint."""
         profiles = {k: v.model_dump_json() for k, v in self.profiles.items()}
-        return profiles, {k: v.model_dump_json() for k, v in self.states.items()}
+        states = {k: v.model_dump_json() for k, v in self.states.items()}
+        return profiles, states, {str(p): t.as_json() for p, t in self.stream_times.items()}
 
     @classmethod
-    def load(cls, profiles: dict[str, str], states: dict[str, str]) -> MemoryStore:
-        store = cls()
+    def load(
+        cls,
+        profiles: dict[str, str],
+        states: dict[str, str],
+        stream_times: dict[str, dict[str, Any]] | None = None,
+        partitions: int = 1,
+    ) -> MemoryStore:
+        store = cls(partitions)
         store.profiles = {k: read_stored(CustomerProfile, v) for k, v in profiles.items()}
         store.states = {k: read_stored(CustomerState, v) for k, v in states.items()}
+        store.stream_times = {
+            int(p): StreamTime.from_json(t) for p, t in (stream_times or {}).items()
+        }
+        store.index.rebuilt(store.states.items())
         return store

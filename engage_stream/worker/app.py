@@ -29,15 +29,19 @@ import contextlib
 import tempfile
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import faust
 
+from engage_stream.core.processor import Outcome
+from engage_stream.enrichment.state import Position
 from engage_stream.ingest.records import RawRecord
 from engage_stream.kafka.security import faust_credentials
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.observability.logs import get_logger
+from engage_stream.schemas.enriched import StreamTick
 from engage_stream.step.outputs import Output
 from engage_stream.step.step import Decided, Step
 from engage_stream.worker.deliveries import Source
@@ -146,7 +150,7 @@ class WorkerApp:
             Changelogged(table, self._owed_partition, self._changelog_sent)
             for table in (self.profiles, self.states, self.state_parts)
         )
-        self.store = TableStore(profiles, states, parts)
+        self.store = TableStore(profiles, states, parts, partitions=partitions)
         self.step = Step(
             runtime.core,
             runtime.scorer,
@@ -163,6 +167,8 @@ class WorkerApp:
             )
         }
         self._done: dict[tuple[str, int], int] = {}
+        self._last_read: dict[int, float] = {}
+        """Per engage.scored partition: when a record of it was last handled (monotonic)."""
         self._started = False
         self._alive = time.monotonic()
         """When the event loop last ran its tick: a longer gap means the process was frozen."""
@@ -237,6 +243,13 @@ class WorkerApp:
                 self._frozen = True  # this tick may run before the stage sees the gap
             self._alive = now
 
+        idle_s = settings.idle_release_s
+        if idle_s > 0:
+
+            @app.timer(max(0.5, idle_s / 4))  # type: ignore[untyped-decorator]
+            async def ticks() -> None:
+                await self.tick_idle(idle_s)
+
         @app.timer(1.0)  # type: ignore[untyped-decorator]
         async def gauges() -> None:
             self.metrics.set_ready(self.ready())
@@ -289,15 +302,54 @@ class WorkerApp:
         if not await self._still_ours(record):
             return
         self._owed = ((record.topic, record.partition), record.offset)
-        self.metrics.event_in(record.topic)
+        self._last_read[record.partition] = time.monotonic()
         scored = self.step.received(record)
         self._processed(record)
         if isinstance(scored, Output):
+            self.metrics.event_in(record.topic)
             self._send(scored)
             return
-        self._sent(self.step.decide(scored, self.store))
+        at = Position(source=f"{record.topic}/{record.partition}", offset=record.offset)
+        if isinstance(scored, StreamTick):
+            self._sent(self.step.tick(scored, at, self.store))
+            return
+        self.metrics.event_in(record.topic)
+        self._sent(self.step.decide(scored, self.store, at))
         if scored.source.timestamp_ms is not None:
             self.metrics.end_to_end_since(scored.source.timestamp_ms)
+
+    async def tick_idle(self, idle_s: float) -> None:
+        """A tick into each engage.scored partition of this worker that read nothing for
+        `idle_s` while the whole pipeline is caught up (every partition of the four inputs
+        committed to its end, by whichever worker owns it): its held offers due by now may
+        go (`step.journeys`). A partition behind, or a pipeline with anything in flight,
+        gets none: its offers wait for stream time, so nothing overtakes an exit event."""
+        if not self.ready():
+            return
+        now = time.monotonic()
+        scored = self.topic[TopicRole.SCORED].get_topic_name()
+        idle = [
+            tp.partition
+            for tp in self.app.consumer.assignment()
+            if tp.topic == scored and now - self._last_read.get(tp.partition, 0.0) >= idle_s
+        ]
+        if not idle:
+            return
+        try:
+            consumer: Any = self.app.consumer  # `transport.Consumer`
+            behind = await consumer.behind(sorted(self._inputs))
+        except Exception as exc:  # a broker away: no tick this time
+            log.debug("tick_not_sent", error=str(exc)[:300])
+            return
+        if behind != 0:
+            return
+        caught_up_at = datetime.now(UTC)
+        for partition in idle:
+            output = self.step.ticked(partition, caught_up_at)
+            await self.topic[TopicRole.SCORED].send(
+                key=None, value=output.value, partition=output.partition
+            )
+            self._last_read[partition] = time.monotonic()
 
     # -- profiles ----------------------------------------------------------------------------
 
@@ -370,8 +422,20 @@ class WorkerApp:
             self.metrics.duplicate()
         for output in decided.outputs:
             self._send(output)
-        if outcome is None:
-            return
+        for released in decided.released:
+            for message in released.messages:
+                log.info(
+                    "held_offer_released",
+                    action_id=message.action_id,
+                    event_id=message.source_event_id,
+                    channel=message.channel.value,
+                    send_not_before=message.send_not_before.isoformat(),
+                )
+            self._counted(released)
+        if outcome is not None:
+            self._counted(outcome)
+
+    def _counted(self, outcome: Outcome) -> None:
         for handoff in outcome.handoffs:
             log.info(
                 "handoff",

@@ -14,14 +14,22 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
-from engage_stream.enrichment.state import CustomerState, OrderFact, SeenChunk, SentMessage
+from engage_stream.enrichment.state import (
+    CustomerState,
+    OrderFact,
+    PendingAction,
+    SeenChunk,
+    SentMessage,
+)
 from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.customers import CustomerProfile
 from engage_stream.schemas.stored import read_stored
+from engage_stream.step.store import DueIndex, StreamTime
 
 DEFAULT_CACHED_CUSTOMERS = 5_000
 
@@ -68,6 +76,11 @@ class Changelogged(MutableMapping[bytes, bytes]):
         return len(self.table.data)
 
 
+WATERMARK_EVERY = timedelta(minutes=1)
+"""Stream time a partition's watermark may move on before it is written again (it is also
+written with every release): after a restart it resumes at most this far behind."""
+
+
 class TableStore:
     def __init__(
         self,
@@ -75,6 +88,7 @@ class TableStore:
         states: Table,
         parts: Table,
         cached: int = DEFAULT_CACHED_CUSTOMERS,
+        partitions: int = 1,
     ) -> None:
         self._profiles = _Cached(
             cached,
@@ -88,6 +102,11 @@ class TableStore:
         self._states = _Cached(
             cached, read=self.codec.read, write=self.codec.write, evicted=self.codec.forget
         )
+        self._parts = parts
+        self.index = DueIndex(partitions)
+        self._indexed = False
+        self._stream_times: dict[int, tuple[StreamTime, datetime | None]] = {}
+        """Per partition: its stream time, and the watermark last written to the table."""
 
     def profile(self, customer_id: str) -> CustomerProfile | None:
         return self._profiles.get(customer_id)
@@ -103,6 +122,47 @@ class TableStore:
 
     def put_state(self, customer_id: str, state: CustomerState) -> None:
         self._states.put(customer_id, state)
+        if self._indexed:
+            self.index.add(customer_id, state)
+
+    def stream_time(self, partition: int) -> StreamTime | None:
+        known = self._stream_times.get(partition)
+        if known is not None:
+            return known[0]
+        stored = self._parts.get(_stream_time_key(partition))
+        if not stored:
+            return None
+        time = StreamTime.from_json(json.loads(stored))
+        self._stream_times[partition] = (time, time.watermark)
+        return time
+
+    def put_stream_time(self, partition: int, time: StreamTime, *, durable: bool = False) -> None:
+        _, written = self._stream_times.get(partition, (time, None))
+        if durable or written is None or time.watermark - written >= WATERMARK_EVERY:
+            self._parts[_stream_time_key(partition)] = json.dumps(time.as_json()).encode()
+            written = time.watermark
+        self._stream_times[partition] = (time, written)
+
+    def due(self, partition: int, until: datetime) -> list[str]:
+        if not self._indexed:
+            self._rebuild_index()
+        return self.index.take(partition, until)
+
+    def keep_due(self, customer_id: str, state: CustomerState) -> None:
+        self.index.add(customer_id, state)
+
+    def _rebuild_index(self) -> None:
+        """From the tables (a restart or a rebalance): every customer with a held offer
+        part, offers already ended included, so that inputs processed again release again."""
+        suffix = f"{SEP}pending".encode()
+        customers = [key[: -len(suffix)].decode() for key in self._parts if key.endswith(suffix)]
+        self.index.rebuilt(
+            (customer, state)
+            for customer in customers
+            if (state := self.state(customer)) is not None
+        )
+        self._indexed = True
+        log.info("held_offers_indexed", customers=len(customers))
 
     def forget(self) -> None:
         """Drop every decoded object: the tables are the truth after a rebalance."""
@@ -110,6 +170,8 @@ class TableStore:
         self._states.objects.clear()
         self.codec.written.clear()
         self.codec.extra.clear()
+        self._stream_times.clear()
+        self._indexed = False
 
 
 class _Cached(Generic[Document]):
@@ -162,7 +224,8 @@ def _decoded(kind: type[Document], stored: bytes | None) -> Document | None:
 
 _SENT = TypeAdapter(list[SentMessage])
 _ORDERS = TypeAdapter(list[OrderFact])
-ENCODED_FIELDS = ("customer_id", "conversations", "sent", "seen_log", "orders")
+_PENDING = TypeAdapter(list[PendingAction])
+ENCODED_FIELDS = ("customer_id", "conversations", "sent", "seen_log", "orders", "pending")
 SEP = "\x1f"
 """Between a customer id and a part name in a part's table key (ids never hold it)."""
 
@@ -253,6 +316,8 @@ def _parts(state: CustomerState) -> list[Part]:
         ("sent", state.sent, lambda: _SENT.dump_json(state.sent)),
         ("orders", state.orders, lambda: _ORDERS.dump_json(state.orders)),
     ]
+    if state.pending:  # most customers never hold an offer: no part for them
+        parts.append(("pending", state.pending, lambda: _PENDING.dump_json(state.pending)))
     parts += [(f"c{SEP}{key}", c, _json_of(c)) for key, c in state.conversations.items()]
     for source, chunks in state.seen_log.chunks.items():
         parts += [
@@ -281,7 +346,7 @@ def _assembled(customer_id: str, values: dict[str, bytes | None]) -> bytes:
     writes is left out: its entries come back when the events are processed again)."""
     conversations: list[bytes] = []
     chunks: dict[str, list[bytes]] = {}
-    sent = orders = b"[]"
+    sent = orders = pending = b"[]"
     for name, value in values.items():
         if value is None:
             continue
@@ -290,6 +355,8 @@ def _assembled(customer_id: str, values: dict[str, bytes | None]) -> bytes:
             sent = value
         elif name == "orders":
             orders = value
+        elif name == "pending":
+            pending = value
         elif kind == "c":
             conversations.append(_string(rest) + b":" + value)
         elif kind == "s":
@@ -307,6 +374,8 @@ def _assembled(customer_id: str, values: dict[str, bytes | None]) -> bytes:
             seen,
             b'}},"orders":',
             orders,
+            b',"pending":',
+            pending,
             b"}",
         )
     )
@@ -320,9 +389,14 @@ _STALE = object()
 
 
 def _understood(name: str) -> bool:
-    """A part this release writes: the sent messages, the order facts, a conversation, a
-    chunk of the seen log."""
-    return name in ("sent", "orders") or name.partition(SEP)[0] in ("c", "s")
+    """A part this release writes: the sent messages, the order facts, the held offers, a
+    conversation, a chunk of the seen log."""
+    return name in ("sent", "orders", "pending") or name.partition(SEP)[0] in ("c", "s")
+
+
+def _stream_time_key(partition: int) -> bytes:
+    """A partition's stream time in the parts table (no customer id starts with SEP)."""
+    return f"{SEP}stream-time{SEP}{partition}".encode()
 
 
 def _key(customer_id: str, name: str) -> bytes:

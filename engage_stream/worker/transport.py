@@ -53,6 +53,27 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
         return consumer
 
+    async def behind(self, topics: list[str]) -> int | None:
+        """Records of `topics` the group has not committed yet, over every partition (this
+        worker's and the others'), or None while the metadata does not know a topic."""
+        behind: int | None = await self.call_thread(self._behind, topics)
+        return behind
+
+    async def _behind(self, topics: list[str]) -> int | None:
+        consumer = self._ensure_consumer()
+        tps = []
+        for topic in topics:
+            count = self.topic_partitions(topic)
+            if not count:
+                return None
+            tps += [TP(topic, partition) for partition in range(count)]
+        ends = await consumer.end_offsets(tps)
+        behind = 0
+        for tp in tps:
+            committed = await consumer.committed(tp)
+            behind += max(0, ends[tp] - (committed or 0))
+        return behind
+
 
 class Consumer(faust_aiokafka.Consumer):
     YIELD_EVERY = 100
@@ -66,6 +87,12 @@ class Consumer(faust_aiokafka.Consumer):
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def behind(self, topics: list[str]) -> int | None:
+        """Records of `topics` the whole group has not committed yet (`ConsumerThread.behind`)."""
+        thread = self._thread
+        assert isinstance(thread, ConsumerThread)
+        return await thread.behind(topics)
 
     def is_contiguous(self, topic: str) -> bool:
         """A topic an agent reads whose offsets have no holes: acknowledged, not compacted."""

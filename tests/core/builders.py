@@ -15,7 +15,7 @@ from engage_stream.config.settings import PROJECT_ROOT
 from engage_stream.core.processor import EngagementCore, Outcome
 from engage_stream.drafting.draft import Draft, DraftKind, Question, Suggestion, Tone
 from engage_stream.drafting.facts import OrderFacts
-from engage_stream.enrichment.state import CustomerState
+from engage_stream.enrichment.state import CustomerState, Position
 from engage_stream.policy.policy_file import Policy, load_policy
 from engage_stream.schemas.actions import ModelStamp
 from engage_stream.schemas.common import Channel
@@ -51,6 +51,8 @@ PROCESSED_AT = datetime(2026, 3, 10, 5, 0, 1, tzinfo=UTC)
 
 EVENTS_TOPIC = "crm.events"
 PROFILES_TOPIC = "crm.customers"
+STATEFUL_TOPIC = "engage.scored/0"
+"""Where the core sees a release come from: the stateful stage's own input partition."""
 
 INTENT_STAMP = ModelStamp(name="intent-ko", version="test", sha256="1" * 64)
 TOXICITY_STAMP = ModelStamp(name="toxicity-ko", version="test", sha256="2" * 64)
@@ -337,7 +339,12 @@ def policy_with(changes: Mapping[str, Any], base: Policy = SHIPPED_POLICY) -> Po
 
 
 class Feeder:
-    """Feeds one customer's events through a core at consecutive offsets, keeping state."""
+    """Feeds one customer's events through a core at consecutive offsets, keeping state.
+
+    `release_at_due`: an offer held for later (a journey step) is released at its due time
+    right after the input that made it, as if stream time reached it with no exit event in
+    between, and what it sends joins that input's outcome: tests of what a rule sends need
+    not move stream time. Tests of journeys themselves turn it off."""
 
     def __init__(
         self,
@@ -345,6 +352,7 @@ class Feeder:
         drafter: FakeDrafter | None = None,
         *,
         profile: CustomerProfile | None = None,
+        release_at_due: bool = True,
     ) -> None:
         self.drafter = drafter or FakeDrafter()
         self.core = EngagementCore(policy, self.drafter)
@@ -352,6 +360,7 @@ class Feeder:
         self.state: CustomerState | None = None
         self.offset = 0
         self.outcomes: list[Outcome] = []
+        self.release_at_due = release_at_due
 
     def feed(
         self,
@@ -374,8 +383,62 @@ class Feeder:
         )
         if outcome.state is not None:
             self.state = outcome.state
+        self._released_into(outcome, profile if profile is not None else self.profile, offset)
         self.outcomes.append(outcome)
         return outcome
+
+    def release(
+        self, watermark: datetime, *, offset: int, profile: CustomerProfile | None = None
+    ) -> Outcome:
+        """Stream time at `watermark`: what the customer holds due by then, released by the
+        input at `offset` of the stateful partition."""
+        assert self.state is not None, "nothing fed yet"
+        released = self.core.release(
+            self.state.customer_id,
+            profile if profile is not None else self.profile,
+            self.state,
+            watermark,
+            Position(source=STATEFUL_TOPIC, offset=offset),
+            PROCESSED_AT,
+        )
+        if released.state is not None:
+            self.state = released.state
+        return released
+
+    def again(
+        self, event: CrmEvent, event_scores: Scores | None, offset: int, state: CustomerState
+    ) -> Outcome:
+        """`event`, fed at `offset` before, processed again against `state` (after a crash):
+        the event, then the release its own held offers had at that offset."""
+        outcome = self.core.process(
+            event, source(offset), event_scores, self.profile, state, PROCESSED_AT
+        )
+        for held in [p for p in state.pending if p.source_event_id == event.event_id]:
+            released = self.core.release(
+                state.customer_id,
+                self.profile,
+                state,
+                held.due,
+                Position(source=STATEFUL_TOPIC, offset=offset),
+                PROCESSED_AT,
+            )
+            outcome.messages += released.messages
+            outcome.suppressions += released.suppressions
+            outcome.decisions += released.decisions
+        return outcome
+
+    def _released_into(
+        self, outcome: Outcome, profile: CustomerProfile | None, offset: int
+    ) -> None:
+        if not self.release_at_due or self.state is None:
+            return
+        for due in sorted({p.due for p in self.state.held}):
+            released = self.release(due, offset=offset, profile=profile)
+            outcome.messages += released.messages
+            outcome.suppressions += released.suppressions
+            outcome.decisions += released.decisions
+            if released.state is not None:
+                outcome.state = released.state
 
     def say(
         self, event_id: str, text: str, event_scores: Scores | None = NEUTRAL, **kw: Any
@@ -392,4 +455,5 @@ class Feeder:
         )
         if outcome.state is not None:
             self.state = outcome.state
+        self._released_into(outcome, updated, offset)
         return outcome

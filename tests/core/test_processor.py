@@ -83,8 +83,9 @@ OUTBOUND = SHIPPED_POLICY.outbound
 
 
 def decisions(outcome: Outcome) -> list[Any]:
+    """The event's decisions, then those of the releases it made (a held offer placed)."""
     assert outcome.enriched is not None
-    return list(outcome.enriched.decisions)
+    return [*outcome.enriched.decisions, *outcome.decisions]
 
 
 def action_ids(outcome: Outcome) -> list[str]:
@@ -183,11 +184,17 @@ def test_an_order_is_remembered_for_the_handoff_draft() -> None:
 def test_the_core_reads_the_event_time_not_the_clock() -> None:
     one = Feeder(profile=opted_in()).feed(cart("e1", when=at()))
     core = EngagementCore(SHIPPED_POLICY, FakeDrafter())
-    later = core.process(
-        cart("e1", when=at()), source(0), None, opted_in(), None, PROCESSED_AT + timedelta(days=3)
+    later_clock = PROCESSED_AT + timedelta(days=3)
+    later = core.process(cart("e1", when=at()), source(0), None, opted_in(), None, later_clock)
+    assert later.state is not None
+    (held,) = later.state.held
+    released = core.release(
+        "cust-1", opted_in(), later.state, held.due, Position(source="p/0", offset=0), later_clock
     )
-    assert [m.send_not_before for m in one.messages] == [m.send_not_before for m in later.messages]
-    assert later.messages[0].created_at == PROCESSED_AT + timedelta(days=3)
+    assert [m.send_not_before for m in one.messages] == [
+        m.send_not_before for m in released.messages
+    ]
+    assert released.messages[0].created_at == later_clock
 
 
 # -- deterministic ids ----------------------------------------------------------------------
@@ -246,16 +253,17 @@ def test_reprocessing_each_event_against_the_final_state_decides_the_same() -> N
     first = [feeder.feed(event, event_scores) for event, event_scores in script]
     final = feeder.state
     assert [d.kind for o in first for d in decisions(o)] == [
+        DecisionKind.HELD,
         DecisionKind.NEXT_BEST_ACTION,
         DecisionKind.HANDOFF,
+        DecisionKind.HELD,
         DecisionKind.SUPPRESSED,
         DecisionKind.ALREADY_HANDED_OFF,
     ]
+    assert final is not None
     for offset in (2, 3, 4):
         event, event_scores = script[offset]
-        again = feeder.core.process(
-            event, source(offset), event_scores, feeder.profile, final, PROCESSED_AT
-        )
+        again = feeder.again(event, event_scores, offset, final)
         assert again.duplicate is False
         assert decisions(again) == decisions(first[offset])
         assert action_ids(again) == action_ids(first[offset])
@@ -270,11 +278,10 @@ def test_reprocessing_the_tail_in_order_from_the_final_state_repeats_every_outpu
     script = crash_script()
     first = [feeder.feed(event, event_scores) for event, event_scores in script]
     state = feeder.state
+    assert state is not None
     for offset in (2, 3, 4):
         event, event_scores = script[offset]
-        again = feeder.core.process(
-            event, source(offset), event_scores, feeder.profile, state, PROCESSED_AT
-        )
+        again = feeder.again(event, event_scores, offset, state)
         assert again.enriched == first[offset].enriched
         assert again.handoffs == first[offset].handoffs
         assert action_ids(again) == action_ids(first[offset])
@@ -325,9 +332,8 @@ def test_reprocessing_after_a_much_later_event_still_applies_the_frequency_cap()
     feeder.feed(cart("a", when=at()))
     capped = feeder.feed(cart("b", when=at(hours=12)))
     feeder.feed(cart("c", when=at(days=61)))
-    again = feeder.core.process(
-        cart("b", when=at(hours=12)), source(1), None, feeder.profile, feeder.state, PROCESSED_AT
-    )
+    assert feeder.state is not None
+    again = feeder.again(cart("b", when=at(hours=12)), None, 1, feeder.state)
     assert decisions(again) == decisions(capped)
 
 

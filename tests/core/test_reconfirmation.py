@@ -212,8 +212,7 @@ def test_advertising_that_waits_on_one_channel_goes_on_a_fresh_one() -> None:
     outcome = feeder.feed(cart("e1"))
     (advertising,) = [m for m in outcome.messages if m.advertising]
     assert advertising.channel is Channel.EMAIL
-    assert outcome.enriched is not None
-    details = [d.detail for d in outcome.enriched.decisions if d.rule == "abandoned_cart"]
+    details = [d.detail for d in outcome.decisions if d.rule == "abandoned_cart"]
     assert details == [
         f"email, advertising_opt_in, not before {advertising.send_not_before.isoformat()} "
         "(passed over sms: consent awaits its re-confirmation)"

@@ -67,14 +67,17 @@ def test_compaction_and_retention_reach_apache_kafka(apache_kafka: ApacheKafkaBr
     admin = KafkaAdminClient(bootstrap_servers=apache_kafka.bootstrap)
     customers = next(s.name for s in topics.topics.values() if s.name.startswith("crm.customers"))
     dlq = next(s.name for s in topics.topics.values() if s.name.startswith("engage.dlq"))
-    response = admin.describe_configs(
-        [
-            ConfigResource(ConfigResourceType.TOPIC, customers),
-            ConfigResource(ConfigResourceType.TOPIC, dlq),
-        ]
-    )
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, customers),
+        ConfigResource(ConfigResourceType.TOPIC, dlq),
+    ]
+    # A loaded broker can answer for a topic just made before its settings are in: ask again.
+    deadline = time.monotonic() + 15
+    configs = admin.describe_configs(resources)["topic"]
+    while "retention.ms" not in configs.get(dlq, {}) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        configs = admin.describe_configs(resources)["topic"]
     admin.close()
-    configs = response["topic"]
     assert configs[customers]["cleanup.policy"]["value"] == "compact"
     assert configs[dlq]["retention.ms"]["value"] == "2592000000"
 

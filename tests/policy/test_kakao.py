@@ -48,8 +48,8 @@ def only_suppression(outcome: Outcome) -> tuple[SuppressionReason, str]:
 
 
 def decision_detail(outcome: Outcome) -> str:
-    assert outcome.enriched is not None
-    (decision,) = outcome.enriched.decisions
+    """The placement's decision: the offer is held, and placed once due."""
+    (decision,) = outcome.decisions
     return decision.detail
 
 
@@ -201,8 +201,7 @@ def test_an_alimtalk_notice_without_a_registered_template_code_is_suppressed() -
     assert reason is SuppressionReason.NO_ALIMTALK_TEMPLATE
     assert "review_request.v1" in detail
     assert "outbound.kakao.alimtalk_template_codes" in detail
-    assert outcome.enriched is not None
-    assert outcome.enriched.decisions[0].kind is DecisionKind.SUPPRESSED
+    assert outcome.decisions[0].kind is DecisionKind.SUPPRESSED
 
 
 def test_a_notice_to_a_kakao_customer_without_a_phone_number_goes_by_email() -> None:

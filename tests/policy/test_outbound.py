@@ -104,7 +104,9 @@ def test_abandoned_cart_with_email_consent_sends_one_marked_email_after_the_dela
     assert message.policy_version == SHIPPED_POLICY.version
     assert message.models == []
     assert outcome.enriched is not None
-    (decision,) = outcome.enriched.decisions
+    (held,) = outcome.enriched.decisions
+    assert (held.kind, held.action_id) == (DecisionKind.HELD, message.action_id)
+    (decision,) = outcome.decisions  # made when stream time reached the due time
     assert decision.kind is DecisionKind.NEXT_BEST_ACTION
     assert decision.rule == "abandoned_cart"
     assert decision.action_id == message.action_id
@@ -133,8 +135,7 @@ def test_without_advertising_consent_nothing_is_sent_and_the_suppression_says_wh
     assert suppression.source_event_id == "e1"
     assert suppression.suppression_id == action_id_for("e1", "suppressed:abandoned_cart")
     assert suppression.policy_version == SHIPPED_POLICY.version
-    assert outcome.enriched is not None
-    (decision,) = outcome.enriched.decisions
+    (decision,) = outcome.decisions  # consent is looked at when the reminder is due
     assert decision.kind is DecisionKind.SUPPRESSED
     assert decision.reasons == ["no_advertising_consent"]
 

@@ -26,7 +26,7 @@ from engage_stream.replay.sinks import DirectorySink, LiveTopicError, ShadowTopi
 from engage_stream.samples.generator import SampleConfig, SampleStream
 from engage_stream.serving.models import load_models
 from engage_stream.step.outputs import Output
-from tests.worker.pipeline import Pipeline
+from tests.worker.pipeline import Pipeline, json_lines, replay_command
 
 pytestmark = pytest.mark.broker
 
@@ -61,17 +61,12 @@ def lived(
 def _replay(
     pipe: Pipeline, runs: Path, run_id: str, *args: str
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ENGAGE_")}
-    env |= {"ENGAGE_TOPICS_FILE": str(pipe.topics_file), "ENGAGE_DEVICE": "cpu"}
-    return subprocess.run(
-        [sys.executable, "-m", "engage_stream", "replay", "--run-id", run_id,
-         "--runs-dir", str(runs), "--bootstrap", pipe.broker.bootstrap, *args],
-        capture_output=True, text=True, env=env, timeout=300, check=False, cwd=PROJECT_ROOT,
-    )  # fmt: skip
+    # The live workers here tick no idle partition (tests/worker/pipeline.py), so neither
+    # does the replay at its end: held offers go by stream time alone in both.
+    return replay_command(pipe, runs, run_id, "--advance-to", "none", *args)
 
 
-def _lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+_lines = json_lines
 
 
 def _decisions(records: list[dict[str, Any]]) -> dict[str, list[tuple[Any, ...]]]:

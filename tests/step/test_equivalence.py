@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -31,7 +31,13 @@ from engage_stream.policy.policy_file import Policy, load_policy
 from engage_stream.replay.ranges import OffsetRange
 from engage_stream.replay.runner import ReplayPlan, ReplayRunner
 from engage_stream.samples.generator import SampleConfig, SampleStream
-from engage_stream.schemas.events import ChatMessageEvent, CrmEvent, Sender
+from engage_stream.schemas.events import (
+    CartAbandonedEvent,
+    ChatMessageEvent,
+    CrmEvent,
+    OrderPlacedEvent,
+    Sender,
+)
 from engage_stream.schemas.scores import Scores
 from engage_stream.serving.models import load_models
 from engage_stream.step.outputs import Output
@@ -131,6 +137,7 @@ def _records(topics: Any) -> tuple[list[SimpleNamespace], list[SimpleNamespace]]
     values[100:100] = [(None, None)]
     values[150:150] = [(broken_rule.customer_id.encode(), broken_rule.model_dump_json().encode())]
     values[200:200] = [(broken_batch.customer_id.encode(), broken_batch.model_dump_json().encode())]
+    values += [(e.customer_id.encode(), e.model_dump_json().encode()) for e in _journeys(stream)]
     start_ms = 1_764_151_200_123
     event_records = [
         SimpleNamespace(
@@ -157,6 +164,64 @@ def _records(topics: Any) -> tuple[list[SimpleNamespace], list[SimpleNamespace]]
     return profile_records, event_records
 
 
+CARTS = ("evt-cart-1", "evt-cart-2", "evt-cart-3")
+TICKED_AT = datetime(2026, 11, 26, 11, 30, tzinfo=UTC)
+"""When the idle partitions are ticked (20:30 KST), after the carts' reminders are due."""
+
+
+def _journeys(stream: SampleStream) -> list[CrmEvent]:
+    """Three carts after the sample's chats; the first customer orders from the cart
+    before the reminder is due (an exit), the others do not (released by the tick)."""
+    customers = [p.customer_id for p in stream.profiles[:3]]
+    at = datetime(2026, 11, 26, 10, 25, tzinfo=UTC)
+    carts = [
+        CartAbandonedEvent.model_validate(
+            {
+                "event_id": event_id,
+                "event_type": "cart.abandoned",
+                "occurred_at": at.isoformat(),
+                "customer_id": customer,
+                "source": "web",
+                "payload": {
+                    "cart_id": f"cart-{event_id}",
+                    "items": [
+                        {
+                            "sku": "SKU-KNIT",
+                            "name": "니트 가디건",
+                            "quantity": 1,
+                            "unit_price_krw": 39_000,
+                        }
+                    ],
+                    "value_krw": 39_000,
+                },
+            }
+        )
+        for event_id, customer in zip(CARTS, customers, strict=True)
+    ]
+    order = OrderPlacedEvent.model_validate(
+        {
+            "event_id": "evt-order-from-cart",
+            "event_type": "order.placed",
+            "occurred_at": (at + timedelta(minutes=20)).isoformat(),
+            "customer_id": customers[0],
+            "source": "web",
+            "payload": {
+                "order_id": "ORD-CART-1",
+                "items": [
+                    {
+                        "sku": "SKU-KNIT",
+                        "name": "니트 가디건",
+                        "quantity": 1,
+                        "unit_price_krw": 39_000,
+                    }
+                ],
+                "total_krw": 39_000,
+            },
+        }
+    )
+    return [*carts, order]
+
+
 def _faust_event(record: SimpleNamespace) -> SimpleNamespace:
     """What Faust hands an agent: the record's coordinates, its timestamp in seconds."""
     return SimpleNamespace(
@@ -169,7 +234,8 @@ def _live(runtime: Runtime, profiles: list[Any], events: list[Any]) -> list[Outp
 
     worker = WorkerApp(runtime)
     worker.step.clock = lambda: NOW
-    worker.store = TableStore({}, {}, {})
+    partitions = runtime.topics.topics[TopicRole.SCORED].partitions
+    worker.store = TableStore({}, {}, {}, partitions=partitions)
     sent: list[Output] = []
     worker._send = sent.append  # type: ignore[method-assign,assignment]
 
@@ -200,6 +266,11 @@ def _live(runtime: Runtime, profiles: list[Any], events: list[Any]) -> list[Outp
             await worker.score_batch([_faust_event(r) for r in events[i : i + BATCH]])
             for scored in handed_over(start, TopicRole.SCORED, events[i].timestamp / 1000):
                 await worker.decide(scored)
+        start = len(sent)
+        for partition in range(partitions):
+            sent.append(worker.step.ticked(partition, TICKED_AT))
+        for tick in handed_over(start, TopicRole.SCORED, TICKED_AT.timestamp()):
+            await worker.decide(tick)
 
     asyncio.run(run())
     return [o for o in sent if o.role not in (TopicRole.SCORED, TopicRole.PROFILES)]
@@ -248,11 +319,14 @@ def _replay(
         tmp,
         run_id="live",
         clock=lambda: NOW,
+        partitions=topics.topics[TopicRole.SCORED].partitions,
     )
     runner._live[0] = True  # profiles before the first event are part of the range here
     runner._process(profiles)
     for i in range(0, len(events), BATCH):
         runner._process(events[i : i + BATCH])
+    runner.advance_to = TICKED_AT  # the range read: as the idle live partitions were ticked
+    runner._advance()
     return sink.outputs
 
 
@@ -278,6 +352,14 @@ def test_live_and_replay_give_the_same_bytes_for_the_same_records(
     assert len(live[TopicRole.ENRICHED]) > 150
     assert live.get(TopicRole.ACTIONS_HANDOFF)
     assert live.get(TopicRole.ACTIONS_EMAIL)
+    journeys = {
+        (document["source_event_id"], document.get("reason", "sent"))
+        for role in (TopicRole.ACTIONS_EMAIL, TopicRole.SUPPRESSIONS)
+        for _, value in live.get(role, [])
+        if (document := json.loads(value))["source_event_id"] in CARTS
+    }
+    assert ("evt-cart-1", "exited") in journeys
+    assert {cart for cart, _ in journeys} == set(CARTS), "the other two released by the tick"
     arms = [
         (arm["experiment"], arm["arm"])
         for role in (TopicRole.ACTIONS_EMAIL, TopicRole.SUPPRESSIONS)

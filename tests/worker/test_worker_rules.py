@@ -11,10 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from engage_stream.brokers import BrokerProcess
+from engage_stream.brokers import BrokerProcess, TansuBroker
 from engage_stream.drafting.politeness import is_polite
 from engage_stream.kafka.topics import TopicRole
-from tests.worker.pipeline import KST, Pipeline, by_source, cart, chat, event, profile
+from tests.worker.pipeline import (
+    KST,
+    TANSU_END_OFFSETS,
+    Pipeline,
+    by_source,
+    cart,
+    chat,
+    event,
+    profile,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -84,6 +93,15 @@ def test_each_rule_end_to_end(pipeline: Pipeline) -> None:
 
         enriched = pipeline.wait_for_count(TopicRole.ENRICHED, len(events))
         dlq = pipeline.wait_for_count(TopicRole.DLQ, len(INVALID))
+        # The carts' reminders are held until stream time reaches them (journeys).
+        pipeline.advance_stream_time(datetime(2026, 11, 27, 0, 5, tzinfo=KST))
+        pipeline.wait_for(
+            TopicRole.ACTIONS_EMAIL,
+            lambda r: {"E-CART-OK", "E-CART-SMS"} <= {m["source_event_id"] for m in r},
+        )
+        pipeline.wait_for(
+            TopicRole.SUPPRESSIONS, lambda r: any(s["source_event_id"] == "E-CART-NO" for s in r)
+        )
         handoffs = by_source(pipeline.read(TopicRole.ACTIONS_HANDOFF))
         emails = by_source(pipeline.read(TopicRole.ACTIONS_EMAIL))
         suppressed = by_source(pipeline.read(TopicRole.SUPPRESSIONS))
@@ -120,7 +138,7 @@ def test_each_rule_end_to_end(pipeline: Pipeline) -> None:
     assert "E-CART-NO" not in emails
     assert suppressed["E-CART-NO"][0]["reason"] == "no_advertising_consent"
 
-    # SMS advertising at 22:00 KST without night-time consent waits for 08:00.
+    # SMS advertising due at 22:00 KST without night-time consent waits for 08:00.
     sms = emails["E-CART-SMS"][0]
     assert sms["channel"] == "sms"
     assert sms["body"].startswith("(광고)")
@@ -141,19 +159,23 @@ def test_each_rule_end_to_end(pipeline: Pipeline) -> None:
         assert record["source_topic"] == pipeline.name(TopicRole.EVENTS)
 
 
-def test_frequency_cap_holds_across_a_worker_restart(pipeline: Pipeline) -> None:
+def test_frequency_cap_holds_across_a_worker_restart(
+    pipeline: Pipeline, request: pytest.FixtureRequest
+) -> None:
+    if isinstance(pipeline.broker, TansuBroker):
+        request.applymarker(pytest.mark.xfail(reason=TANSU_END_OFFSETS, strict=False))
     pipeline.send_profile(profile("C-CAP", consents={"email": {"advertising": True}}))
     pipeline.flush()
     with pipeline.worker():
         pipeline.wait_for_profiles(1)
         pipeline.send_event(cart("E-CAP-1", "C-CAP", AFTERNOON))
-        pipeline.flush()
+        pipeline.advance_stream_time(AFTERNOON.replace(hour=15, minute=10))
         pipeline.wait_for_count(TopicRole.ACTIONS_EMAIL, 1)
 
     later = AFTERNOON.replace(hour=18)  # four hours later: inside the 24 h cap
     with pipeline.worker():
         pipeline.send_event(cart("E-CAP-2", "C-CAP", later))
-        pipeline.flush()
+        pipeline.advance_stream_time(later.replace(hour=19, minute=10))
         suppressed = pipeline.wait_for_count(TopicRole.SUPPRESSIONS, 1)
     assert suppressed[0]["source_event_id"] == "E-CAP-2"
     assert suppressed[0]["reason"] == "frequency_cap"

@@ -22,6 +22,8 @@ ITEMS_SHOWN = 3
 
 
 class AbandonedCartRule(RuleSpec):
+    EXIT_MATCHES = frozenset({"any", "cart_items"})
+
     delay_minutes: float = Field(ge=0, le=60 * 24 * 30)
     min_value_krw: int = Field(default=0, ge=0)
 
@@ -72,4 +74,5 @@ class AbandonedCart:
             earliest=event.occurred_at + timedelta(minutes=spec.delay_minutes),
             subject=message.subject,
             body=message.body,
+            items=tuple(dict.fromkeys(item.sku for item in event.payload.items)),
         )

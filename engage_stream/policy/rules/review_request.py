@@ -19,6 +19,8 @@ from engage_stream.schemas.events import OrderDeliveredEvent
 
 
 class ReviewRequestRule(RuleSpec):
+    EXIT_MATCHES = frozenset({"any", "same_order"})
+
     delay_hours: float = Field(ge=0, le=24 * 90)
 
 
@@ -47,4 +49,5 @@ class ReviewRequest:
             earliest=event.occurred_at + timedelta(hours=spec.delay_hours),
             subject=message.subject,
             body=message.body,
+            order_id=delivery.order_id,
         )

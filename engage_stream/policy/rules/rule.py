@@ -12,17 +12,50 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import ClassVar, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engage_stream.policy.templates import MessageTemplates
 from engage_stream.schemas.actions import ArmStamp, HandoffReason
 from engage_stream.schemas.common import Channel
 from engage_stream.schemas.customers import CustomerProfile
-from engage_stream.schemas.events import CrmEvent
+from engage_stream.schemas.events import EVENT_TYPES, CrmEvent
 from engage_stream.schemas.scores import Scores
+
+ExitMatch = Literal["any", "cart_items", "same_order"]
+
+ORDER_ID_EVENTS = frozenset(
+    {"order.placed", "order.shipped", "order.delivered", "order.cancelled", "refund.issued"}
+)
+
+
+class ExitOn(BaseModel):
+    """An event that takes a held offer of the rule back (`policy.journeys`): any event of
+    that type, one holding an item of the cart (`cart_items`, an `order.placed`), or one
+    about the offer's own order (`same_order`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event: str
+    match: ExitMatch = "any"
+
+    @field_validator("event")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in EVENT_TYPES:
+            raise ValueError(f"{value!r} is not an event type ({', '.join(EVENT_TYPES)})")
+        return value
+
+    @model_validator(mode="after")
+    def _match_fits_event(self) -> ExitOn:
+        if self.match == "cart_items" and self.event != "order.placed":
+            raise ValueError("match cart_items needs event order.placed (it lists the items)")
+        if self.match == "same_order" and self.event not in ORDER_ID_EVENTS:
+            about_orders = ", ".join(sorted(ORDER_ID_EVENTS))
+            raise ValueError(f"match same_order needs an event about an order ({about_orders})")
+        return self
 
 
 class RuleSpec(BaseModel):
@@ -30,8 +63,33 @@ class RuleSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    EXIT_MATCHES: ClassVar[frozenset[str]] = frozenset({"any"})
+    """The `exit_on` matches the rule's offers carry what they need for."""
+
     enabled: bool = True
     advertising: bool
+    priority: int = Field(
+        default=50,
+        ge=1,
+        le=1_000,
+        description="Lower goes first when several offers are due for a customer at once "
+        "(they compete under the frequency caps).",
+    )
+    exit_on: list[ExitOn] = Field(
+        default_factory=list,
+        description="Events that take a held (delayed) offer back before its due time.",
+    )
+
+    @field_validator("exit_on")
+    @classmethod
+    def _matches_known(cls, value: list[ExitOn]) -> list[ExitOn]:
+        for exit_on in value:
+            if exit_on.match not in cls.EXIT_MATCHES:
+                raise ValueError(
+                    f"match {exit_on.match} is not for this rule's offers "
+                    f"(it can match: {', '.join(sorted(cls.EXIT_MATCHES))})"
+                )
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +109,10 @@ class Offer:
     remembered: bool = False
     """Kept in the customer's state once sent even when transactional (a notice owed once
     per period); advertising is always kept, for the caps."""
+    order_id: str | None = None
+    """The order it is about, for `exit_on` `same_order`."""
+    items: tuple[str, ...] = ()
+    """The SKUs it is about, for `exit_on` `cart_items`."""
 
 
 @dataclass(frozen=True, slots=True)
