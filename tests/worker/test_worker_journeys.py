@@ -4,6 +4,7 @@ holds, releases and takes back the same, with the same ids."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from engage_stream.brokers import BrokerProcess, TansuBroker
+from engage_stream.kafka.partitioner import partition_for
 from engage_stream.kafka.topics import TopicRole
 from tests.worker.pipeline import (
     KST,
@@ -55,18 +57,25 @@ def test_held_offers_exit_release_and_survive_a_kill_then_replay_alike(
 ) -> None:
     if isinstance(pipeline.broker, TansuBroker):
         request.applymarker(pytest.mark.xfail(reason=TANSU_END_OFFSETS, strict=False))
+    partitions = pipeline.topics.topics[TopicRole.SCORED].partitions
+    backfilled = next(  # a customer whose partition E-IDLE's idle tick does not depend on
+        f"C-BACK-{n}"
+        for n in range(100)
+        if partition_for(f"C-BACK-{n}", partitions) != partition_for("C-IDLE", partitions)
+    )
     for customer, consents, channel in (
         ("C-BUY", EMAIL, "email"),
         ("C-WAIT", EMAIL, "email"),
         ("C-SMS", SMS, "sms"),
         ("C-IDLE", EMAIL, "email"),
+        (backfilled, EMAIL, "email"),
     ):
         pipeline.send_profile(profile(customer, channel=channel, consents=consents))
     pipeline.flush()
 
     # Ticks off: stream time moves only with events (fixed times, so placements are exact).
     worker = pipeline.worker().start()
-    pipeline.wait_for_profiles(4)
+    pipeline.wait_for_profiles(5)
     for e in (
         cart("E-BUY", "C-BUY", AFTERNOON),
         order("E-BUY-ORDER", "C-BUY", AFTERNOON + timedelta(minutes=30)),  # inside the hour
@@ -77,6 +86,18 @@ def test_held_offers_exit_release_and_survive_a_kill_then_replay_alike(
     pipeline.flush()
     clocks = pipeline.advance_stream_time(AFTERNOON.replace(hour=23, minute=5))
     pipeline.wait_for(TopicRole.ACTIONS_EMAIL, lambda r: len(r) >= 2)
+    # A backfill of the day before, produced now behind live stream time: its reminder
+    # waits as long again from that stream time, so the order after it in the log wins.
+    day_before = AFTERNOON - timedelta(days=1)
+    for e in (
+        cart("E-BACK", backfilled, day_before),
+        order("E-BACK-ORDER", backfilled, day_before + timedelta(minutes=20)),
+    ):
+        pipeline.send(TopicRole.EVENTS, json.dumps(e).encode(), backfilled.encode())
+    pipeline.flush()
+    pipeline.wait_for(
+        TopicRole.SUPPRESSIONS, lambda r: any(s["source_event_id"] == "E-BACK" for s in r)
+    )
     pipeline.send_event(cart("E-IDLE", "C-IDLE", AFTERNOON.replace(hour=23, minute=10)))
     pipeline.flush()
     held = pipeline.wait_for(
@@ -93,6 +114,8 @@ def test_held_offers_exit_release_and_survive_a_kill_then_replay_alike(
     assert exited["reason"] == "exited"
     assert "order.placed E-BUY-ORDER" in exited["detail"]
     assert emails_for(pipeline, "E-BUY") == []
+    (back,) = by_source(pipeline.read(TopicRole.SUPPRESSIONS))["E-BACK"]
+    assert back["reason"] == "exited"
     (sms,) = emails_for(pipeline, "E-SMS")
     assert sms["channel"] == "sms"
     assert datetime.fromisoformat(sms["send_not_before"]) == datetime(2026, 11, 27, 8, tzinfo=KST)
@@ -108,7 +131,7 @@ def test_held_offers_exit_release_and_survive_a_kill_then_replay_alike(
         )
         time.sleep(4)  # more ticks come and go
     sent = pipeline.read(TopicRole.ACTIONS_EMAIL)
-    assert {m["source_event_id"] for m in sent} == {"E-IDLE", "E-SMS", "E-WAIT"}
+    assert {m["source_event_id"] for m in sent} == {"E-IDLE", "E-SMS", "E-WAIT"}, "no E-BACK"
     (idle,) = emails_for(pipeline, "E-IDLE")  # once, by the worker after the kill
     by_id: dict[str, set[str]] = {}
     for message in sent:  # the kill may make the new worker redo a release: same id, same body
