@@ -163,6 +163,18 @@ class NightTimeSpec(_Spec):
         "night: a night-time opt-in does not lift them.",
     )
 
+    @field_validator("channel_windows", mode="before")
+    @classmethod
+    def _one_name_per_channel(cls, value: Any) -> Any:
+        """`kakao` (earlier releases) reads as kakao_friendtalk: both keys would leave one
+        window silently unused."""
+        if isinstance(value, dict) and {"kakao", "kakao_friendtalk"} <= set(value):
+            raise ValueError(
+                "kakao and kakao_friendtalk are the same channel (kakao is its old name): "
+                "keep one window"
+            )
+        return value
+
 
 TemplateCode = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")

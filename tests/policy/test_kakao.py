@@ -20,6 +20,7 @@ from engage_stream.schemas.common import Channel
 from engage_stream.schemas.customers import CustomerProfile
 from engage_stream.schemas.enriched import DecisionKind
 from tests.core.builders import (
+    POLICY_FILE,
     SHIPPED_POLICY,
     Feeder,
     cart,
@@ -264,3 +265,11 @@ def test_an_old_kakao_profile_once_the_crm_says_friend_gets_friendtalk() -> None
     message = only_message(Feeder(profile=old_profile(kakao_friend=True)).feed(cart("e1")))
     assert message.channel is FRIENDTALK
     assert message.body.startswith("(광고) ")
+
+
+def test_a_policy_naming_friendtalk_by_both_its_names_is_refused() -> None:
+    document = SHIPPED_POLICY.model_dump(mode="json")
+    windows = document["outbound"]["night_time"]["channel_windows"]
+    windows["kakao"] = windows["kakao_friendtalk"]
+    with pytest.raises(ValidationError, match="kakao and kakao_friendtalk are the same channel"):
+        Policy.model_validate(document, context={"policy_file": POLICY_FILE})
