@@ -634,9 +634,10 @@ class EngagementCore:
     ) -> Outcome:
         """The customer's held offers due by `watermark` (a partition's stream time, or an
         idle tick's, `policy.journeys`), placed as of their release: the consent, night
-        rule and caps as they are then. Several due at once go by the rules' `priority`,
-        so the caps keep the more important one. `position`: the input that released them
-        (processed again, it releases them again, with the same ids)."""
+        rule and caps as they are then, at the due time or, when the release came more
+        than the allowed lateness after it, at the watermark. Several due at once go by
+        the rules' `priority`, so the caps keep the more important one. `position`: the
+        input that released them (processed again, it releases them again, same ids)."""
         before = state.as_of(position)
         due = [p for p in before.held if releasable(p, watermark)]
         if not due:
@@ -647,8 +648,12 @@ class EngagementCore:
         current = before
         mark = ClosedMark(position=position, how="released")
         snap = snapshot(profile)
+        lateness = self.policy.journeys.lateness
         for held in due:
-            at = max(held.due, watermark)
+            # Within the lateness of its due time (a stream that keeps moving) an offer is
+            # placed at its due time, whichever event happened to release it; released later
+            # (a quiet partition's tick, stream time jumping over a night) at its release.
+            at = held.due if watermark - held.due <= lateness else watermark
             work = _Work(
                 source_id=held.source_event_id,
                 customer_id=customer_id,

@@ -139,6 +139,23 @@ def test_a_review_request_exits_on_a_refund_of_its_own_order_only() -> None:
 # -- placed at release ------------------------------------------------------------------------
 
 
+def test_a_release_soon_after_the_due_time_is_placed_at_the_due_time_whatever_released_it() -> None:
+    """In a stream that keeps moving, which event first passes the due time depends on how
+    the source partitions interleave: the message must not."""
+    bodies = []
+    for late_by in (timedelta(seconds=1), timedelta(minutes=4)):
+        feeder = held_feeder()
+        feeder.feed(cart("e1"))
+        (message,) = feeder.release(CART_DUE + late_by, offset=1).messages
+        assert message.send_not_before == CART_DUE
+        bodies.append(message)
+    assert bodies[0] == bodies[1]
+    feeder = held_feeder()
+    feeder.feed(cart("e1"))
+    (late,) = feeder.release(CART_DUE + timedelta(minutes=30), offset=1).messages
+    assert late.send_not_before == CART_DUE + timedelta(minutes=30), "a jump: placed at release"
+
+
 def test_a_release_at_night_holds_an_sms_advertisement_to_eight_with_its_window() -> None:
     customer = profile(preferred=Channel.SMS, consent=consents(sms=(True, False)))
     feeder = held_feeder(customer=customer)
