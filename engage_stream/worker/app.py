@@ -38,6 +38,7 @@ import faust
 from engage_stream.core.processor import Outcome
 from engage_stream.enrichment.state import Position
 from engage_stream.ingest.records import RawRecord
+from engage_stream.kafka.clients import connection_config
 from engage_stream.kafka.security import faust_credentials
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.observability.logs import get_logger
@@ -144,6 +145,8 @@ class WorkerApp:
         self.sender = Sender(self.topic, self.metrics)
         # The consumer reads it to hold commits before outputs not yet confirmed.
         self.app.engage_deliveries = self.sender.deliveries  # type: ignore[attr-defined]
+        # kafka-python arguments, for partition ends read from fetches (`transport`).
+        self.app.engage_connection = connection_config(settings)  # type: ignore[attr-defined]
         self._owed: tuple[Source, int] = (("", 0), 0)
         """The input the outputs being sent are owed to (set by each stage per record)."""
         profiles, states, parts = (

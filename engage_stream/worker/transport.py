@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from faust.transport.consumer import CONSUMER_FETCHING
@@ -35,7 +36,9 @@ from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
 from faust.types import TP
+from kafka import KafkaConsumer, TopicPartition
 
+from engage_stream.kafka.reader import partition_ends
 from engage_stream.observability.logs import get_logger
 from engage_stream.worker.offsets import ContiguousOffsets, Verdict
 
@@ -48,6 +51,24 @@ log = get_logger("engage.worker")
 
 
 class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
+        """Where each partition ends, from fetch responses as well as ListOffsets. Faust's
+        table recovery reads each changelog partition up to this: the embedded Tansu broker
+        answers ListOffsets(latest) below the real end when batches hold more than one
+        record, and a worker restarted there came back without its tables' last writes
+        (`kafka.reader.partition_ends` reads the ends as `read_to_end` does)."""
+        listed: Mapping[TP, int] = await super()._highwaters(partitions)
+        connection = getattr(self.app, "engage_connection", None)
+        if connection is None or not partitions:
+            return listed
+        loop = asyncio.get_running_loop()
+        try:
+            fetched = await loop.run_in_executor(None, _fetched_ends, connection, partitions)
+        except Exception as exc:  # the listed ends, as Faust would have used them
+            log.warning("partition_ends_not_fetched", error=str(exc)[:300])
+            return listed
+        return {tp: max(listed.get(tp) or 0, fetched.get(tp, 0)) for tp in partitions}
+
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
@@ -67,12 +88,23 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
             if not count:
                 return None
             tps += [TP(topic, partition) for partition in range(count)]
-        ends = await consumer.end_offsets(tps)
+        ends = await self._highwaters(tps)
         behind = 0
         for tp in tps:
             committed = await consumer.committed(tp)
             behind += max(0, ends[tp] - (committed or 0))
         return behind
+
+
+def _fetched_ends(connection: dict[str, Any], partitions: list[TP]) -> dict[TP, int]:
+    consumer = KafkaConsumer(**connection, enable_auto_commit=False, group_id=None)
+    try:
+        ends = partition_ends(
+            consumer, [TopicPartition(tp.topic, tp.partition) for tp in partitions]
+        )
+    finally:
+        consumer.close()
+    return {TP(tp.topic, tp.partition): end for tp, end in ends.items()}
 
 
 class Consumer(faust_aiokafka.Consumer):

@@ -30,13 +30,6 @@ from engage_stream.schemas.events import CrmEvent
 REPO = Path(__file__).resolve().parents[2]
 KST = timezone(timedelta(hours=9))
 
-TANSU_END_OFFSETS = (
-    "Tansu 0.6.0 answers ListOffsets (latest) on a changelog partition below its last "
-    "record (seen: 1 for 15 records, 4 for 5), so a restarted worker's Faust recovery "
-    "stops early and its tables miss the last state writes (a message sent, an offer "
-    "closed); Apache Kafka answers right and the same test passes there"
-)
-
 
 def isolated_topics(directory: Path) -> Path:
     """A copy of infra/topics.yaml whose topic names are unique to this test."""

@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 
-from engage_stream.brokers import BrokerProcess, TansuBroker
+from engage_stream.brokers import BrokerProcess
 from engage_stream.kafka.partitioner import partition_for
 from engage_stream.kafka.topics import TopicRole
 from tests.worker.pipeline import (
     KST,
-    TANSU_END_OFFSETS,
     Pipeline,
     by_source,
     cart,
@@ -53,10 +52,8 @@ def emails_for(pipe: Pipeline, source_event_id: str) -> list[dict[str, Any]]:
 
 
 def test_held_offers_exit_release_and_survive_a_kill_then_replay_alike(
-    pipeline: Pipeline, tmp_path: Path, request: pytest.FixtureRequest
+    pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    if isinstance(pipeline.broker, TansuBroker):
-        request.applymarker(pytest.mark.xfail(reason=TANSU_END_OFFSETS, strict=False))
     partitions = pipeline.topics.topics[TopicRole.SCORED].partitions
     backfilled = next(  # a customer whose partition E-IDLE's idle tick does not depend on
         f"C-BACK-{n}"

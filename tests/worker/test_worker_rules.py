@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from engage_stream.brokers import BrokerProcess, TansuBroker
+from engage_stream.brokers import BrokerProcess
 from engage_stream.drafting.politeness import is_polite
 from engage_stream.kafka.topics import TopicRole
 from tests.worker.pipeline import (
     KST,
-    TANSU_END_OFFSETS,
     Pipeline,
     by_source,
     cart,
@@ -159,11 +158,7 @@ def test_each_rule_end_to_end(pipeline: Pipeline) -> None:
         assert record["source_topic"] == pipeline.name(TopicRole.EVENTS)
 
 
-def test_frequency_cap_holds_across_a_worker_restart(
-    pipeline: Pipeline, request: pytest.FixtureRequest
-) -> None:
-    if isinstance(pipeline.broker, TansuBroker):
-        request.applymarker(pytest.mark.xfail(reason=TANSU_END_OFFSETS, strict=False))
+def test_frequency_cap_holds_across_a_worker_restart(pipeline: Pipeline) -> None:
     pipeline.send_profile(profile("C-CAP", consents={"email": {"advertising": True}}))
     pipeline.flush()
     with pipeline.worker():
