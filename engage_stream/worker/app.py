@@ -324,8 +324,8 @@ class WorkerApp:
     async def tick_idle(self, idle_s: float) -> None:
         """A tick into each engage.scored partition of this worker that read nothing for
         `idle_s` while the whole pipeline is caught up (every partition of the four inputs
-        committed to its end, by whichever worker owns it): its held offers due by now may
-        go (`step.journeys`). A partition behind, or a pipeline with anything in flight,
+        committed to its end, by whichever worker owns it): its held offers due by then may
+        go (`policy.journeys`). A partition behind, or a pipeline with anything in flight,
         gets none: its offers wait for stream time, so nothing overtakes an exit event."""
         if not self.ready():
             return
@@ -338,6 +338,8 @@ class WorkerApp:
         ]
         if not idle:
             return
+        # Taken before the check: everything produced before it is read once it passes.
+        caught_up_at = datetime.now(UTC)
         try:
             consumer: Any = self.app.consumer  # `transport.Consumer`
             behind = await consumer.behind(sorted(self._inputs))
@@ -346,7 +348,6 @@ class WorkerApp:
             return
         if behind != 0:
             return
-        caught_up_at = datetime.now(UTC)
         for partition in idle:
             output = self.step.ticked(partition, caught_up_at)
             await self.topic[TopicRole.SCORED].send(
