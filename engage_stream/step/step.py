@@ -208,7 +208,7 @@ class Step:
         # order across source partitions decides the same in any interleaving.
         backfilled = kept is not None and behind > self.core.policy.journeys.lateness
         decided = self._decided(scored, store, kept.watermark if backfilled and kept else None)
-        where = at if at is not None else Position.of(scored.source)
+        where = at if at is not None else _released_at(scored.source)
         self._released(decided, self._advance(partition, kept, scored, behind, where, store))
         return decided
 
@@ -435,6 +435,14 @@ class Step:
             original, DlqErrorClass.PROCESSING_ERROR, reason[:500], None, self.clock()
         )
         return dlq_output(dead)
+
+
+def _released_at(source: SourcePosition) -> Position:
+    """Where the releases an event made are written when the shell has no position of its
+    own for them (the replay): beside the event's, not at it. At the event's own position a
+    release would read as written by the event itself, be undone by `as_of` at once and
+    never stored, and go out again with every later event."""
+    return Position(source=f"{source.topic}/{source.partition}#releases", offset=source.offset)
 
 
 def _behind(scored: ScoredEvent) -> timedelta:

@@ -241,3 +241,26 @@ def test_a_restarted_live_store_releases_from_its_tables_and_again_for_an_input_
 
 def _emails(decided: Decided) -> list[Any]:
     return [o.value for o in decided.outputs if o.role is TopicRole.ACTIONS_EMAIL]
+
+
+@STORES
+def test_a_shell_with_no_positions_of_its_own_releases_an_offer_once(
+    new_store: Callable[[], StateStore],
+) -> None:
+    """The replay passes no position for releases: the customer's own later events release
+    the cart once, not again with each event."""
+    stage = Partitions(new_store())
+    shopper = customer_in(0)
+    stage.profiles(shopper)
+    sent_ids = []
+    for offset, (event_id, when) in enumerate(
+        (("c1", kst(2026, 11, 30, 10, 0)), ("v1", kst(2026, 11, 30, 11, 10)),
+         ("v2", kst(2026, 11, 30, 11, 20)), ("v3", kst(2026, 11, 30, 11, 30)))
+    ):  # fmt: skip
+        event = cart(
+            event_id, customer_id=shopper, when=when, value_krw=5_000 if offset else 30_000
+        )
+        source = SourcePosition(topic="crm.events", partition=0, offset=offset)
+        decided = stage.step.decide(ScoredEvent(event=event, source=source), stage.store)
+        sent_ids += sent(decided)
+    assert sent_ids == ["c1"]
