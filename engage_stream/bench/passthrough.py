@@ -5,7 +5,8 @@ time to an output topic), on the same broker and machine, through the same trans
 (`engage://`: its fetch wait and offset handling) and producer settings, with no decoding,
 models, state or decisions. What the worker reaches as a share of this is the cost of its own work.
 
-Run as `python -m engage_stream.bench.passthrough BOOTSTRAP GROUP SOURCE MIDDLE SINK`.
+Run as `python -m engage_stream.bench.passthrough BOOTSTRAP GROUP SOURCE MIDDLE SINK [LOOP]`
+(LOOP: the event loop, `uvloop` by default as in the worker).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import faust
 
+from engage_stream.worker.loop import EventLoop, use_event_loop
 from engage_stream.worker.runtime import PRODUCER_BATCH_BYTES, PRODUCER_LINGER_S
 from engage_stream.worker.transport import SCHEME
 
@@ -64,7 +66,9 @@ def build(bootstrap: str, group: str, source: str, middle: str, sink: str) -> fa
 def main(argv: list[str]) -> None:
     from faust.worker import Worker
 
-    bootstrap, group, source, middle, sink = argv
+    bootstrap, group, source, middle, sink = argv[:5]
+    loop: EventLoop = "asyncio" if argv[5:] == ["asyncio"] else "uvloop"
+    use_event_loop(loop)
     app = build(bootstrap, group, source, middle, sink)
     Worker(app, loglevel="warning", quiet=True, redirect_stdouts=False).execute_from_commandline()
 

@@ -39,9 +39,11 @@ def run_worker(runtime: Runtime) -> None:
     from faust.worker import Worker
 
     from engage_stream.worker.app import WorkerApp
+    from engage_stream.worker.loop import use_event_loop
 
-    shell = WorkerApp(runtime)
     settings = runtime.settings
+    use_event_loop(settings.event_loop)
+    shell = WorkerApp(runtime)
     try:
         Worker(
             shell.app,

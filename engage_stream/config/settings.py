@@ -104,6 +104,11 @@ class Settings(BaseSettings):
         description="auto: fp16 on CUDA, int8 on the CPU. fp32 gives batch-independent "
         "scores, for runs a replay must reproduce exactly.",
     )
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop",
+        description="The worker's event loop: uvloop (libuv, in C) runs Faust's per-record "
+        "tasks and callbacks faster; asyncio is the standard library's.",
+    )
     batch_max_size: int = Field(32, ge=1, le=4096)
     batch_max_wait_ms: float = Field(10.0, ge=0, le=10_000)
     score_cache_size: int = Field(

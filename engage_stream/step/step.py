@@ -46,6 +46,10 @@ SCORING_RETRY_DELAYS_S = (0.05, 0.5)
 """Seconds before each new try of a batch the models failed on."""
 
 
+class FirstScoringTryError(RuntimeError):
+    """The first try at scoring a batch failed (`Step.ingest(first_try_only=True)`)."""
+
+
 class BatchScorer(Protocol):
     """What the step needs of `inference.scoring.Scorer`."""
 
@@ -119,12 +123,14 @@ class Step:
 
     # -- events -----------------------------------------------------------------------------
 
-    def ingest(self, records: Sequence[RawRecord]) -> Ingested:
-        """Decode a batch of `crm.events` records and score the valid ones in one pass."""
+    def ingest(self, records: Sequence[RawRecord], *, first_try_only: bool = False) -> Ingested:
+        """Decode a batch of `crm.events` records and score the valid ones in one pass.
+        `first_try_only`: a scoring failure raises `FirstScoringTryError` instead of being
+        retried here (the retries sleep; a caller on an event loop retries elsewhere)."""
         now = self.clock()
         decoded = [decode_event(r, self.max_record_bytes, now) for r in records]
         events = [e for e in decoded if not isinstance(e, DlqRecord)]
-        scores, timing = self._score(events) if events else ([], None)
+        scores, timing = self._score(events, first_try_only) if events else ([], None)
         scored = iter(scores)
         items: list[ScoredEvent | Output] = []
         for record, document in zip(records, decoded, strict=True):
@@ -143,7 +149,7 @@ class Step:
         return Ingested(items, timing)
 
     def _score(
-        self, events: Sequence[CrmEvent]
+        self, events: Sequence[CrmEvent], first_try_only: bool = False
     ) -> tuple[list[Scores | ScoringFailed | None], BatchTiming | None]:
         """The batch's scores. A failing batch is tried again after each of `retry_delays_s`
         (a device busy or out of memory passes), then split in halves until what fails is
@@ -154,6 +160,8 @@ class Step:
                 scores, timing = self.scorer.score(events)
                 return list(scores), timing
             except Exception as exc:  # a model failure must not lose the batch
+                if first_try_only:
+                    raise FirstScoringTryError(str(exc)[:300]) from exc
                 error = exc
                 if delay is None:
                     break

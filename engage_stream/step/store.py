@@ -74,29 +74,47 @@ class StateStore(Protocol):
 
 class DueIndex:
     """Per stateful partition, customers by the due time of the first offer they hold: a
-    release looks only at customers with something due, not at every state."""
+    release looks only at customers with something due, not at every state. A customer is
+    pushed again only when that first due time changes, so a customer who holds an offer
+    and keeps writing (a chat) does not grow the heap with every event; an entry left from
+    an earlier due time is passed over when it comes up."""
 
     def __init__(self, partitions: int) -> None:
         self.partitions = partitions
         self._heaps: dict[int, list[tuple[datetime, str]]] = {}
+        self._first: dict[str, datetime] = {}
+        """Per customer, the due time of its live entry in the heap."""
 
     def add(self, customer_id: str, state: CustomerState, *, closed_too: bool = False) -> None:
         """`closed_too`: also offers released or exited (after a restart, so that an input
         processed again releases again what it released before the crash)."""
         dues = [p.due for p in state.pending if closed_too or p.closed is None]
-        if dues:
-            heap = self._heaps.setdefault(partition_for(customer_id, self.partitions), [])
-            heapq.heappush(heap, (min(dues), customer_id))
+        if not dues:
+            return
+        first = min(dues)
+        if self._first.get(customer_id) == first:
+            return
+        self._first[customer_id] = first
+        heap = self._heaps.setdefault(partition_for(customer_id, self.partitions), [])
+        heapq.heappush(heap, (first, customer_id))
 
     def take(self, partition: int, until: datetime) -> list[str]:
         heap = self._heaps.get(partition)
         found: dict[str, None] = {}
         while heap and heap[0][0] <= until:
-            found[heapq.heappop(heap)[1]] = None
+            due, customer_id = heapq.heappop(heap)
+            if self._first.get(customer_id) == due:
+                del self._first[customer_id]
+                found[customer_id] = None
         return list(found)
+
+    def __len__(self) -> int:
+        """Entries in the heaps, live and passed-over ones."""
+        return sum(len(heap) for heap in self._heaps.values())
 
     def rebuilt(self, states: Iterable[tuple[str, CustomerState]]) -> None:
         self._heaps.clear()
+        self._first.clear()
         for customer_id, state in states:
             self.add(customer_id, state, closed_too=True)
 

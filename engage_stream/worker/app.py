@@ -5,8 +5,8 @@ issue #497) while the models want batches, and because a customer's records must
 re-keyed before they meet their state (producers key and partition as they like):
 
 1. `score` takes batches of raw `crm.events` records from all assigned partitions,
-   dead-letters what does not decode, runs both models once per batch on the models'
-   thread (the event loop keeps serving), and forwards each scored event to
+   dead-letters what does not decode, runs both models once per batch (on this thread,
+   the models' lanes beside it), and forwards each scored event to
    `engage.scored`, keyed by customer id, at the partition the one partitioner gives it
    (`kafka.partitioner`). `route` does the same for `crm.customers` into `engage.profiles`.
 2. `decide` reads `engage.scored` one event at a time, joins the customer's profile and
@@ -16,10 +16,10 @@ re-keyed before they meet their state (producers key and partition as they like)
 
 Every stage turns a failure on one record into a DLQ
 record with the original bytes, so no input is lost and no input stops the worker.
-Faust flushes the producer before it commits offsets: outputs and table changelog writes
-are sent before the inputs that made them count as done (at-least-once; the core makes
-reprocessing idempotent). The transport makes that flush complete, and its fetch loop hands
-every offset of the events and scored topics to the stages (`transport`, `offsets`).
+Each stage queues its outputs and table changelog writes and hands them to the Kafka client
+before its next record (`sending`); no input counts as done before the broker confirmed what
+it made (at-least-once; the core makes reprocessing idempotent). The transport's fetch loop
+hands every offset of the events and scored topics to the stages (`transport`, `offsets`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from engage_stream.kafka.topics import TopicRole
 from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.enriched import StreamTick
 from engage_stream.step.outputs import Output
-from engage_stream.step.step import Decided, Step
+from engage_stream.step.step import Decided, FirstScoringTryError, Step
 from engage_stream.worker.deliveries import Source
 from engage_stream.worker.runtime import PRODUCER_BATCH_BYTES, PRODUCER_LINGER_S, Runtime
 from engage_stream.worker.sending import Sender
@@ -142,7 +142,11 @@ class WorkerApp:
         self.state_parts = self.app.Table(
             "customer-state-parts", key_type=bytes, value_type=bytes, partitions=partitions
         )
-        self.sender = Sender(self.topic, self.metrics)
+        self.sender = Sender(
+            {role: topic.get_topic_name() for role, topic in self.topic.items()},
+            self._produce,
+            self.metrics,
+        )
         # The consumer reads it to hold commits before outputs not yet confirmed.
         self.app.engage_deliveries = self.sender.deliveries  # type: ignore[attr-defined]
         # kafka-python arguments, for partition ends read from fetches (`transport`).
@@ -150,7 +154,7 @@ class WorkerApp:
         self._owed: tuple[Source, int] = (("", 0), 0)
         """The input the outputs being sent are owed to (set by each stage per record)."""
         profiles, states, parts = (
-            Changelogged(table, self._owed_partition, self._changelog_sent)
+            Changelogged(table, self._changelog)
             for table in (self.profiles, self.states, self.state_parts)
         )
         self.store = TableStore(profiles, states, parts, partitions=partitions)
@@ -191,25 +195,33 @@ class WorkerApp:
         within = settings.batch_max_wait_ms / 1000
         batch = settings.batch_max_size
 
+        # Each stage queues what it sends while it runs and hands the queue to the client
+        # before its next record (`sending.Sender.flush`).
+        flush = self.sender.flush
+
         @app.agent(self.topic[TopicRole.EVENTS], name="engage-score")
         async def score(stream: Any) -> None:
             async for events in stream.take_events(batch, within=within or 0.001):
                 await self.score_batch(events)
+                await flush()
 
         @app.agent(self.topic[TopicRole.SCORED], name="engage-decide")
         async def decide(stream: Any) -> None:
             async for event in stream.events():
                 await self.decide(event)
+                await flush()
 
         @app.agent(self.topic[TopicRole.CUSTOMERS], name="engage-route")
         async def route(stream: Any) -> None:
             async for event in stream.events():
                 await self.route(event)
+                await flush()
 
         @app.agent(self.topic[TopicRole.PROFILES], name="engage-profiles")
         async def profiles(stream: Any) -> None:
             async for event in stream.events():
                 await self.profile(event)
+                await flush()
 
         @app.page("/metrics")
         async def metrics(view: Any, request: Any) -> Any:
@@ -286,9 +298,17 @@ class WorkerApp:
         records = [raw_record(event) for event in events]
         for record in records:
             self.metrics.event_in(record.topic)
-        loop = asyncio.get_running_loop()
-        # Decoding and the models run on the models' thread; the event loop keeps serving.
-        ingested = await loop.run_in_executor(None, self.step.ingest, records)
+        # On this thread: a batch is a few milliseconds of work, and the models' own lanes
+        # run beside it. Handed to another thread, the work waited for the interpreter
+        # lock behind the stateful stage at every step out of the models (measured: each
+        # event cost four times its time alone). A failing batch, whose retries wait,
+        # goes to another thread so that the event loop keeps serving.
+        try:
+            ingested = self.step.ingest(records, first_try_only=True)
+        except FirstScoringTryError as exc:
+            log.warning("scoring_retried", records=len(records), attempt=1, error=str(exc))
+            loop = asyncio.get_running_loop()
+            ingested = await loop.run_in_executor(None, self.step.ingest, records)
         if ingested.timing is not None:
             for model, seconds in ingested.timing.seconds_by_model.items():
                 self.metrics.model_time(model, seconds)
@@ -454,8 +474,8 @@ class WorkerApp:
         self.metrics.outcome(outcome)
 
     def _send(self, output: Output) -> None:
-        """Into the producer buffer (outputs leave in batches), owed to the current input:
-        its offset is committed only once the broker confirmed every output (`sending`)."""
+        """Queued for the stage's flush, owed to the current input: its offset is committed
+        only once the broker confirmed every output (`sending`)."""
         source, offset = self._owed
         self.sender.send(output, source, offset)
         topic = self.topic[output.role]
@@ -476,13 +496,20 @@ class WorkerApp:
             )
             self.metrics.dlq(dead.error_class.value)
 
-    def _owed_partition(self) -> int:
-        """The changelog partition of a table write: the current input's (copartitioned)."""
-        return self._owed[0][1]
-
-    def _changelog_sent(self, future: Any) -> None:
+    def _changelog(self, topic: str, key: bytes, value: bytes | None) -> None:
+        """A table write, owed to the current input, into the changelog partition of that
+        input's partition (copartitioned)."""
         source, offset = self._owed
-        self.sender.track(future, source, offset)
+        self.sender.changelog(topic, key, value, source[1], source, offset)
+
+    async def _produce(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None
+    ) -> asyncio.Future[Any]:
+        producer: Any = self.app.producer  # `transport.Producer`
+        future: asyncio.Future[Any] = await producer.direct().send(
+            topic, value, key=key, partition=partition
+        )
+        return future
 
     # -- lag ---------------------------------------------------------------------------------
 

@@ -1,9 +1,12 @@
 """Outputs into the producer, each confirmed by the broker before its input counts as done.
 
-`Sender.send` hands an output to Faust's producer buffer (outputs still leave in batches)
-and records it in the ledger (`deliveries`) against the input record that made it; the
-consumer commits no offset past an input with an output still open. When the broker
-answers with an error:
+`Sender.send` (an output) and `Sender.changelog` (a table write) record the record in the
+ledger (`deliveries`) against the input record that made it, and queue it; the stage then
+awaits `Sender.flush`, which hands the queue to the Kafka client in order (records still
+leave in batches). The consumer commits no offset past an input with a record still open.
+The client is called directly, not through Faust's `send_soon` and producer buffer: those
+add a queue, a task switch and several callbacks per record, a large share of what an
+event costs the worker. When the broker answers with an error:
 
 - a record its topic can never take (too large) is replaced by a DLQ record that always
   fits (the output's first bytes, its size and SHA-256, the reason), so the input can move on;
@@ -18,7 +21,8 @@ whichever worker reprocesses its input after a restart or a rebalance.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -36,8 +40,12 @@ log = get_logger("engage.worker")
 
 _TOO_LARGE = (MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError)
 
-Topic = Any
-"""A Faust topic (`faust.types.TopicT`): `send_soon` returns a `FutureMessage`."""
+Produce = Callable[[str, bytes | None, bytes | None, int | None], Awaitable[asyncio.Future[Any]]]
+"""Hands one record (topic, key, value, partition) to the Kafka client; the future it
+returns is the broker's answer (`AIOKafkaProducer.send`)."""
+
+Answered = Callable[[Ticket, asyncio.Future[Any]], None]
+_Queued = tuple[Ticket, str, bytes | None, bytes | None, int | None, Answered]
 
 
 def too_large(exc: BaseException) -> bool:
@@ -54,33 +62,64 @@ def too_large(exc: BaseException) -> bool:
 class Sender:
     def __init__(
         self,
-        topics: Mapping[TopicRole, Topic],
+        topics: Mapping[TopicRole, str],
+        produce: Produce,
         metrics: PipelineMetrics,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """`topics`: each role's topic name."""
         self.topics = topics
+        self.produce = produce
         self.metrics = metrics
         self.clock = clock
         self.deliveries = Deliveries()
+        self._queue: deque[_Queued] = deque()
+        self._handing_over = asyncio.Lock()
+        self._retries: set[asyncio.Future[None]] = set()
 
     def send(self, output: Output, source: Source, offset: int) -> None:
-        """`output`, owed to the input record at `source`@`offset`."""
+        """`output`, owed to the input record at `source`@`offset`; leaves at `flush`."""
         ticket = self.deliveries.sent(source, offset, output)
         self._try(ticket)
 
-    def track(self, future: asyncio.Future[Any], source: Source, offset: int) -> None:
-        """A write sent by other means (a table's changelog): confirmed or held like the
-        others, re-sent by its owner (the table) only through reprocessing."""
+    def changelog(
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes | None,
+        partition: int,
+        source: Source,
+        offset: int,
+    ) -> None:
+        """A table write (None: a tombstone), owed like an output but not sent again from
+        here when it fails: only reprocessing its input writes the state again."""
         ticket = self.deliveries.sent(source, offset, None)
-        future.add_done_callback(partial(self._changelog_answered, ticket))
+        self._queue.append((ticket, topic, key, value, partition, self._changelog_answered))
+
+    async def flush(self) -> None:
+        """Hands every queued record to the client, in the order queued (one hand-over at a
+        time, so that a later write of a key never overtakes an earlier one)."""
+        if not self._queue:
+            return
+        async with self._handing_over:
+            queue = self._queue
+            while queue:
+                ticket, topic, key, value, partition, answered = queue.popleft()
+                try:
+                    future = await self.produce(topic, key, value, partition)
+                except Exception as exc:  # refused before sending (too large, closing)
+                    future = asyncio.get_running_loop().create_future()
+                    future.set_exception(exc)
+                future.add_done_callback(partial(answered, ticket))
 
     def _try(self, ticket: Ticket) -> None:
         output = ticket.output
         if output is None:
             return
-        topic = self.topics[output.role]
-        future = topic.send_soon(key=output.key, value=output.value, partition=output.partition)
-        future.add_done_callback(partial(self._answered, ticket))
+        name = self.topics[output.role]
+        self._queue.append(
+            (ticket, name, output.key, output.value, output.partition, self._answered)
+        )
 
     def _answered(self, ticket: Ticket, future: asyncio.Future[Any]) -> None:
         error = _error_of(future)
@@ -90,7 +129,7 @@ class Sender:
         output = ticket.output
         if output is None or not self.deliveries.still_owed(ticket):
             return
-        name = self.topics[output.role].get_topic_name()
+        name = self.topics[output.role]
         topic, partition = ticket.source
         if too_large(error) and not ticket.replaced:
             reason = (
@@ -110,7 +149,7 @@ class Sender:
                 "topic's max.message.bytes if records this size are expected",
             )
             self.metrics.dlq(DlqErrorClass.OVERSIZED_RECORD.value)
-            self._try(ticket)
+            self._again(ticket)
             return
         delay = self.deliveries.failed(ticket, f"{type(error).__name__}: {error}"[:300])
         log.warning(
@@ -127,8 +166,12 @@ class Sender:
         asyncio.get_running_loop().call_later(delay, self._again, ticket)
 
     def _again(self, ticket: Ticket) -> None:
+        """Queued again and handed over from a task of its own (this runs in a callback)."""
         if self.deliveries.still_owed(ticket):
             self._try(ticket)
+            retry = asyncio.ensure_future(self.flush())
+            self._retries.add(retry)
+            retry.add_done_callback(self._retries.discard)
 
     def _changelog_answered(self, ticket: Ticket, future: asyncio.Future[Any]) -> None:
         error = _error_of(future)

@@ -40,17 +40,22 @@ Table = MutableMapping[bytes, bytes]
 
 
 class Changelogged(MutableMapping[bytes, bytes]):
-    """A Faust table as a mapping whose writes name their changelog partition and hand
-    each write's future to `written`, so that the input that caused it is committed only
-    once the broker has it (`worker.deliveries`). Faust's own `table[key] = value` finds
-    the partition from the event being iterated and drops the future."""
+    """A Faust table as a mapping whose writes go to `write` (changelog topic, key, value;
+    None for a tombstone), which sends them owed to the current input, so that the input
+    is committed only once the broker has them (`worker.sending`). Faust's own
+    `table[key] = value` finds the partition from the event being iterated and drops the
+    send's future."""
 
-    def __init__(
-        self, table: Any, partition: Callable[[], int], written: Callable[[Any], None]
-    ) -> None:
+    def __init__(self, table: Any, write: Callable[[str, bytes, bytes | None], None]) -> None:
         self.table = table
-        self.partition = partition
-        self.written = written
+        self.write = write
+        self._topic: str | None = None
+
+    @property
+    def topic(self) -> str:
+        if self._topic is None:
+            self._topic = self.table.changelog_topic.get_topic_name()
+        return self._topic
 
     def __getitem__(self, key: bytes) -> bytes:
         value: bytes = self.table.data[key]
@@ -62,12 +67,11 @@ class Changelogged(MutableMapping[bytes, bytes]):
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self.table.data[key] = value
-        self.written(self.table.send_changelog(self.partition(), key, value))
+        self.write(self.topic, key, value)
 
     def __delitem__(self, key: bytes) -> None:
         del self.table.data[key]
-        tombstone = self.table.send_changelog(self.partition(), key, None, value_serializer="raw")
-        self.written(tombstone)
+        self.write(self.topic, key, None)
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self.table.data)

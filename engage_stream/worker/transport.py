@@ -27,6 +27,7 @@ Four adjustments:
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -62,12 +63,19 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         if connection is None or not partitions:
             return listed
         loop = asyncio.get_running_loop()
+        ends = self.__dict__.setdefault("_ends", _FetchedEnds(connection))
         try:
-            fetched = await loop.run_in_executor(None, _fetched_ends, connection, partitions)
+            fetched = await loop.run_in_executor(None, ends.read, partitions)
         except Exception as exc:  # the listed ends, as Faust would have used them
             log.warning("partition_ends_not_fetched", error=str(exc)[:300])
             return listed
         return {tp: max(listed.get(tp) or 0, fetched.get(tp, 0)) for tp in partitions}
+
+    async def on_thread_stop(self) -> None:
+        ends = self.__dict__.pop("_ends", None)
+        if ends is not None:
+            ends.close()
+        await super().on_thread_stop()
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
@@ -96,15 +104,38 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return behind
 
 
-def _fetched_ends(connection: dict[str, Any], partitions: list[TP]) -> dict[TP, int]:
-    consumer = KafkaConsumer(**connection, enable_auto_commit=False, group_id=None)
-    try:
-        ends = partition_ends(
-            consumer, [TopicPartition(tp.topic, tp.partition) for tp in partitions]
-        )
-    finally:
-        consumer.close()
-    return {TP(tp.topic, tp.partition): end for tp, end in ends.items()}
+class _FetchedEnds:
+    """Partition ends read by fetching (`kafka.reader.partition_ends`), through one
+    kafka-python consumer kept open: the idle tick asks every few seconds."""
+
+    def __init__(self, connection: dict[str, Any]) -> None:
+        self.connection = connection
+        self._consumer: KafkaConsumer | None = None
+        self._lock = threading.Lock()
+
+    def read(self, partitions: list[TP]) -> dict[TP, int]:
+        with self._lock:
+            if self._consumer is None:
+                self._consumer = KafkaConsumer(
+                    **self.connection, enable_auto_commit=False, group_id=None
+                )
+            try:
+                ends = partition_ends(
+                    self._consumer, [TopicPartition(tp.topic, tp.partition) for tp in partitions]
+                )
+            except Exception:  # a fresh connection next time
+                self._close()
+                raise
+        return {TP(tp.topic, tp.partition): end for tp, end in ends.items()}
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            consumer.close()
 
 
 class Consumer(faust_aiokafka.Consumer):
@@ -313,6 +344,11 @@ class DrainingProducerBuffer(ProducerBuffer):
 
 
 class Producer(faust_aiokafka.Producer):
+    def direct(self) -> Any:
+        """The Kafka client itself (`AIOKafkaProducer`), for the worker's own sends
+        (`worker.sending`); Faust's `flush` before a commit waits for them too."""
+        return self._ensure_producer()
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         buffer = DrainingProducerBuffer(loop=self.loop, beacon=self.beacon)

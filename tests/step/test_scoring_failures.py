@@ -21,7 +21,7 @@ from engage_stream.schemas.events import ChatMessageEvent, CrmEvent
 from engage_stream.schemas.scores import Scores
 from engage_stream.serving.models import load_models
 from engage_stream.step.outputs import Output
-from engage_stream.step.step import Step
+from engage_stream.step.step import FirstScoringTryError, Step
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 POISON = "[[the-tokenizer-chokes-on-this]]"
@@ -91,6 +91,19 @@ def test_a_failure_that_passes_is_retried_and_loses_nothing(
     assert all(isinstance(item, ScoredEvent) for item in ingested.items)
     assert _predictions(ingested.items) == _predictions(clean.items)
     assert flaky.calls == [len(records)] * 3  # two failed tries, then the whole batch
+
+
+def test_a_first_try_only_batch_raises_at_once_so_its_retries_can_wait_elsewhere(
+    parts: tuple[Scorer, EngagementCore],
+) -> None:
+    # The live shell scores on its event loop and must not sleep there between tries.
+    records = _records()
+    flaky = InjectedFaults(parts[0], transient=1)
+    with pytest.raises(FirstScoringTryError, match="out of memory"):
+        _step(parts, flaky).ingest(records, first_try_only=True)
+    assert flaky.calls == [len(records)]
+    clean = _step(parts, InjectedFaults(parts[0])).ingest(records, first_try_only=True)
+    assert all(isinstance(item, ScoredEvent) for item in clean.items)
 
 
 def test_only_the_event_the_models_fail_on_goes_to_the_dlq_not_its_batch(
