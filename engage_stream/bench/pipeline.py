@@ -45,7 +45,7 @@ from engage_stream.kafka.reader import read_to_end
 from engage_stream.kafka.topics import TopicRole, TopicsFile, load_topics
 from engage_stream.samples.generator import SampleConfig, SampleStream
 from engage_stream.samples.publish import send_event, send_profiles
-from engage_stream.schemas.events import CartAbandonedEvent
+from engage_stream.schemas.events import CartAbandonedEvent, ChatMessageEvent
 
 BROKERS: dict[str, type[BrokerProcess]] = {"tansu": TansuBroker, "kafka": ApacheKafkaBroker}
 
@@ -363,14 +363,15 @@ def _phase(
         producer.flush()
         sample = list(stream.events(count))
         before = Scrape([])
-        if warm_up:
-            _send(producer, topics, (prior or _history)(customers, warm_up), None)
-            _until(group, enriched, warm_up)
+        priors = (prior or _history)(customers, warm_up) if warm_up else []
+        if priors:
+            _send(producer, topics, priors, None)
+            _until(group, enriched, len(priors))
             before = _scrape(group)
         started_ms = time.time() * 1000
         sender = threading.Thread(target=_send, args=(producer, topics, sample, rate))
         sender.start()
-        _until(group, enriched, warm_up + count)
+        _until(group, enriched, len(priors) + count)
         sender.join()
         producer.close()
         after = _scrape(group)
@@ -409,11 +410,36 @@ def _phase(
 
 def _history(customers: int, events: int) -> list[Any]:
     """Prior events for the same customers, from another seed and a month earlier, so
-    that every history row times the very same events after it."""
+    that every history row times the very same events after it; then, a week after the
+    last of them, one thank-you chat per customer. Those move every partition's stream
+    time past what the history holds (its carts' reminders), so those offers are released
+    and their caps' windows have passed before the timed events: the timed events then
+    make the same decisions after a short or a long history, and the row measures what
+    the history itself costs (without the chats, the 400-event row released the history's
+    carts among the timed events and sent 3x the messages, 77x the suppressions)."""
     start = SampleConfig().start - timedelta(days=30)
-    return list(
-        SampleStream(SampleConfig(customers=customers, seed=12, start=start)).events(events)
-    )
+    stream = SampleStream(SampleConfig(customers=customers, seed=12, start=start))
+    prior = list(stream.events(events))
+    settled = max(e.occurred_at for e in prior) + SETTLE_AFTER
+    return prior + [
+        ChatMessageEvent.model_validate(
+            {
+                "event_id": f"settle-{index}",
+                "event_type": "chat.message",
+                "occurred_at": settled.isoformat(),
+                "customer_id": profile.customer_id,
+                "source": "kakao",
+                "conversation_id": f"settle-{index}",
+                "payload": {"text": "네 감사합니다, 잘 받았어요", "sender": "customer"},
+            }
+        )
+        for index, profile in enumerate(stream.profiles)
+    ]
+
+
+SETTLE_AFTER = timedelta(days=7)
+"""From the last prior event to the settling chats: longer than a cart's or a review's
+delay. The timed events come about three weeks after them, past every cap's window."""
 
 
 def _held_carts(customers: int, events: int) -> list[Any]:
