@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, get_args
 
 import faust
 
@@ -67,8 +67,10 @@ def main(argv: list[str]) -> None:
     from faust.worker import Worker
 
     bootstrap, group, source, middle, sink = argv[:5]
-    loop: EventLoop = "asyncio" if argv[5:] == ["asyncio"] else "uvloop"
-    use_event_loop(loop)
+    loop = argv[5] if len(argv) > 5 else "uvloop"
+    if loop not in get_args(EventLoop):
+        raise SystemExit(f"LOOP must be one of {', '.join(get_args(EventLoop))}, not {loop!r}")
+    use_event_loop(cast(EventLoop, loop))
     app = build(bootstrap, group, source, middle, sink)
     Worker(app, loglevel="warning", quiet=True, redirect_stdouts=False).execute_from_commandline()
 

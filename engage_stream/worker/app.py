@@ -306,7 +306,12 @@ class WorkerApp:
         try:
             ingested = self.step.ingest(records, first_try_only=True)
         except FirstScoringTryError as exc:
-            log.warning("scoring_retried", records=len(records), attempt=1, error=str(exc))
+            log.warning(
+                "scoring_failed_first_try",
+                records=len(records),
+                error=str(exc),
+                action="retried off the event loop, then halved down to the events that fail",
+            )
             loop = asyncio.get_running_loop()
             ingested = await loop.run_in_executor(None, self.step.ingest, records)
         if ingested.timing is not None:

@@ -7,12 +7,12 @@ Four adjustments:
   broker does) then adds up to 1.5 s per hop, and the worker has two hops (events -> scored
   -> decisions). Apache Kafka answers a fetch as soon as data arrives, so the shorter wait
   changes nothing there but the number of idle fetches.
-- A producer buffer whose flush really drains. Table writes (the customer state and
-  profiles) reach their changelog through Faust's producer buffer, and Faust flushes that
-  buffer before it commits offsets. Faust's flush gives up when no message leaves the buffer
-  for 0.1 s, which happens on a loaded machine; the commit then went ahead while a state
-  write was still queued, and a crash at that moment restored a state older than the
-  committed offsets.
+- A producer buffer whose flush really drains. Faust flushes that buffer before it commits
+  offsets, and its flush gave up when no message left the buffer for 0.1 s, which happens on
+  a loaded machine; the commit then went ahead while a state write was still queued. The
+  worker's own outputs and table writes no longer pass through the buffer (`sending` hands
+  them to the client, `Producer.direct`); what Faust itself sends with `send_soon` still
+  does, and still drains before a commit.
 - A drain loop that skips no offset (`offsets`). Faust's loop hands over whatever the fetch
   returned and counts a hole in the offsets as acknowledged; after a restart a record could
   go missing that way, and the commit then moved past it (an event never processed, or a
@@ -63,7 +63,9 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         if connection is None or not partitions:
             return listed
         loop = asyncio.get_running_loop()
-        ends = self.__dict__.setdefault("_ends", _FetchedEnds(connection))
+        ends = self.__dict__.get("_ends")
+        if ends is None:
+            ends = self.__dict__["_ends"] = _FetchedEnds(connection)
         try:
             fetched = await loop.run_in_executor(None, ends.read, partitions)
         except Exception as exc:  # the listed ends, as Faust would have used them
