@@ -12,6 +12,8 @@ Phases, each on topics of its own:
 - history: the same number of customers with ~10 and with ~400 prior events each (sent
   and processed first, not timed), then the same number of timed events: an event's cost
   must not grow with the customer's history;
+- held and pending: customers holding 20 offers each, coming due among the timed events
+  (held) or held past them (pending), against the 10-event history row;
 - passthrough: a two-stage Faust app doing nothing but forwarding (`passthrough`), on the
   same broker in the same run, as the anchor the worker's sustained rate is a share of.
 """
@@ -45,7 +47,7 @@ from engage_stream.kafka.reader import read_to_end
 from engage_stream.kafka.topics import TopicRole, TopicsFile, load_topics
 from engage_stream.samples.generator import SampleConfig, SampleStream
 from engage_stream.samples.publish import send_event, send_profiles
-from engage_stream.schemas.events import CartAbandonedEvent, ChatMessageEvent
+from engage_stream.schemas.events import CartAbandonedEvent, ChatMessageEvent, OrderDeliveredEvent
 
 BROKERS: dict[str, type[BrokerProcess]] = {"tansu": TansuBroker, "kafka": ApacheKafkaBroker}
 
@@ -70,6 +72,8 @@ class PhaseResult:
     messages: int
     suppressions: int
     dlq: int
+    held_offers: int = 0
+    """Offers the workers held when the timed events were through (`engage_held_offers`)."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,7 @@ def run(
     topics_source: Path,
     work_dir: Path,
     env: dict[str, str] | None = None,
-    history_events: int = 2_000,
+    history_events: int = 5_000,
 ) -> Results:
     results: list[PhaseResult] = []
     replays: list[ReplayResult] = []
@@ -179,6 +183,7 @@ def run(
                 (f"history {prior}", prior * HISTORY_CUSTOMERS, None) for prior in HISTORIES
             ]
             priors.append((f"held {HELD}", HELD * HISTORY_CUSTOMERS, _held_carts))
+            priors.append((f"pending {HELD}", HELD * HISTORY_CUSTOMERS, _pending_reviews))
             for phase, warm_up, prior_events in priors:
                 row, _ = _phase(
                     name,
@@ -404,6 +409,7 @@ def _phase(
         messages=int(total("engage_actions_total", kind="next_best_action")),
         suppressions=int(total("engage_suppressions_total")),
         dlq=int(total("engage_dlq_total")),
+        held_offers=int(after.total("engage_held_offers")),
     )
     return result, topics_file
 
@@ -469,6 +475,29 @@ def _held_carts(customers: int, events: int) -> list[Any]:
             )
         )
     return carts
+
+
+def _pending_reviews(customers: int, events: int) -> list[Any]:
+    """`events` deliveries over the sample's customers in the hour before its start: each
+    holds a review request for its 72 hours, longer than the timed events span, so every
+    customer carries that many pending offers through them and none comes due among them
+    (the row measures what pending state costs, not what releasing it does)."""
+    profiles = SampleStream(SampleConfig(customers=customers, seed=11)).profiles
+    start = SampleConfig().start - timedelta(hours=1)
+    step = timedelta(hours=1) / max(1, events)
+    return [
+        OrderDeliveredEvent.model_validate(
+            {
+                "event_id": f"pending-{index}",
+                "event_type": "order.delivered",
+                "occurred_at": (start + step * index).isoformat(),
+                "customer_id": profiles[index % len(profiles)].customer_id,
+                "source": "web",
+                "payload": {"order_id": f"ORD-PENDING-{index:05d}", "carrier": "CJ대한통운"},
+            }
+        )
+        for index in range(events)
+    ]
 
 
 UNTIL_POLL_S = 0.5
@@ -679,22 +708,28 @@ def _history_lines(results: list[PhaseResult]) -> list[str]:
                 f"| {shown} |"
             )
     lines += ["", f"Median long / short: {statistics.median(ratios):.2f}."]
-    held = [r for r in results if r.phase == f"held {HELD}"]
+    held = [r for r in results if r.phase in (f"held {HELD}", f"pending {HELD}")]
     if held:
         lines += [
             "",
-            f"With {HELD} held offers per customer (carts read just before the timed events, "
-            "their reminders coming due among them), against the 10-event history row:",
+            f"Customers holding offers, against the 10-event history row. `held {HELD}`: "
+            f"{HELD} carts per customer read just before the timed events, their reminders "
+            f"coming due among them (a release for about every timed event). `pending {HELD}`: "
+            f"{HELD} deliveries per customer, their review requests held for 72 hours, past "
+            "every timed event (pending state carried, nothing released). Held at the end: "
+            "the workers' `engage_held_offers`.",
             "",
-            "| broker | events/s | p50 ms | held / history 10 | messages | suppressed |",
-            "| --- | --- | --- | --- | --- | --- |",
+            "| broker | phase | events/s | p50 ms | / history 10 | messages | suppressed "
+            "| held at the end |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for row in held:
             base = next(r for r in rows if r.broker == row.broker and r.phase == "history 10")
             ratio = row.events_per_s / base.events_per_s if base.events_per_s else 0.0
             lines.append(
-                f"| {row.broker} | {row.events_per_s:,.0f} | {row.latency_p50_ms:,.0f} | "
-                f"{ratio:.2f} | {row.messages:,} | {row.suppressions:,} |"
+                f"| {row.broker} | {row.phase} | {row.events_per_s:,.0f} | "
+                f"{row.latency_p50_ms:,.0f} | {ratio:.2f} | {row.messages:,} | "
+                f"{row.suppressions:,} | {row.held_offers:,} |"
             )
     return lines
 

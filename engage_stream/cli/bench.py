@@ -189,12 +189,18 @@ def topics(
 @app.command("pipeline")
 def pipeline(
     brokers: Annotated[str, typer.Option(help="Comma-separated: tansu, kafka.")] = "tansu,kafka",
-    events: Annotated[int, typer.Option(help="Events for the sustained phase.")] = 5_000,
+    events: Annotated[
+        int,
+        typer.Option(
+            help="Events for each sustained phase: enough for over ten seconds of steady flow, "
+            "so that start-up (the first fetches, the score cache filling) is not most of it."
+        ),
+    ] = 20_000,
     paced_events: Annotated[int, typer.Option(help="Events for the paced phase.")] = 1_500,
     paced_rate: Annotated[float, typer.Option(help="Events/s of the paced phase.")] = 100.0,
     history_events: Annotated[
         int, typer.Option(help="Timed events of each short/long-history phase.")
-    ] = 2_000,
+    ] = 5_000,
     out: Annotated[Path, typer.Option(help="Folder for the JSON and Markdown results.")] = RESULTS,
 ) -> None:
     """The live worker on real brokers: sustained events/s and end-to-end latency, a

@@ -250,7 +250,7 @@ class Drafter(Closeable):
             topic = (question.topic, question.topic_score or 0.0)
         values = {**self._shop, **(order.fields(self.zone) if order else {})}
         out: list[Suggestion] = []
-        for scored in self.bank.rank(text, vector, topic, ordered=order is not None):
+        for scored in self.bank.ranked(text, vector, topic, ordered=order is not None):
             answer = scored.answer
             if not _fits(answer, order):
                 continue

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,7 +126,11 @@ class KnowledgeBank:
         self.vectors = vectors
         self.stamp = stamp
         texts, owners = rows_of(bank.answers)
-        self._owners = np.asarray(owners, dtype=np.int64)
+        # Rows come answer by answer, each answer with at least its title: an answer's
+        # best row is a max over its run of rows.
+        self._starts = np.flatnonzero(np.diff(np.asarray(owners), prepend=-1))
+        self._topics = np.asarray([answer.topic for answer in bank.answers], dtype=object)
+        self._about_order = np.asarray([answer.order is not None for answer in bank.answers])
         self._lexical = LexicalIndex(texts)
 
     @property
@@ -167,23 +171,47 @@ class KnowledgeBank:
         """Every answer, best first. `vector`: the question's embedding (None: lexical
         only, e.g. when the encoder missed its deadline); `topic`: the topic model's label
         and score for the question; `ordered`: the customer has an order on record."""
+        return list(self.ranked(question, vector, topic, ordered))
+
+    def ranked(
+        self,
+        question: str,
+        vector: np.ndarray | None = None,
+        topic: tuple[str, float] | None = None,
+        ordered: bool = False,
+    ) -> Iterator[Scored]:
+        """`rank`, one answer at a time: a draft reads the first few of them."""
         weights = self.retrieval
-        rows = np.asarray(self._lexical.scores(question), dtype=np.float32)
+        rows = self._lexical.score_array(question).astype(np.float32)
         if vector is not None and self.vectors is not None:
             rows = weights.lexical_weight * rows + weights.dense_weight * (self.vectors @ vector)
         else:
             rows = (weights.lexical_weight + weights.dense_weight) * rows
-        best = np.full(len(self.answers), -np.inf, dtype=np.float32)
-        np.maximum.at(best, self._owners, rows)
-        scored = []
-        for answer, score in zip(self.answers, best.tolist(), strict=True):
-            if topic is not None and answer.topic == topic[0]:
-                score += weights.topic_weight * topic[1]
-            if ordered and answer.order is not None:
-                score += weights.order_weight
-            scored.append(Scored(answer, round(float(score), 4)))
-        scored.sort(key=lambda s: s.score, reverse=True)
-        return scored
+        scores = np.maximum.reduceat(rows, self._starts).astype(np.float32).astype(np.float64)
+        if topic is not None:
+            bonus = weights.topic_weight * topic[1]
+            scores = np.where(self._topics == topic[0], scores + bonus, scores)
+        if ordered:
+            scores = np.where(self._about_order, scores + weights.order_weight, scores)
+        rounded = rounded_scores(scores)
+        best_first = sorted(range(len(rounded)), key=rounded.__getitem__, reverse=True)
+        answers = self.answers
+        for index in best_first:
+            yield Scored(answers[index], rounded[index])
+
+
+def rounded_scores(scores: np.ndarray) -> list[float]:
+    """`round(score, 4)` of each score, as Python rounds, without its cost per value.
+    numpy's scaled `rint` gives the same double except where the scaled score lies within
+    float error of a half (Python rounds the exact binary value), so those few, and any
+    value not finite, are rounded by Python."""
+    scaled = scores * 1e4
+    with np.errstate(invalid="ignore"):  # an infinite score is among the doubtful
+        doubtful = ~np.isfinite(scaled) | (np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6)
+    values: list[float] = (np.rint(scaled) / 1e4).tolist()
+    for index in np.flatnonzero(doubtful).tolist():
+        values[index] = round(float(scores[index]), 4)
+    return values
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,10 @@ class LexicalIndex:
 
     def scores(self, query: str) -> list[float]:
         """The cosine of `query` with every row, in row order."""
+        return self.score_array(query).tolist()  # type: ignore[no-any-return]
+
+    def score_array(self, query: str) -> np.ndarray:
+        """`scores` as an array (float64)."""
         rows: list[np.ndarray] = []
         contributions: list[np.ndarray] = []
         for gram, weight in self._weights(grams(query)).items():
@@ -62,10 +66,9 @@ class LexicalIndex:
                 rows.append(found[0])
                 contributions.append(weight * found[1])
         if not rows:
-            return [0.0] * self.rows
+            return np.zeros(self.rows)
         # bincount adds each row's contributions in the order given: the same sums, in
         # the same order, as adding them one by one.
-        summed = np.bincount(
+        return np.bincount(
             np.concatenate(rows), weights=np.concatenate(contributions), minlength=self.rows
         )
-        return summed.tolist()  # type: ignore[no-any-return]

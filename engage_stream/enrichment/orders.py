@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from engage_stream.enrichment.state import OrderFact, OrderFactKind, Position
@@ -159,5 +160,12 @@ def _ends_with_digits(order_id: str, number: str) -> bool:
 
 
 def _names_an_item(squeezed_text: str, order: Order) -> bool:
-    words = {w.upper() for item in order.items for w in _HANGUL_WORD.findall(item)}
-    return any(word in squeezed_text for word in words if not word.isdigit())
+    return any(word in squeezed_text for word in _item_words(order.items))
+
+
+@lru_cache(maxsize=4_096)
+def _item_words(items: tuple[str, ...]) -> frozenset[str]:
+    """The words of an order's item names a message may quote (found once per order: a
+    draft looks through every order on record)."""
+    words = {w.upper() for item in items for w in _HANGUL_WORD.findall(item)}
+    return frozenset(word for word in words if not word.isdigit())

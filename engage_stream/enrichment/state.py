@@ -344,12 +344,15 @@ class CustomerState(BaseModel):
         messages sent can also come from a profile (a position the seen log lacks)."""
         if self.seen_log.latest_at_or_after(position):
             return True
-        if any(
-            p.position.at_or_after(position)
-            or (p.closed is not None and p.closed.position.at_or_after(position))
-            for p in self.pending
-        ):
-            return True
+        source, offset = position.source, position.offset
+        for pending in self.pending:  # a closing mark can come after later offers: all of them
+            made, closed = pending.position, pending.closed
+            if made.source == source and made.offset >= offset:
+                return True
+            if closed is not None and (
+                closed.position.source == source and closed.position.offset >= offset
+            ):
+                return True
         return _latest_at_or_after(self.sent, position) or _latest_at_or_after(
             self.orders, position
         )

@@ -28,6 +28,7 @@ Names and labels (counters are exposed with the `_total` suffix):
 | `engage_handoffs_total` | counter | queue (policy file), reason (`HandoffReason`) |
 | `engage_drafts_total` | counter | kind (`DRAFT_KINDS`), fallback (`DRAFT_FALLBACKS`, other) |
 | `engage_send_failures_total` | counter | topic (an output topic, or `changelog` for state) |
+| `engage_held_offers` | gauge | (delayed offers held in this worker's partitions) |
 
 `outcome()` counts an input's handoffs (by queue, once under each of a handoff's reasons)
 and the drafts on its handoffs and answers (kind grounded, general or no_answer; fallback
@@ -46,7 +47,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Protocol, get_args
+from typing import Any, Protocol, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
@@ -85,6 +86,22 @@ def fallback_label(draft: DraftSource) -> str:
     if draft.fallback is None:
         return "none"
     return draft.fallback if draft.fallback in DRAFT_FALLBACKS else OTHER_FALLBACK
+
+
+class _Series:
+    """A labelled metric's series, each looked up once: prometheus_client's `labels()`
+    checks the values and takes a lock on every call, a cost the worker paid several times
+    per event."""
+
+    def __init__(self, metric: Counter | Gauge | Histogram) -> None:
+        self.metric = metric
+        self._found: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        series = self._found.get(values)
+        if series is None:
+            series = self._found[values] = self.metric.labels(*values)
+        return series
 
 
 class PipelineMetrics:
@@ -184,7 +201,27 @@ class PipelineMetrics:
             ["topic"],
             registry=r,
         )
+        self._held = Gauge(
+            "engage_held_offers",
+            "Delayed offers held in this worker's partitions, neither released nor exited yet.",
+            registry=r,
+        )
         self._model_labels: dict[str, tuple[str, str, str, str, str]] = {}
+        self._in, self._out, self._dead, self._seconds = (
+            _Series(metric)
+            for metric in (self._events_in, self._events_out, self._dlq, self._model_seconds)
+        )
+        self._kinds, self._reasons, self._texts, self._queues, self._drafted = (
+            _Series(metric)
+            for metric in (
+                self._actions,
+                self._suppressions,
+                self._cache_texts,
+                self._handoffs,
+                self._drafts,
+            )
+        )
+        self._lags, self._failed = _Series(self._lag), _Series(self._send_failures)
         # Series a dashboard and `rate()` should see from the start, at 0.
         for kind in ACTION_KINDS:
             self._actions.labels(kind=kind)
@@ -197,19 +234,19 @@ class PipelineMetrics:
     # -- what the worker calls -------------------------------------------------------
 
     def event_in(self, topic: str, n: int = 1) -> None:
-        self._events_in.labels(topic=topic).inc(n)
+        self._in(topic).inc(n)
 
     def event_out(self, topic: str, n: int = 1) -> None:
-        self._events_out.labels(topic=topic).inc(n)
+        self._out(topic).inc(n)
 
     def dlq(self, error_class: str) -> None:
-        self._dlq.labels(error_class=error_class).inc()
+        self._dead(error_class).inc()
 
     def batch(self, size: int) -> None:
         self._batch_size.observe(size)
 
     def model_time(self, model: str, seconds: float) -> None:
-        self._model_seconds.labels(model=model).observe(seconds)
+        self._seconds(model).observe(seconds)
 
     def end_to_end(self, seconds: float) -> None:
         """Clock skew between producer and worker can make it negative: counted as 0."""
@@ -224,10 +261,10 @@ class PipelineMetrics:
     def action(self, kind: str) -> None:
         if kind not in ACTION_KINDS:
             raise ValueError(f"action kind {kind!r} is not one of {', '.join(ACTION_KINDS)}")
-        self._actions.labels(kind=kind).inc()
+        self._kinds(kind).inc()
 
     def suppression(self, reason: str) -> None:
-        self._suppressions.labels(reason=reason).inc()
+        self._reasons(reason).inc()
 
     def duplicate(self) -> None:
         self._duplicates.inc()
@@ -236,28 +273,31 @@ class PipelineMetrics:
         self._cache_size.set(texts)
 
     def scored(self, hits: int, misses: int) -> None:
-        self._cache_texts.labels(result="hit").inc(hits)
-        self._cache_texts.labels(result="miss").inc(misses)
+        self._texts("hit").inc(hits)
+        self._texts("miss").inc(misses)
 
     def outcome(self, outcome: DecidedOutcome) -> None:
         """Count one input's handoffs and drafts (see the module docstring)."""
         drafts: list[DraftSource] = []
         for handoff in outcome.handoffs:
             for reason in handoff.reasons:
-                self._handoffs.labels(queue=handoff.queue, reason=reason.value).inc()
+                self._queues(handoff.queue, reason.value).inc()
             if handoff.draft is not None:
                 drafts.append(handoff.draft)
         drafts.extend(m.draft for m in outcome.messages if m.draft is not None)
         for draft in drafts:
-            self._drafts.labels(kind=draft.kind, fallback=fallback_label(draft)).inc()
+            self._drafted(draft.kind, fallback_label(draft)).inc()
 
     def send_failed(self, topic: str) -> None:
         """One delivery the broker refused or did not confirm, for `topic` (`changelog`:
         a state write)."""
-        self._send_failures.labels(topic=topic).inc()
+        self._failed(topic).inc()
 
     def lag(self, topic: str, partition: int, value: float) -> None:
-        self._lag.labels(topic=topic, partition=str(partition)).set(value)
+        self._lags(topic, str(partition)).set(value)
+
+    def held_offers(self, count: int) -> None:
+        self._held.set(count)
 
     def set_ready(self, ready: bool) -> None:
         self._ready.set(1 if ready else 0)

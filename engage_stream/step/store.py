@@ -84,13 +84,18 @@ class DueIndex:
         self._heaps: dict[int, list[tuple[datetime, str]]] = {}
         self._first: dict[str, datetime] = {}
         """Per customer, the due time of its live entry in the heap."""
+        self._open: dict[str, int] = {}
+        """Per customer with a live entry, the offers it holds that are neither released
+        nor exited."""
 
     def add(self, customer_id: str, state: CustomerState, *, closed_too: bool = False) -> None:
         """`closed_too`: also offers released or exited (after a restart, so that an input
         processed again releases again what it released before the crash)."""
         dues = [p.due for p in state.pending if closed_too or p.closed is None]
         if not dues:
+            self._open.pop(customer_id, None)
             return
+        self._open[customer_id] = sum(1 for p in state.pending if p.closed is None)
         first = min(dues)
         if self._first.get(customer_id) == first:
             return
@@ -105,6 +110,7 @@ class DueIndex:
             due, customer_id = heapq.heappop(heap)
             if self._first.get(customer_id) == due:
                 del self._first[customer_id]
+                self._open.pop(customer_id, None)
                 found[customer_id] = None
         return list(found)
 
@@ -112,9 +118,16 @@ class DueIndex:
         """Entries in the heaps, live and passed-over ones."""
         return sum(len(heap) for heap in self._heaps.values())
 
+    @property
+    def held(self) -> int:
+        """Offers waiting for their release (neither released nor exited), over every
+        partition; those being released at the moment are not counted."""
+        return sum(self._open.values())
+
     def rebuilt(self, states: Iterable[tuple[str, CustomerState]]) -> None:
         self._heaps.clear()
         self._first.clear()
+        self._open.clear()
         for customer_id, state in states:
             self.add(customer_id, state, closed_too=True)
 

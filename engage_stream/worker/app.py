@@ -268,6 +268,7 @@ class WorkerApp:
         @app.timer(1.0)  # type: ignore[untyped-decorator]
         async def gauges() -> None:
             self.metrics.set_ready(self.ready())
+            self.metrics.held_offers(self.store.index.held)
             await self.measure_lag()
 
         def moved(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:

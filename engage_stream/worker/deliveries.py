@@ -55,7 +55,10 @@ class Deliveries:
 
     def sent(self, source: Source, offset: int, output: Output | None) -> Ticket:
         """An output handed to the producer for the input at `source`@`offset`."""
-        self._open.setdefault(source, Counter())[offset] += 1
+        open_here = self._open.get(source)
+        if open_here is None:
+            open_here = self._open[source] = Counter()
+        open_here[offset] += 1
         return Ticket(source, offset, output, self._generation[source])
 
     def confirmed(self, ticket: Ticket) -> None:

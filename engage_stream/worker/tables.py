@@ -175,6 +175,7 @@ class TableStore:
         self.codec.written.clear()
         self.codec.extra.clear()
         self._stream_times.clear()
+        self.index.rebuilt(())
         self._indexed = False
 
 
@@ -233,8 +234,8 @@ ENCODED_FIELDS = ("customer_id", "conversations", "sent", "seen_log", "orders", 
 SEP = "\x1f"
 """Between a customer id and a part name in a part's table key (ids never hold it)."""
 
-Part = tuple[str, object, Callable[[], bytes]]
-"""A part's name, the object it is (compared by identity) and how to encode it."""
+Part = tuple[str, object]
+"""A part's name and the object it is (compared by identity; encoded by `_encoded`)."""
 
 
 class StateCodec:
@@ -276,7 +277,7 @@ class StateCodec:
         state = read_stored(CustomerState, _assembled(customer_id, values))
         # What is stored under which name: a part this release names otherwise (an earlier
         # release's name) counts as not written, and its old name as one to delete.
-        computed = {name: part for name, part, _ in _parts(state)}
+        computed = dict(_parts(state))
         kept: dict[str, object] = {}
         for name, value in values.items():
             if not _understood(name):
@@ -289,13 +290,18 @@ class StateCodec:
     def write(self, customer_id: str, state: CustomerState) -> None:
         before = self.written.get(customer_id)
         if before is None:
-            before = {name: None for name in self._stored_names(customer_id)}
+            before = {
+                name: None if _understood(name) else _FOREIGN
+                for name in self._stored_names(customer_id)
+            }
         after: dict[str, object] = {}
-        for name, part, encode in _parts(state):
+        for name, part in _parts(state):
             after[name] = part
             if before.get(name) is not part:
-                self.table[_key(customer_id, name)] = encode()
-        after.update(dict.fromkeys((n for n in before if not _understood(n)), _FOREIGN))
+                self.table[_key(customer_id, name)] = _encoded(name, part)
+        for name, part in before.items():
+            if part is _FOREIGN:
+                after[name] = _FOREIGN
         for name in before.keys() - after.keys():
             self.table.pop(_key(customer_id, name), None)
         if list(before) != list(after):
@@ -316,19 +322,27 @@ class StateCodec:
 
 def _parts(state: CustomerState) -> list[Part]:
     """The state's parts in order: the order of conversations and chunks is kept."""
-    parts: list[Part] = [
-        ("sent", state.sent, lambda: _SENT.dump_json(state.sent)),
-        ("orders", state.orders, lambda: _ORDERS.dump_json(state.orders)),
-    ]
+    parts: list[Part] = [("sent", state.sent), ("orders", state.orders)]
     if state.pending:  # most customers never hold an offer: no part for them
-        parts.append(("pending", state.pending, lambda: _PENDING.dump_json(state.pending)))
-    parts += [(f"c{SEP}{key}", c, _json_of(c)) for key, c in state.conversations.items()]
+        parts.append(("pending", state.pending))
+    parts += [(f"c{SEP}{key}", c) for key, c in state.conversations.items()]
     for source, chunks in state.seen_log.chunks.items():
-        parts += [
-            (f"s{SEP}{source}{SEP}{_chunk_name(chunks, i)}", c, _json_of(c))
-            for i, c in enumerate(chunks)
-        ]
+        prefix = f"s{SEP}{source}{SEP}"
+        parts += [(f"{prefix}{_chunk_name(chunks, i)}", c) for i, c in enumerate(chunks)]
     return parts
+
+
+_LISTS: dict[str, TypeAdapter[Any]] = {"sent": _SENT, "orders": _ORDERS, "pending": _PENDING}
+
+
+def _encoded(name: str, part: object) -> bytes:
+    """A part's stored JSON: the three lists through their adapters, a conversation or a
+    seen-log chunk as its model."""
+    adapter = _LISTS.get(name)
+    if adapter is not None:
+        return adapter.dump_json(part)
+    assert isinstance(part, BaseModel)
+    return part.model_dump_json().encode()
 
 
 def _chunk_name(chunks: list[SeenChunk], index: int) -> int:
@@ -339,10 +353,6 @@ def _chunk_name(chunks: list[SeenChunk], index: int) -> int:
     when a chunk begins or ends."""
     chunk = chunks[index]
     return chunk.offsets[-1] if index == 0 and len(chunks) > 1 else chunk.offsets[0]
-
-
-def _json_of(model: BaseModel) -> Callable[[], bytes]:
-    return lambda: model.model_dump_json().encode()
 
 
 def _assembled(customer_id: str, values: dict[str, bytes | None]) -> bytes:

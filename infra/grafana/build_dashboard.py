@@ -272,6 +272,17 @@ def panels() -> list[Panel]:
             ],
             (12, 38, 12, 8),
         ),
+        _panel(
+            "timeseries",
+            "Held offers",
+            "Delayed offers (cart reminders, review requests) held per worker, waiting for "
+            "stream time to reach their due time or for an exit event. A count that only "
+            "grows while events flow: releases are not happening (an idle partition gets "
+            "ticks only when the whole pipeline is caught up).",
+            [("engage_held_offers", "{{instance}}")],
+            (0, 46, 12, 8),
+            axis="offers",
+        ),
     ]
 
 

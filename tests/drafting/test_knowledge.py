@@ -16,6 +16,7 @@ from engage_stream.drafting.knowledge import (
     VECTORS,
     KnowledgeBank,
     build_bank,
+    rounded_scores,
 )
 from engage_stream.drafting.lexical import LexicalIndex, grams
 from engage_stream.inference.model_folder import sha256_of
@@ -94,6 +95,23 @@ def test_ranking_is_best_first_over_every_answer(bank: KnowledgeBank) -> None:
     ranked = bank.rank("반품하고 싶어요")
     assert len(ranked) == len(bank.answers)
     assert [s.score for s in ranked] == sorted((s.score for s in ranked), reverse=True)
+
+
+def test_ranked_gives_the_answers_of_rank_one_at_a_time(bank: KnowledgeBank) -> None:
+    question = "주문한 거 언제 와요"
+    ranked = bank.ranked(question, topic=("delivery_status", 0.7), ordered=True)
+    assert list(ranked) == bank.rank(question, topic=("delivery_status", 0.7), ordered=True)
+
+
+def test_scores_are_rounded_as_python_rounds_them() -> None:
+    rng = np.random.default_rng(5)
+    near_halves = (np.arange(-20_000, 20_000) + 0.5) / 1e4
+    scores = np.concatenate(
+        [rng.uniform(-3, 3, 50_000), near_halves, near_halves + 1e-13, [0.0, -0.0, np.inf]]
+    )
+    got = rounded_scores(scores)
+    wanted = [round(float(score), 4) for score in scores]
+    assert [repr(x) for x in got] == [repr(x) for x in wanted]
 
 
 def test_n_grams_ignore_spacing_and_punctuation() -> None:

@@ -14,10 +14,13 @@ from engage_stream.enrichment.state import (
     MAX_SEEN,
     MAX_SENT,
     MAX_TURNS,
+    ClosedMark,
     ConversationState,
     CustomerState,
     HandoffMark,
+    HeldOffer,
     OrderFact,
+    PendingAction,
     Position,
     SentMessage,
     Turn,
@@ -341,3 +344,27 @@ def test_an_id_is_found_in_any_chunk_of_a_long_seen_log() -> None:
     assert state.seen_at("e30") == pos(30)
     assert state.seen_at(f"e{MAX_SEEN + 29}") == pos(MAX_SEEN + 29)
     assert state.seen_at("e-unknown") is None
+
+
+def _offer(action_id: str, made: int, closed: int | None = None) -> PendingAction:
+    return PendingAction(
+        position=pos(made),
+        action_id=action_id,
+        rule="abandoned_cart",
+        source_event_id=f"E{made}",
+        due=at(hours=2),
+        triggered_at=at(hours=1),
+        offer=HeldOffer(template_id="abandoned_cart.v1", advertising=True, subject="s", body="b"),
+        closed=None if closed is None else ClosedMark(position=pos(closed), how="released"),
+    )
+
+
+def test_an_offer_ended_by_a_later_input_is_open_again_as_of_that_input() -> None:
+    # The offer made first was released by input 12, after the offer made at 8: the state as
+    # of input 10 has it open, though nothing else in it was written at or after 10.
+    state = CustomerState(customer_id="C1", pending=[_offer("a", 5, closed=12), _offer("b", 8)])
+    before = state.as_of(pos(10))
+    assert before is not state
+    assert [(p.action_id, p.closed) for p in before.pending] == [("a", None), ("b", None)]
+    assert state.as_of(pos(13)) is state
+    assert state.as_of(pos(12, source="crm.customers/0")) is state  # another partition's

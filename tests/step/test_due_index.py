@@ -60,3 +60,24 @@ def test_ended_offers_count_only_when_the_index_is_rebuilt() -> None:
     assert index.take(0, T0) == []
     index.rebuilt([("c1", _holding(T0, closed=True))])
     assert index.take(0, T0) == ["c1"]
+
+
+def test_held_counts_the_offers_still_waiting_over_every_customer() -> None:
+    index = DueIndex(partitions=2)
+    index.add("c1", _holding(T0 + timedelta(hours=1), T0 + timedelta(hours=3)))
+    index.add("c2", _holding(T0 + timedelta(hours=2)))
+    assert index.held == 3
+    index.add("c1", _holding(T0 + timedelta(hours=3)))  # one exited: the count follows
+    assert index.held == 2
+    for partition in range(2):  # being released: no longer held
+        index.take(partition, T0 + timedelta(hours=2))
+    assert index.held == 1
+    index.add("c1", _holding(T0 + timedelta(hours=3), closed=True))  # all ended
+    assert index.held == 0
+
+
+def test_after_a_rebuild_ended_offers_are_indexed_but_not_counted_as_held() -> None:
+    index = DueIndex(partitions=1)
+    index.rebuilt([("c1", _holding(T0, closed=True)), ("c2", _holding(T0))])
+    assert len(index) == 2
+    assert index.held == 1

@@ -105,6 +105,7 @@ def test_held_offers_exit_release_and_survive_a_kill_then_replay_alike(
         d["kind"] for r in held if r["event"]["event_id"] == "E-IDLE" for d in r["decisions"]
     ] == ["held"]
     time.sleep(2)  # the inputs before it committed (every second)
+    assert worker.scrape().total("engage_held_offers") == 1  # E-IDLE's, the others ended
     worker.kill()  # between holding E-IDLE and its release
 
     (exited,) = by_source(pipeline.read(TopicRole.SUPPRESSIONS))["E-BUY"]
@@ -122,11 +123,12 @@ def test_held_offers_exit_release_and_survive_a_kill_then_replay_alike(
     assert AFTERNOON + timedelta(hours=1) <= released_at <= AFTERNOON.replace(hour=23)
 
     # A new worker, ticks on: the idle partition releases E-IDLE by the clock, exactly once.
-    with pipeline.worker(ENGAGE_IDLE_RELEASE_S="1"):
+    with pipeline.worker(ENGAGE_IDLE_RELEASE_S="1") as after_kill:
         pipeline.wait_for(
             TopicRole.ACTIONS_EMAIL, lambda r: any(m["source_event_id"] == "E-IDLE" for m in r)
         )
         time.sleep(4)  # more ticks come and go
+        assert after_kill.scrape().total("engage_held_offers") == 0
     sent = pipeline.read(TopicRole.ACTIONS_EMAIL)
     assert {m["source_event_id"] for m in sent} == {"E-IDLE", "E-SMS", "E-WAIT"}, "no E-BACK"
     (idle,) = emails_for(pipeline, "E-IDLE")  # once, by the worker after the kill
