@@ -89,9 +89,9 @@ def fallback_label(draft: DraftSource) -> str:
 
 
 class _Series:
-    """A labelled metric's series, each looked up once: prometheus_client's `labels()`
-    checks the values and takes a lock on every call, a cost the worker paid several times
-    per event."""
+    """A labelled metric, called with its label values for their series, each looked up
+    once: prometheus_client's `labels()` checks the values and takes a lock on every call,
+    a cost the worker paid several times per event."""
 
     def __init__(self, metric: Counter | Gauge | Histogram) -> None:
         self.metric = metric
@@ -110,17 +110,21 @@ class PipelineMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self._events_in = Counter(
-            "engage_events_in", "Records consumed, per input topic.", ["topic"], registry=r
+        self._events_in = _Series(
+            Counter("engage_events_in", "Records consumed, per input topic.", ["topic"], registry=r)
         )
-        self._events_out = Counter(
-            "engage_events_out", "Records produced, per output topic.", ["topic"], registry=r
+        self._events_out = _Series(
+            Counter(
+                "engage_events_out", "Records produced, per output topic.", ["topic"], registry=r
+            )
         )
-        self._dlq = Counter(
-            "engage_dlq",
-            "Records sent to the dead-letter topic, per error class.",
-            ["error_class"],
-            registry=r,
+        self._dlq = _Series(
+            Counter(
+                "engage_dlq",
+                "Records sent to the dead-letter topic, per error class.",
+                ["error_class"],
+                registry=r,
+            )
         )
         self._batch_size = Histogram(
             "engage_batch_size",
@@ -128,12 +132,14 @@ class PipelineMetrics:
             buckets=BATCH_SIZE_BUCKETS,
             registry=r,
         )
-        self._model_seconds = Histogram(
-            "engage_model_seconds",
-            "Seconds one batch spends in a model (tokenising and ONNX Runtime).",
-            ["model"],
-            buckets=MODEL_SECONDS_BUCKETS,
-            registry=r,
+        self._model_seconds = _Series(
+            Histogram(
+                "engage_model_seconds",
+                "Seconds one batch spends in a model (tokenising and ONNX Runtime).",
+                ["model"],
+                buckets=MODEL_SECONDS_BUCKETS,
+                registry=r,
+            )
         )
         self._end_to_end = Histogram(
             "engage_end_to_end_seconds",
@@ -141,25 +147,29 @@ class PipelineMetrics:
             buckets=END_TO_END_SECONDS_BUCKETS,
             registry=r,
         )
-        self._actions = Counter(
-            "engage_actions", "CRM actions published, per kind.", ["kind"], registry=r
+        self._actions = _Series(
+            Counter("engage_actions", "CRM actions published, per kind.", ["kind"], registry=r)
         )
-        self._suppressions = Counter(
-            "engage_suppressions",
-            "Actions deliberately not sent (consent, caps, night-time, ...), per reason.",
-            ["reason"],
-            registry=r,
+        self._suppressions = _Series(
+            Counter(
+                "engage_suppressions",
+                "Actions deliberately not sent (consent, caps, night-time, ...), per reason.",
+                ["reason"],
+                registry=r,
+            )
         )
         self._duplicates = Counter(
             "engage_duplicates",
             "Events skipped because their event_id was already processed.",
             registry=r,
         )
-        self._lag = Gauge(
-            "engage_consumer_lag",
-            "Records between the committed offset and the end of a partition.",
-            ["topic", "partition"],
-            registry=r,
+        self._lag = _Series(
+            Gauge(
+                "engage_consumer_lag",
+                "Records between the committed offset and the end of a partition.",
+                ["topic", "partition"],
+                registry=r,
+            )
         )
         self._ready = Gauge(
             "engage_ready",
@@ -177,29 +187,37 @@ class PipelineMetrics:
             "Customer texts whose scores the model stage keeps (ENGAGE_SCORE_CACHE_SIZE).",
             registry=r,
         )
-        self._cache_texts = Counter(
-            "engage_score_cache_texts",
-            "Customer texts scored: found in the score cache (hit) or run through the models.",
-            ["result"],
-            registry=r,
+        self._cache_texts = _Series(
+            Counter(
+                "engage_score_cache_texts",
+                "Customer texts scored: found in the score cache (hit) or run through the models.",
+                ["result"],
+                registry=r,
+            )
         )
-        self._handoffs = Counter(
-            "engage_handoffs",
-            "Handoffs to a person, per queue and reason (a handoff counts once per reason).",
-            ["queue", "reason"],
-            registry=r,
+        self._handoffs = _Series(
+            Counter(
+                "engage_handoffs",
+                "Handoffs to a person, per queue and reason (a handoff counts once per reason).",
+                ["queue", "reason"],
+                registry=r,
+            )
         )
-        self._drafts = Counter(
-            "engage_drafts",
-            "Drafts on handoffs and answers, per kind and the fallback retrieval took (none).",
-            ["kind", "fallback"],
-            registry=r,
+        self._drafts = _Series(
+            Counter(
+                "engage_drafts",
+                "Drafts on handoffs and answers, per kind and the fallback retrieval took (none).",
+                ["kind", "fallback"],
+                registry=r,
+            )
         )
-        self._send_failures = Counter(
-            "engage_send_failures",
-            "Sends the broker did not confirm (each is retried; the input stays uncommitted).",
-            ["topic"],
-            registry=r,
+        self._send_failures = _Series(
+            Counter(
+                "engage_send_failures",
+                "Sends the broker did not confirm (each is retried; the input stays uncommitted).",
+                ["topic"],
+                registry=r,
+            )
         )
         self._held = Gauge(
             "engage_held_offers",
@@ -207,46 +225,31 @@ class PipelineMetrics:
             registry=r,
         )
         self._model_labels: dict[str, tuple[str, str, str, str, str]] = {}
-        self._in, self._out, self._dead, self._seconds = (
-            _Series(metric)
-            for metric in (self._events_in, self._events_out, self._dlq, self._model_seconds)
-        )
-        self._kinds, self._reasons, self._texts, self._queues, self._drafted = (
-            _Series(metric)
-            for metric in (
-                self._actions,
-                self._suppressions,
-                self._cache_texts,
-                self._handoffs,
-                self._drafts,
-            )
-        )
-        self._lags, self._failed = _Series(self._lag), _Series(self._send_failures)
         # Series a dashboard and `rate()` should see from the start, at 0.
         for kind in ACTION_KINDS:
-            self._actions.labels(kind=kind)
+            self._actions(kind)
         for result in ("hit", "miss"):
-            self._cache_texts.labels(result=result)
+            self._cache_texts(result)
         for kind in DRAFT_KINDS:
             for fallback in DRAFT_FALLBACKS:
-                self._drafts.labels(kind=kind, fallback=fallback)
+                self._drafts(kind, fallback)
 
     # -- what the worker calls -------------------------------------------------------
 
     def event_in(self, topic: str, n: int = 1) -> None:
-        self._in(topic).inc(n)
+        self._events_in(topic).inc(n)
 
     def event_out(self, topic: str, n: int = 1) -> None:
-        self._out(topic).inc(n)
+        self._events_out(topic).inc(n)
 
     def dlq(self, error_class: str) -> None:
-        self._dead(error_class).inc()
+        self._dlq(error_class).inc()
 
     def batch(self, size: int) -> None:
         self._batch_size.observe(size)
 
     def model_time(self, model: str, seconds: float) -> None:
-        self._seconds(model).observe(seconds)
+        self._model_seconds(model).observe(seconds)
 
     def end_to_end(self, seconds: float) -> None:
         """Clock skew between producer and worker can make it negative: counted as 0."""
@@ -261,10 +264,10 @@ class PipelineMetrics:
     def action(self, kind: str) -> None:
         if kind not in ACTION_KINDS:
             raise ValueError(f"action kind {kind!r} is not one of {', '.join(ACTION_KINDS)}")
-        self._kinds(kind).inc()
+        self._actions(kind).inc()
 
     def suppression(self, reason: str) -> None:
-        self._reasons(reason).inc()
+        self._suppressions(reason).inc()
 
     def duplicate(self) -> None:
         self._duplicates.inc()
@@ -273,28 +276,28 @@ class PipelineMetrics:
         self._cache_size.set(texts)
 
     def scored(self, hits: int, misses: int) -> None:
-        self._texts("hit").inc(hits)
-        self._texts("miss").inc(misses)
+        self._cache_texts("hit").inc(hits)
+        self._cache_texts("miss").inc(misses)
 
     def outcome(self, outcome: DecidedOutcome) -> None:
         """Count one input's handoffs and drafts (see the module docstring)."""
         drafts: list[DraftSource] = []
         for handoff in outcome.handoffs:
             for reason in handoff.reasons:
-                self._queues(handoff.queue, reason.value).inc()
+                self._handoffs(handoff.queue, reason.value).inc()
             if handoff.draft is not None:
                 drafts.append(handoff.draft)
         drafts.extend(m.draft for m in outcome.messages if m.draft is not None)
         for draft in drafts:
-            self._drafted(draft.kind, fallback_label(draft)).inc()
+            self._drafts(draft.kind, fallback_label(draft)).inc()
 
     def send_failed(self, topic: str) -> None:
         """One delivery the broker refused or did not confirm, for `topic` (`changelog`:
         a state write)."""
-        self._failed(topic).inc()
+        self._send_failures(topic).inc()
 
     def lag(self, topic: str, partition: int, value: float) -> None:
-        self._lags(topic, str(partition)).set(value)
+        self._lag(topic, str(partition)).set(value)
 
     def held_offers(self, count: int) -> None:
         self._held.set(count)

@@ -95,7 +95,8 @@ class DueIndex:
         if not dues:
             self._open.pop(customer_id, None)
             return
-        self._open[customer_id] = sum(1 for p in state.pending if p.closed is None)
+        held = sum(1 for p in state.pending if p.closed is None) if closed_too else len(dues)
+        self._open[customer_id] = held
         first = min(dues)
         if self._first.get(customer_id) == first:
             return
