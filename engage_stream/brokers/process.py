@@ -92,6 +92,13 @@ class BrokerProcess(ABC):
         return f"{self.advertised_host}:{self.port}"
 
     @property
+    def pid(self) -> int:
+        """The broker's own process (for its CPU time), while it runs."""
+        if self._proc is None:
+            raise BrokerStartError(f"{self.impl} broker at {self.bootstrap} is not running")
+        return self._proc.pid
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -234,6 +234,41 @@ def pipeline(
     console.print(table)
 
 
+@app.command("broker-log")
+def broker_log(
+    brokers: Annotated[str, typer.Option(help="Comma-separated: tansu, kafka.")] = "tansu,kafka",
+    records: Annotated[int, typer.Option(help="Timed records per row.")] = 2_000,
+    rounds: Annotated[int, typer.Option(help="Rounds of every row; the report takes medians.")] = 3,
+    out: Annotated[Path, typer.Option(help="Folder for the JSON and Markdown results.")] = RESULTS,
+) -> None:
+    """The broker alone: its CPU per record on an empty partition and on one already holding
+    20,000 records, in many small batches and in a few large ones. Tells whether a long
+    history costs the worker or the broker (`bench pipeline`'s history rows)."""
+    from engage_stream.bench.broker_log import as_json, markdown, run
+
+    console = Console(stderr=True)
+    names = [b.strip() for b in brokers.split(",") if b.strip()]
+    unknown = sorted(set(names) - {"tansu", "kafka"})
+    if unknown:
+        config_error([f"--brokers: unknown broker {', '.join(unknown)} (tansu, kafka)"])
+    rows = run(
+        names,
+        records=records,
+        rounds=rounds,
+        on_row=lambda r: console.print(
+            f"{r.broker} prior {r.prior:,} in {r.prior_batches:,} batches: "
+            f"{r.broker_cpu_ms_per_record:.3f} ms/record, {r.seconds:g} s",
+            markup=False,
+        ),
+    )
+    machine = {**describe(), "load_average_1m": round(os.getloadavg()[0], 2)}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "broker-log.json").write_text(as_json(rows, machine) + "\n")
+    table = markdown(rows, machine)
+    (out / "broker-log.md").write_text(table)
+    console.print(table, markup=False, soft_wrap=True)
+
+
 @app.command("chaos")
 def chaos(
     seeds: Annotated[
