@@ -45,6 +45,7 @@ from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.enriched import StreamTick
 from engage_stream.step.outputs import Output
 from engage_stream.step.step import Decided, FirstScoringTryError, Step
+from engage_stream.worker.commit_times import CommitTimes
 from engage_stream.worker.deliveries import Source
 from engage_stream.worker.runtime import PRODUCER_BATCH_BYTES, PRODUCER_LINGER_S, Runtime
 from engage_stream.worker.sending import Sender
@@ -158,6 +159,9 @@ class WorkerApp:
             for table in (self.profiles, self.states, self.state_parts)
         )
         self.store = TableStore(profiles, states, parts, partitions=partitions)
+        # The consumer carries each engage.scored partition's stream time in its commits.
+        self.commits = CommitTimes(topics.name(TopicRole.SCORED), self.store)
+        self.app.engage_commits = self.commits  # type: ignore[attr-defined]
         self.step = Step(
             runtime.core,
             runtime.scorer,
@@ -341,9 +345,11 @@ class WorkerApp:
         at = Position(source=f"{record.topic}/{record.partition}", offset=record.offset)
         if isinstance(scored, StreamTick):
             self._sent(self.step.tick(scored, at, self.store))
+            self.commits.read(record.partition, record.offset)
             return
         self.metrics.event_in(record.topic)
         self._sent(self.step.decide(scored, self.store, at))
+        self.commits.read(record.partition, record.offset)
         if scored.source.timestamp_ms is not None:
             self.metrics.end_to_end_since(scored.source.timestamp_ms)
 

@@ -30,6 +30,7 @@ from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.customers import CustomerProfile
 from engage_stream.schemas.stored import read_stored
 from engage_stream.step.store import DueIndex, StreamTime
+from engage_stream.worker.commit_times import Committed
 
 DEFAULT_CACHED_CUSTOMERS = 5_000
 
@@ -111,6 +112,8 @@ class TableStore:
         self._indexed = False
         self._stream_times: dict[int, tuple[StreamTime, datetime | None]] = {}
         """Per partition: its stream time, and the watermark last written to the table."""
+        self._committed: dict[int, Committed] = {}
+        """Per partition assigned: what the group committed, the stream time it starts from."""
 
     def profile(self, customer_id: str) -> CustomerProfile | None:
         return self._profiles.get(customer_id)
@@ -133,6 +136,12 @@ class TableStore:
         known = self._stream_times.get(partition)
         if known is not None:
             return known[0]
+        committed = self._committed.get(partition)
+        if committed is not None and committed.offset is None:
+            return None  # read from its start: the table's is from records read again
+        if committed is not None and committed.time is not None:
+            self._stream_times[partition] = (committed.time, None)
+            return committed.time
         stored = self._parts.get(_stream_time_key(partition))
         if not stored:
             return None
@@ -146,6 +155,12 @@ class TableStore:
             self._parts[_stream_time_key(partition)] = json.dumps(time.as_json()).encode()
             written = time.watermark
         self._stream_times[partition] = (time, written)
+
+    def assigned(self, partition: int, committed: Committed) -> None:
+        """The partition is read again from its commit: its stream time is the commit's
+        (`worker.commit_times`), not the table's, which may come from records read after it."""
+        self._committed[partition] = committed
+        self._stream_times.pop(partition, None)
 
     def due(self, partition: int, until: datetime) -> list[str]:
         if not self._indexed:

@@ -32,6 +32,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from aiokafka.structs import OffsetAndMetadata
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -41,6 +42,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from engage_stream.kafka.reader import partition_ends
 from engage_stream.observability.logs import get_logger
+from engage_stream.worker.commit_times import Committed, decode
 from engage_stream.worker.offsets import ContiguousOffsets, Verdict
 
 SCHEME = "engage"
@@ -82,6 +84,18 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        commit = consumer.commit
+
+        async def commit_with_metadata(offsets: Any = None) -> None:
+            # Faust commits its offsets with empty metadata; ours ride on the offsets.
+            if offsets:
+                offsets = {
+                    tp: OffsetAndMetadata(int(o.offset), getattr(o.offset, "metadata", ""))
+                    for tp, o in offsets.items()
+                }
+            await commit(offsets)
+
+        consumer.commit = commit_with_metadata
         return consumer
 
     async def behind(self, topics: list[str]) -> int | None:
@@ -177,6 +191,46 @@ class Consumer(faust_aiokafka.Consumer):
         for tp in self.assignment():
             if self.is_contiguous(tp.topic):
                 self._offsets.reset(tp, self._read_offset.get(tp))
+        hooks = getattr(self.app, "engage_commits", None)
+        if hooks is not None:
+            tps = [tp for tp in self.assignment() if tp.topic == hooks.topic]
+            hooks.assigned(await self._committed_with_metadata(tps))
+
+    async def _committed_with_metadata(self, tps: list[TP]) -> dict[int, Committed]:
+        """What the group committed for `tps`, with the stream time in each commit."""
+        if not tps:
+            return {}
+        connection = getattr(self.app, "engage_connection", None)
+        loop = asyncio.get_running_loop()
+        try:
+            found = await loop.run_in_executor(
+                None, _read_committed, connection or {}, self.app.conf.id, tps
+            )
+        except Exception as exc:  # the table's stream times, as before commits carried them
+            log.warning(
+                "commit_metadata_not_read",
+                partitions=len(tps),
+                error=str(exc)[:300],
+                action="the tables' stream times are used; a redo after a crash may then "
+                "release at another time",
+            )
+            return {tp.partition: Committed(offset=0, time=None) for tp in tps}
+        return {
+            tp.partition: Committed(offset=offset, time=decode(metadata))
+            for tp, (offset, metadata) in found.items()
+        }
+
+    async def _commit(self, offsets: Mapping[TP, int]) -> bool:
+        hooks = getattr(self.app, "engage_commits", None)
+        if hooks is not None:
+            offsets = {
+                tp: _Offset(offset, hooks.metadata(tp.partition, offset))
+                if tp.topic == hooks.topic
+                else offset
+                for tp, offset in offsets.items()
+            }
+        committed: bool = await super()._commit(offsets)
+        return committed
 
     async def seek(self, partition: TP, offset: int) -> None:
         await super().seek(partition, offset)
@@ -304,6 +358,34 @@ class Consumer(faust_aiokafka.Consumer):
             )
             await self._add_gap(tp, expected, offset - 1)
         return verdict is not Verdict.SKIP
+
+
+class _Offset(int):
+    """An offset to commit with its metadata (`worker.commit_times`), through Faust's commit."""
+
+    metadata: str
+
+    def __new__(cls, offset: int, metadata: str) -> _Offset:
+        made = super().__new__(cls, offset)
+        made.metadata = metadata
+        return made
+
+
+def _read_committed(
+    connection: dict[str, Any], group: str, tps: list[TP]
+) -> dict[TP, tuple[int | None, str]]:
+    consumer = KafkaConsumer(**connection, enable_auto_commit=False, group_id=group)
+    try:
+        found: dict[TP, tuple[int | None, str]] = {}
+        for tp in tps:
+            committed = consumer.committed(TopicPartition(tp.topic, tp.partition), metadata=True)
+            if committed is None or committed.offset < 0:
+                found[tp] = (None, "")
+            else:
+                found[tp] = (committed.offset, committed.metadata or "")
+        return found
+    finally:
+        consumer.close()
 
 
 class DrainingProducerBuffer(ProducerBuffer):

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 
 from engage_stream.brokers import ApacheKafkaBroker, BrokerProcess
 from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.kafka.reader import read_to_end
 from engage_stream.kafka.topics import TopicRole
+from engage_stream.policy.policy_file import load_policy
 from engage_stream.samples.generator import SampleConfig, SampleStream
+from engage_stream.worker.commit_times import decode
 from tests.worker.pipeline import Pipeline
 
 pytestmark = pytest.mark.broker
@@ -96,6 +102,41 @@ def test_sigkill_mid_stream_loses_no_event(kafka_pipeline: Pipeline, tmp_path: P
     _one_action_per_id(pipe.read(TopicRole.ACTIONS_HANDOFF), "action_id")
     _one_action_per_id(pipe.read(TopicRole.ACTIONS_EMAIL), "action_id")
     _one_action_per_id(pipe.read(TopicRole.SUPPRESSIONS), "suppression_id")
+
+
+def test_each_commit_carries_the_stream_time_as_of_its_offset(
+    kafka_pipeline: Pipeline,
+) -> None:
+    """A redo after a crash starts from the stream time of the commit it starts from, so the
+    commit must carry exactly the stream time its records made (`worker.commit_times`).
+    Apache Kafka only: Tansu 0.6.0 keeps a commit's offset but answers its metadata as
+    null, and a worker on it keeps the table's stream time, as before commits carried it."""
+    pipe = kafka_pipeline
+    with pipe.worker():
+        valid = _feed(pipe, 600)
+        pipe.wait_for_count(TopicRole.ENRICHED, len(valid), timeout_s=180)
+    lateness = load_policy(PROJECT_ROOT / "infra" / "policies.yaml").journeys.lateness
+    scored = pipe.name(TopicRole.SCORED)
+    happened: dict[int, list[tuple[int, datetime]]] = {}
+    for record in read_to_end(pipe.connection, scored):
+        value = json.loads(record.value)
+        happened.setdefault(record.partition, []).append(
+            (record.offset, datetime.fromisoformat(value["event"]["occurred_at"]))
+        )
+    consumer = KafkaConsumer(**pipe.connection, group_id=pipe.group)
+    try:
+        checked = 0
+        for partition, records in happened.items():
+            committed = consumer.committed(TopicPartition(scored, partition), metadata=True)
+            assert committed is not None, f"partition {partition} never committed"
+            read = [at for offset, at in records if offset < committed.offset]
+            carried = decode(committed.metadata)
+            assert carried is not None, f"partition {partition}: {committed.metadata!r}"
+            assert carried.watermark == max(read) - lateness
+            checked += 1
+    finally:
+        consumer.close()
+    assert checked >= 2
 
 
 def test_two_workers_share_partitions_and_act_like_one(

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import KafkaProducer
 
-from engage_stream.brokers import BrokerProcess
+from engage_stream.brokers import ApacheKafkaBroker, BrokerProcess
 from engage_stream.kafka.partitioner import partition_for
 from engage_stream.kafka.topics import TopicRole
 from tests.worker.pipeline import (
@@ -153,3 +154,57 @@ def test_held_offers_exit_release_and_survive_a_kill_then_replay_alike(
         s["suppression_id"] for s in pipeline.read(TopicRole.SUPPRESSIONS)
     }
     assert clocks, "every partition's stream time was moved"
+
+
+def test_a_worker_restarted_takes_the_commits_stream_time_not_one_written_after_it(
+    apache_kafka: ApacheKafkaBroker, tmp_path: Path
+) -> None:
+    """Records read after the last commit may have written a later stream time to the table
+    before the crash; those records are read again, and must meet the stream time they
+    first met. Here the table is given a stream time three days on (as records past the
+    commit would have written it): the restarted worker starts from the commit's, so the
+    held cart still waits for its hour and goes at its due time, not three days later."""
+    pipe = Pipeline(apache_kafka, tmp_path)
+    try:
+        pipe.send_profile(profile("C-REDO", consents=EMAIL))
+        pipe.flush()
+        with pipe.worker():
+            pipe.wait_for_profiles(1)
+            pipe.send_event(cart("E-REDO", "C-REDO", AFTERNOON))
+            pipe.flush()
+            pipe.wait_for_count(TopicRole.ENRICHED, 1, timeout_s=60)
+        partitions = pipe.topics.topics[TopicRole.SCORED].partitions
+        partition = partition_for("C-REDO", partitions)
+        parts = f"{pipe.group}-customer-state-parts-changelog"
+        producer = KafkaProducer(**pipe.connection, acks="all")
+        later = {"watermark": (AFTERNOON + timedelta(days=3)).isoformat(), "behind_s": 0}
+        producer.send(
+            parts,
+            key=f"\x1fstream-time\x1f{partition}".encode(),
+            value=json.dumps(later).encode(),
+            partition=partition,
+        )
+        producer.flush()
+        producer.close()
+
+        with pipe.worker():
+            pipe.send_event(
+                event(
+                    "E-LOOK",
+                    "C-REDO",
+                    "page.view",
+                    {"url": "https://shop.example/"},
+                    AFTERNOON + timedelta(minutes=10),
+                )
+            )
+            pipe.flush()
+            pipe.wait_for_count(TopicRole.ENRICHED, 2, timeout_s=90)
+            assert emails_for(pipe, "E-REDO") == []  # 14:10: not due before 15:00
+            pipe.advance_stream_time(AFTERNOON + timedelta(minutes=65))  # past the due time
+            (email,) = pipe.wait_for(
+                TopicRole.ACTIONS_EMAIL, lambda records: len(records) >= 1, timeout_s=90
+            )
+        assert email["source_event_id"] == "E-REDO"
+        assert datetime.fromisoformat(email["send_not_before"]) == AFTERNOON + timedelta(hours=1)
+    finally:
+        pipe.close()
