@@ -187,14 +187,19 @@ class Consumer(faust_aiokafka.Consumer):
         return known
 
     async def perform_seek(self) -> None:
+        # The commits' stream times are read before the seek and taken with it, nothing
+        # awaited in between: no record of the new assignment is decided without them.
+        hooks = getattr(self.app, "engage_commits", None)
+        committed: dict[int, Committed] = {}
+        if hooks is not None:
+            tps = [tp for tp in self.assignment() if tp.topic == hooks.topic]
+            committed = await self._committed_with_metadata(tps)
         await super().perform_seek()
         for tp in self.assignment():
             if self.is_contiguous(tp.topic):
                 self._offsets.reset(tp, self._read_offset.get(tp))
-        hooks = getattr(self.app, "engage_commits", None)
         if hooks is not None:
-            tps = [tp for tp in self.assignment() if tp.topic == hooks.topic]
-            hooks.assigned(await self._committed_with_metadata(tps))
+            hooks.assigned(committed)
 
     async def _committed_with_metadata(self, tps: list[TP]) -> dict[int, Committed]:
         """What the group committed for `tps`, with the stream time in each commit."""
@@ -360,6 +365,10 @@ class Consumer(faust_aiokafka.Consumer):
         return verdict is not Verdict.SKIP
 
 
+COMMITTED_READ_S = 10.0
+"""How long an assignment waits for the group's commits (else the tables' stream times)."""
+
+
 class _Offset(int):
     """An offset to commit with its metadata (`worker.commit_times`), through Faust's commit."""
 
@@ -375,10 +384,14 @@ def _read_committed(
     connection: dict[str, Any], group: str, tps: list[TP]
 ) -> dict[TP, tuple[int | None, str]]:
     consumer = KafkaConsumer(**connection, enable_auto_commit=False, group_id=group)
+    deadline = time.monotonic() + COMMITTED_READ_S
     try:
         found: dict[TP, tuple[int | None, str]] = {}
         for tp in tps:
-            committed = consumer.committed(TopicPartition(tp.topic, tp.partition), metadata=True)
+            left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+            committed = consumer.committed(
+                TopicPartition(tp.topic, tp.partition), metadata=True, timeout_ms=left_ms
+            )
             if committed is None or committed.offset < 0:
                 found[tp] = (None, "")
             else:
