@@ -183,8 +183,9 @@ def markdown(rows: Sequence[GrowthRow], machine: dict[str, object]) -> str:
     for row in rows:
         key = (row.broker, row.prior, row.prior_batches)
         rounds[key] = rounds.get(key, 0) + 1
-    for row in medians(rows):
-        empty = next((r for r in medians(rows) if r.broker == row.broker and r.prior == 0), None)
+    chosen = medians(rows)
+    for row in chosen:
+        empty = next((r for r in chosen if r.broker == row.broker and r.prior == 0), None)
         ratio = (
             f"{row.broker_cpu_ms_per_record / empty.broker_cpu_ms_per_record:.2f}"
             if empty is not None and empty.broker_cpu_ms_per_record > 0

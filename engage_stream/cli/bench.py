@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,6 +19,25 @@ from engage_stream.config.settings import PROJECT_ROOT
 app = typer.Typer(help="Benchmarks whose results are written into the repo.", no_args_is_help=True)
 
 RESULTS = PROJECT_ROOT / "benchmarks"
+
+Result = TypeVar("Result")
+
+
+def _save(
+    out: Path,
+    stem: str,
+    result: Result,
+    as_json: Callable[[Result, dict[str, object]], str],
+    markdown: Callable[[Result, dict[str, object]], str],
+) -> str:
+    """`<stem>.json` and `<stem>.md` in `out`, stamped with the machine and its load now;
+    the Markdown table, to print."""
+    machine = {**describe(), "load_average_1m": round(os.getloadavg()[0], 2)}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(as_json(result, machine) + "\n")
+    table = markdown(result, machine)
+    (out / f"{stem}.md").write_text(table)
+    return table
 
 
 @app.command("models")
@@ -125,11 +145,7 @@ def drafter(
         result = bench_drafter(
             loaded.bank, loaded.encoder, scorer, checks, sender=sender, zone=policy.zone
         )
-    machine = {**describe(), "load_average_1m": round(os.getloadavg()[0], 2)}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "drafter.json").write_text(as_json(result, machine) + "\n")
-    table = markdown(result, machine)
-    (out / "drafter.md").write_text(table)
+    table = _save(out, "drafter", result, as_json, markdown)
     console.print(table)
 
 
@@ -226,11 +242,7 @@ def pipeline(
             Path(work),
             history_events=history_events,
         )
-    machine = {**describe(), "load_average_1m": round(os.getloadavg()[0], 2)}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "pipeline.json").write_text(as_json(results, machine) + "\n")
-    table = markdown(results, machine)
-    (out / "pipeline.md").write_text(table)
+    table = _save(out, "pipeline", results, as_json, markdown)
     console.print(table)
 
 
@@ -261,11 +273,7 @@ def broker_log(
             markup=False,
         ),
     )
-    machine = {**describe(), "load_average_1m": round(os.getloadavg()[0], 2)}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "broker-log.json").write_text(as_json(rows, machine) + "\n")
-    table = markdown(rows, machine)
-    (out / "broker-log.md").write_text(table)
+    table = _save(out, "broker-log", rows, as_json, markdown)
     console.print(table, markup=False, soft_wrap=True)
 
 
@@ -320,12 +328,7 @@ def chaos(
         write(so_far)  # so that an interrupted soak leaves the seeds it ran
 
     def write(so_far: Soak) -> str:
-        machine = {**describe(), "load_average_1m": round(os.getloadavg()[0], 2)}
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "chaos.json").write_text(as_json(so_far, machine) + "\n")
-        table = markdown(so_far, machine)
-        (out / "chaos.md").write_text(table)
-        return table
+        return _save(out, "chaos", so_far, as_json, markdown)
 
     result = soak(
         list(range(first_seed, first_seed + seeds)),
@@ -375,11 +378,7 @@ def fuzz(
     folder = work_dir or Path(tempfile.mkdtemp(prefix="engage-fuzz-"))
     with console.status(f"fuzzing the worker on {', '.join(names)} ..."):
         runs = run(names, bad, valid, seed, settings.topics_file, folder)
-    machine = {**describe(), "load_average_1m": round(os.getloadavg()[0], 2)}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "fuzz.json").write_text(as_json(runs, machine) + "\n")
-    table = markdown(runs, machine)
-    (out / "fuzz.md").write_text(table)
+    table = _save(out, "fuzz", runs, as_json, markdown)
     console.print(table, markup=False)
     passed = all(r.ok for r in runs)
     if passed and work_dir is None:
