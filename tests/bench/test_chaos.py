@@ -47,7 +47,7 @@ from engage_stream.enrichment.state import (
 )
 from engage_stream.policy.policy_file import FrequencyCap
 from engage_stream.schemas.common import Channel
-from engage_stream.worker.tables import StateCodec
+from engage_stream.worker.tables import SEP, StateCodec
 from tests.conftest import require_apache_kafka
 
 KST = timezone(timedelta(hours=9))
@@ -294,6 +294,14 @@ def test_changelog_order_is_the_offsets_and_one_customer_lives_in_one_partition(
     assert state_regressions(split) == ["C1: state parts in changelog partitions [0, 2]"]
 
 
+def test_a_partitions_own_stream_time_entries_are_not_a_customers_state() -> None:
+    log = _written(_history(3))
+    for partition in range(4):  # one per changelog partition, as every worker writes them
+        key = f"{SEP}stream-time{SEP}{partition}".encode()
+        log.append(ChangelogRecord(partition, 100, key, b'{"watermark": null}'))
+    assert state_regressions(log) == []
+
+
 # -- all checks together ----------------------------------------------------------------------
 
 
@@ -393,7 +401,8 @@ def test_a_port_left_in_time_wait_by_a_killed_server_counts_as_free() -> None:
 @pytest.mark.xfail(
     reason="issue 14: the soak finds defects not fixed yet (benchmarks/chaos.md, 10 of 20 "
     "seeds): a re-fetch after a rebalance that forwards events out of order or skips one, "
-    "a partition no worker fetches again after a rebalance while /ready says 200",
+    "a partition no worker fetches again after a rebalance while /ready says 200, and a "
+    "cart redone after a freeze or a broker restart held until another due time",
     strict=False,
 )
 def test_workers_under_faults_act_as_one_clean_worker(tmp_path: Path) -> None:
