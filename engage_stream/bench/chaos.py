@@ -59,7 +59,7 @@ from engage_stream.kafka.topics import TopicRole, TopicsFile, load_topics
 from engage_stream.observability.logs import get_logger
 from engage_stream.policy.policy_file import FrequencyCap, load_policy
 from engage_stream.samples.generator import SampleConfig, SampleStream
-from engage_stream.worker.tables import SEP
+from engage_stream.worker.tables import SEP, customer_of
 
 log = get_logger("engage.bench.chaos")
 
@@ -304,8 +304,8 @@ def state_regressions(records: Iterable[ChangelogRecord]) -> list[str]:
     in every partition and move back by design when a redo starts from its commit's time."""
     by_customer: dict[str, list[ChangelogRecord]] = defaultdict(list)
     for record in records:
-        customer, sep, _ = record.key.decode("utf-8", "replace").partition(SEP)
-        if sep and not customer:
+        customer = customer_of(record.key)
+        if customer is None:
             continue
         by_customer[customer].append(record)
     problems: list[str] = []

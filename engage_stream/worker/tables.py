@@ -142,7 +142,7 @@ class TableStore:
         if committed is not None and committed.time is not None:
             self._stream_times[partition] = (committed.time, None)
             return committed.time
-        stored = self._parts.get(_stream_time_key(partition))
+        stored = self._parts.get(stream_time_key(partition))
         if not stored:
             return None
         time = StreamTime.from_json(json.loads(stored))
@@ -152,7 +152,7 @@ class TableStore:
     def put_stream_time(self, partition: int, time: StreamTime, *, durable: bool = False) -> None:
         _, written = self._stream_times.get(partition, (time, None))
         if durable or written is None or time.watermark - written >= WATERMARK_EVERY:
-            self._parts[_stream_time_key(partition)] = json.dumps(time.as_json()).encode()
+            self._parts[stream_time_key(partition)] = json.dumps(time.as_json()).encode()
             written = time.watermark
         self._stream_times[partition] = (time, written)
 
@@ -423,9 +423,15 @@ def _understood(name: str) -> bool:
     return name in ("sent", "orders", "pending") or name.partition(SEP)[0] in ("c", "s")
 
 
-def _stream_time_key(partition: int) -> bytes:
+def stream_time_key(partition: int) -> bytes:
     """A partition's stream time in the parts table (no customer id starts with SEP)."""
     return f"{SEP}stream-time{SEP}{partition}".encode()
+
+
+def customer_of(key: bytes) -> str | None:
+    """The customer a parts-table key belongs to; None for a partition's own entries."""
+    customer, sep, _ = key.decode("utf-8", "replace").partition(SEP)
+    return None if sep and not customer else customer
 
 
 def _key(customer_id: str, name: str) -> bytes:

@@ -47,7 +47,7 @@ from engage_stream.enrichment.state import (
 )
 from engage_stream.policy.policy_file import FrequencyCap
 from engage_stream.schemas.common import Channel
-from engage_stream.worker.tables import SEP, StateCodec
+from engage_stream.worker.tables import StateCodec, stream_time_key
 from tests.conftest import require_apache_kafka
 
 KST = timezone(timedelta(hours=9))
@@ -297,7 +297,7 @@ def test_changelog_order_is_the_offsets_and_one_customer_lives_in_one_partition(
 def test_a_partitions_own_stream_time_entries_are_not_a_customers_state() -> None:
     log = _written(_history(3))
     for partition in range(4):  # one per changelog partition, as every worker writes them
-        key = f"{SEP}stream-time{SEP}{partition}".encode()
+        key = stream_time_key(partition)
         log.append(ChangelogRecord(partition, 100, key, b'{"watermark": null}'))
     assert state_regressions(log) == []
 
