@@ -128,3 +128,18 @@ class CommitTimes:
         for partition, found in committed.items():
             self.store.assigned(partition, found)
             self.marks.assigned(partition, found)
+            log.info(
+                "stream_time_assigned",
+                topic=self.topic,
+                partition=partition,
+                offset=found.offset,
+                watermark=None if found.time is None else found.time.watermark.isoformat(),
+                source=_source(found),
+            )
+
+
+def _source(found: Committed) -> str:
+    """Where an assigned partition's stream time comes from, for the person on call."""
+    if found.offset is None:
+        return "none: read from the start"
+    return "commit" if found.time is not None else "table: the commit carried none"

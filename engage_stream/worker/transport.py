@@ -75,6 +75,36 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
             return listed
         return {tp: max(listed.get(tp) or 0, fetched.get(tp, 0)) for tp in partitions}
 
+    sought: Mapping[TP, tuple[int | None, str]] = {}
+    """Per partition of the last seek to committed: the offset it reads from (None: never
+    committed) and the commit's metadata (`worker.commit_times`)."""
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        """Faust's seek to the committed offsets, from one OffsetFetch that also answers
+        each commit's metadata: where a partition is read from and the stream time it starts
+        with are one commit's. (aiokafka's own seek drops the metadata. Read apart, through
+        another client with a time limit, a failed read left the table's stream time in
+        force, which may come from records read after the commit: a redo then held an
+        offer until a later time than the first run had.)"""
+        sought: Mapping[TP, int] = await self.call_thread(self._seek_to_committed)
+        return sought
+
+    async def _seek_to_committed(self) -> Mapping[TP, int | None]:
+        consumer = self._ensure_consumer()
+        partitions = list(consumer.assignment())
+        fetched = await consumer._coordinator.fetch_committed_offsets(partitions)
+        offsets: dict[TP, int | None] = {}
+        sought: dict[TP, tuple[int | None, str]] = {}
+        for tp in partitions:
+            found = fetched.get(tp)
+            offset = None if found is None or found.offset < 0 else int(found.offset)
+            offsets[tp] = offset
+            sought[TP(tp.topic, tp.partition)] = (offset, (found.metadata if found else "") or "")
+            if offset:
+                consumer._fetcher.seek_to(tp, offset)
+        self.sought = sought
+        return offsets
+
     async def on_thread_stop(self) -> None:
         ends = self.__dict__.pop("_ends", None)
         if ends is not None:
@@ -187,43 +217,23 @@ class Consumer(faust_aiokafka.Consumer):
         return known
 
     async def perform_seek(self) -> None:
-        # The commits' stream times are read before the seek and taken with it, nothing
-        # awaited in between: no record of the new assignment is decided without them.
-        hooks = getattr(self.app, "engage_commits", None)
-        committed: dict[int, Committed] = {}
-        if hooks is not None:
-            tps = [tp for tp in self.assignment() if tp.topic == hooks.topic]
-            committed = await self._committed_with_metadata(tps)
+        # The offsets and their stream times come from one OffsetFetch and are taken
+        # together, nothing awaited in between: no record of the new assignment is decided
+        # without them, and none starts from a stream time of another commit.
         await super().perform_seek()
         for tp in self.assignment():
             if self.is_contiguous(tp.topic):
                 self._offsets.reset(tp, self._read_offset.get(tp))
-        if hooks is not None:
-            hooks.assigned(committed)
-
-    async def _committed_with_metadata(self, tps: list[TP]) -> dict[int, Committed]:
-        """What the group committed for `tps`, with the stream time in each commit."""
-        if not tps:
-            return {}
-        connection = getattr(self.app, "engage_connection", None)
-        loop = asyncio.get_running_loop()
-        try:
-            found = await loop.run_in_executor(
-                None, _read_committed, connection or {}, self.app.conf.id, tps
+        hooks = getattr(self.app, "engage_commits", None)
+        thread = self._thread
+        if hooks is not None and isinstance(thread, ConsumerThread):
+            hooks.assigned(
+                {
+                    tp.partition: Committed(offset=offset, time=decode(metadata))
+                    for tp, (offset, metadata) in thread.sought.items()
+                    if tp.topic == hooks.topic
+                }
             )
-        except Exception as exc:  # the table's stream times, as before commits carried them
-            log.warning(
-                "commit_metadata_not_read",
-                partitions=len(tps),
-                error=str(exc)[:300],
-                action="the tables' stream times are used; a redo after a crash may then "
-                "release at another time",
-            )
-            return {tp.partition: Committed(offset=0, time=None) for tp in tps}
-        return {
-            tp.partition: Committed(offset=offset, time=decode(metadata))
-            for tp, (offset, metadata) in found.items()
-        }
 
     async def _commit(self, offsets: Mapping[TP, int]) -> bool:
         hooks = getattr(self.app, "engage_commits", None)
@@ -365,10 +375,6 @@ class Consumer(faust_aiokafka.Consumer):
         return verdict is not Verdict.SKIP
 
 
-COMMITTED_READ_S = 10.0
-"""How long an assignment waits for the group's commits (else the tables' stream times)."""
-
-
 class _Offset(int):
     """An offset to commit with its metadata (`worker.commit_times`), through Faust's commit."""
 
@@ -378,27 +384,6 @@ class _Offset(int):
         made = super().__new__(cls, offset)
         made.metadata = metadata
         return made
-
-
-def _read_committed(
-    connection: dict[str, Any], group: str, tps: list[TP]
-) -> dict[TP, tuple[int | None, str]]:
-    consumer = KafkaConsumer(**connection, enable_auto_commit=False, group_id=group)
-    deadline = time.monotonic() + COMMITTED_READ_S
-    try:
-        found: dict[TP, tuple[int | None, str]] = {}
-        for tp in tps:
-            left_ms = max(1, int((deadline - time.monotonic()) * 1000))
-            committed = consumer.committed(
-                TopicPartition(tp.topic, tp.partition), metadata=True, timeout_ms=left_ms
-            )
-            if committed is None or committed.offset < 0:
-                found[tp] = (None, "")
-            else:
-                found[tp] = (committed.offset, committed.metadata or "")
-        return found
-    finally:
-        consumer.close()
 
 
 class DrainingProducerBuffer(ProducerBuffer):

@@ -405,6 +405,7 @@ def test_a_port_left_in_time_wait_by_a_killed_server_counts_as_free() -> None:
     "cart redone after a freeze or a broker restart held until another due time",
     strict=False,
 )
+@pytest.mark.timeout(1200)  # a clean run and two seeds: about 10 min here, past the 300 s default
 def test_workers_under_faults_act_as_one_clean_worker(tmp_path: Path) -> None:
     """Two seeds of every fault (SIGKILL, SIGSTOP past the session timeout, broker kill -9
     and restart, a join, a leave) while 1,000 events flow through three workers."""

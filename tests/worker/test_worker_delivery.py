@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -124,8 +125,8 @@ def test_each_commit_carries_the_stream_time_as_of_its_offset(
             (record.offset, datetime.fromisoformat(value["event"]["occurred_at"]))
         )
     consumer = KafkaConsumer(**pipe.connection, group_id=pipe.group)
+    commits: dict[int, str] = {}
     try:
-        checked = 0
         for partition, records in happened.items():
             committed = consumer.committed(TopicPartition(scored, partition), metadata=True)
             assert committed is not None, f"partition {partition} never committed"
@@ -133,10 +134,35 @@ def test_each_commit_carries_the_stream_time_as_of_its_offset(
             carried = decode(committed.metadata)
             assert carried is not None, f"partition {partition}: {committed.metadata!r}"
             assert carried.watermark == max(read) - lateness
-            checked += 1
+            commits[partition] = carried.watermark.isoformat()
     finally:
         consumer.close()
-    assert checked >= 2
+    assert len(commits) >= 2
+    # The next worker starts each partition from its commit's stream time, read with the
+    # offset it seeks to, not from the table's (`ConsumerThread.seek_to_committed`).
+    with pipe.worker() as again:
+        assert again.log_file is not None
+        started = _assigned_stream_times(again.log_file, scored, len(happened))
+    assert {p: (s["source"], s["watermark"]) for p, s in started.items() if p in commits} == {
+        p: ("commit", watermark) for p, watermark in commits.items()
+    }
+
+
+def _assigned_stream_times(log: Path, topic: str, partitions: int) -> dict[int, dict[str, Any]]:
+    """The worker's `stream_time_assigned` lines for `topic`, by partition, once it has
+    logged one for each of `partitions`."""
+    deadline = time.monotonic() + 60
+    found: dict[int, dict[str, Any]] = {}
+    while time.monotonic() < deadline:
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if '"stream_time_assigned"' in line:
+                entry = json.loads(line)
+                if entry.get("topic") == topic:
+                    found[entry["partition"]] = entry
+        if len(found) >= partitions:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"stream times assigned for {sorted(found)} only; log {log}")
 
 
 def test_two_workers_share_partitions_and_act_like_one(
