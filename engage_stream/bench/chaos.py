@@ -720,11 +720,30 @@ class _Run:
             failed = scrape.total("engage_send_failures_total")
             found.append(
                 f"{member.name}: ready={member.process.ready()} lag={lag} "
-                f"send_failures={failed:g}; stacks in {member.process.log_file}"
+                f"send_failures={failed:g}; behind: {self._behind(member)}; "
+                f"stacks in {member.process.log_file}"
             )
             os.kill(member.process.pid, signal.SIGUSR1)
         time.sleep(3.0)
         return found
+
+    def _behind(self, member: _Member) -> str:
+        """The worker's partitions not committed to their end, as it reports them (SIGUSR2):
+        whether records were never handed over, or outputs are unconfirmed."""
+        try:
+            states = member.process.consumer_state()
+        except WorkerProcessError as exc:
+            return f"no consumer_state ({exc})"
+        inputs = {self.name(role) for role in (TopicRole.EVENTS, TopicRole.SCORED)}
+        behind = [
+            f"{s['topic']}[{s['partition']}] committed={s['committed']} "
+            f"handed_over={s['handed_over']} expected={s['expected']} acked={s['acked']}"
+            f"({s['acked_from']}..{s['acked_to']}) unconfirmed_from={s['first_unconfirmed']} "
+            f"end={s['highwater']}"
+            for s in states
+            if s["topic"] in inputs and s["committed"] != s["highwater"]
+        ]
+        return "; ".join(behind) or "none"
 
     def exited_by_themselves(self) -> list[str]:
         """Workers that died without a fault asking them to (checked before stopping)."""

@@ -35,7 +35,8 @@ def worker(
 
 
 def run_worker(runtime: Runtime) -> None:
-    """Run until SIGTERM/SIGINT; Faust commits what was processed and leaves the group."""
+    """Run until SIGTERM/SIGINT; Faust commits what was processed and leaves the group.
+    SIGUSR1 logs every task's stack (Faust's), SIGUSR2 each partition's `consumer_state`."""
     from faust.worker import Worker
 
     from engage_stream.worker.app import WorkerApp
@@ -44,8 +45,14 @@ def run_worker(runtime: Runtime) -> None:
     settings = runtime.settings
     use_event_loop(settings.event_loop)
     shell = WorkerApp(runtime)
+
+    class _Worker(Worker):
+        def _on_sigusr2(self) -> None:
+            # mode opens a debugger here, which would stop a worker at a prompt in production.
+            shell.log_consumer_state()
+
     try:
-        Worker(
+        _Worker(
             shell.app,
             loglevel=settings.log_level.lower(),
             override_logging=False,

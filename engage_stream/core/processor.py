@@ -149,6 +149,10 @@ class _Work:
     context: ContextSnapshot | None = None
     stream_time: datetime | None = None
     """The partition's watermark when the input was read (None: not known)."""
+    first_dues: dict[str, datetime] = field(default_factory=dict)
+    """A redo's held offers as its first processing placed them (action id to due): the
+    stream time read now may have moved on since (a copy of the input sent again by a
+    restarted scoring stage is read after later records), and the redo must not move them."""
 
 
 class _EmailQuestion:
@@ -220,6 +224,9 @@ class EngagementCore:
             now=processed_at,
             scores=scores,
             stream_time=stream_time,
+            first_dues={}
+            if before is stored
+            else {p.action_id: p.due for p in stored.pending if p.position == position},
         )
         first = before.seen_at(event.event_id)
         if first is not None:
@@ -555,16 +562,18 @@ class EngagementCore:
         """An offer due later than its input: kept in the state until released or exited.
         An input read when the partition's stream time had passed it (a backfill behind
         live traffic) has its delay counted from that stream time: its exit events come
-        after it in the log, and stream time must move on by the delay before it goes."""
+        after it in the log, and stream time must move on by the delay before it goes.
+        Processed again, it keeps the due its first processing gave it."""
+        action_id = action_id_for(work.source_id, offer.rule)
         due = offer.earliest
         if work.stream_time is not None and work.stream_time > work.at:
             due = max(due, work.stream_time + (offer.earliest - work.at))
         held = PendingAction(
             position=work.position,
-            action_id=action_id_for(work.source_id, offer.rule),
+            action_id=action_id,
             rule=offer.rule,
             source_event_id=work.source_id,
-            due=due,
+            due=work.first_dues.get(action_id, due),
             triggered_at=work.at,
             offer=HeldOffer(
                 template_id=offer.template_id,

@@ -2,11 +2,13 @@
 
 Starts `engage-stream worker` with the given settings, waits for `/ready`, reads
 `/metrics`, and stops it politely (SIGTERM) or not at all (SIGKILL, for crash tests), or
-freezes it (SIGSTOP) and lets it go on (SIGCONT), as a stalled process would.
+freezes it (SIGSTOP) and lets it go on (SIGCONT), as a stalled process would. SIGUSR2 asks
+it where each partition's consumption stands (`consumer_state`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self
+from typing import IO, Any, Self
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -203,6 +205,28 @@ class WorkerProcess:
         """SIGCONT: a paused worker goes on from where it stopped."""
         self._signal(signal.SIGCONT)
 
+    def consumer_state(self, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+        """SIGUSR2: the `consumer_state` line the worker logs for each partition it holds."""
+        if self.log_file is None:
+            raise WorkerProcessError("consumer_state reads the worker's log: give it a log file")
+        start = self.log_file.stat().st_size
+        self._signal(signal.SIGUSR2)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = _json_lines(self.log_file, start)
+            asked = [
+                i for i, line in enumerate(found) if line.get("event") == "consumer_state_asked"
+            ]
+            if asked:
+                first = asked[0]
+                partitions = int(found[first].get("partitions", 0))
+                states = [s for s in found[first:] if s.get("event") == "consumer_state"]
+                if len(states) >= partitions:
+                    return states[:partitions]
+            if time.monotonic() > deadline:
+                raise WorkerProcessError(f"no consumer_state after SIGUSR2; log: {self.log_file}")
+            time.sleep(0.1)
+
     def _signal(self, signum: signal.Signals) -> None:
         if not self.running():
             raise WorkerProcessError(f"worker not running; log: {self.log_file}")
@@ -226,3 +250,18 @@ class WorkerProcess:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _json_lines(path: Path, start: int) -> list[dict[str, Any]]:
+    """The JSON log lines written to `path` from byte `start` on (other lines skipped)."""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        text = handle.read().decode("utf-8", errors="replace")
+    found = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                continue
+    return found

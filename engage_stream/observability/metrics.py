@@ -103,6 +103,10 @@ class _Series:
             series = self._found[values] = self.metric.labels(*values)
         return series
 
+    def remove(self, *values: str) -> None:
+        if self._found.pop(values, None) is not None:
+            self.metric.remove(*values)
+
 
 class PipelineMetrics:
     """The worker's metrics; every instance is independent of every other."""
@@ -298,6 +302,10 @@ class PipelineMetrics:
 
     def lag(self, topic: str, partition: int, value: float) -> None:
         self._lag(topic, str(partition)).set(value)
+
+    def lag_gone(self, topic: str, partition: int) -> None:
+        """The partition moved to another worker: its series here would stay at its last value."""
+        self._lag.remove(topic, str(partition))
 
     def held_offers(self, count: int) -> None:
         self._held.set(count)

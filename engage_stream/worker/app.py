@@ -45,6 +45,7 @@ from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.enriched import StreamTick
 from engage_stream.step.outputs import Output
 from engage_stream.step.step import Decided, FirstScoringTryError, Step
+from engage_stream.worker.assignor import GroupAssignor
 from engage_stream.worker.commit_times import CommitTimes
 from engage_stream.worker.deliveries import Source
 from engage_stream.worker.runtime import PRODUCER_BATCH_BYTES, PRODUCER_LINGER_S, Runtime
@@ -121,6 +122,7 @@ class WorkerApp:
             producer_linger=PRODUCER_LINGER_S,
             producer_max_batch_size=PRODUCER_BATCH_BYTES,
             table_standby_replicas=0,
+            PartitionAssignor=GroupAssignor,
         )
         # Compaction is declared so that the consumer expects holes there (`offsets`).
         self.topic = {
@@ -286,10 +288,36 @@ class WorkerApp:
             # After Faust's last commit for them: their next owner redoes what is owed.
             tps = args[0] if args else kwargs.get("revoked", ())
             self.sender.forget([(tp.topic, tp.partition) for tp in tps])
+            for tp in tps:  # their lag is their next owner's to report
+                self.metrics.lag_gone(tp.topic, tp.partition)
 
         app.on_partitions_revoked.connect(moved)
         app.on_partitions_revoked.connect(revoked)
         app.on_partitions_assigned.connect(moved)
+
+    def log_consumer_state(self) -> None:
+        """One `consumer_state` line per assigned partition (on SIGUSR2): why a partition's
+        commit does not move, when outputs are unconfirmed or a record was never handed over."""
+        consumer: Any = self.app.consumer  # `transport.Consumer`
+        deliveries = self.sender.deliveries
+        assigned = sorted(consumer.assignment())
+        log.info(
+            "consumer_state_asked",
+            partitions=len(assigned),
+            ready=self.ready(),
+            rebalancing=self.app.rebalancing,
+            in_recovery=self.app.in_recovery,
+            unconfirmed_outputs=deliveries.open_count(),
+            failing_outputs=len(deliveries.failing),
+        )
+        for tp in assigned:
+            log.info(
+                "consumer_state",
+                topic=tp.topic,
+                partition=tp.partition,
+                handled=self._done.get((tp.topic, tp.partition)),
+                **consumer.standing(tp),
+            )
 
     def ready(self) -> bool:
         """Started, not rebalancing or recovering, and every output failing so far sent."""

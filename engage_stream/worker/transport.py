@@ -216,6 +216,24 @@ class Consumer(faust_aiokafka.Consumer):
             self._contiguous[topic] = known
         return known
 
+    def standing(self, tp: TP) -> dict[str, Any]:
+        """Where consuming `tp` stands, for the person on call (`WorkerApp.log_consumer_state`):
+        what the group has committed, what was handed to the stream, what the fetch loop
+        expects next, the offsets acknowledged but not yet committed, and the oldest input
+        whose outputs the broker has not confirmed (an offset commit waits for it)."""
+        acked = self._acked.get(tp) or []
+        return {
+            "committed": self._committed_offset.get(tp),
+            "handed_over": self._read_offset.get(tp),
+            "expected": self._offsets.expected(tp),
+            "acked": len(acked),
+            "acked_from": acked[0] if acked else None,
+            "acked_to": acked[-1] if acked else None,
+            "gaps": len(self._gap.get(tp) or ()),
+            "first_unconfirmed": self._first_open(tp),
+            "highwater": self.highwater(tp),
+        }
+
     async def perform_seek(self) -> None:
         # The offsets and their stream times come from one OffsetFetch and are taken
         # together, nothing awaited in between: no record of the new assignment is decided

@@ -89,6 +89,7 @@ def exercise_every_method(m: PipelineMetrics) -> set[str]:
         ),
         "send_failed": lambda: m.send_failed("engage.enriched"),
         "lag": lambda: m.lag("crm.events", 0, 12),
+        "lag_gone": lambda: (m.lag("crm.events", 1, 3), m.lag_gone("crm.events", 1)),
         "set_ready": lambda: m.set_ready(True),
         "held_offers": lambda: m.held_offers(3),
         "model_loaded": lambda: m.model_loaded(

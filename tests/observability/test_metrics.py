@@ -178,6 +178,19 @@ def test_gauges_hold_the_last_value() -> None:
     assert _value(m, "engage_ready") == 0
 
 
+def test_a_partition_that_moved_away_has_no_lag_series_left_here() -> None:
+    """Its last value would stay forever, and an alert on growing lag would read it."""
+    m = _busy()
+    m.lag("crm.events", 0, 3)
+    m.lag("crm.events", 1, 9)
+    m.lag_gone("crm.events", 1)
+    m.lag_gone("crm.events", 2)  # never measured here: nothing to remove, no error
+    series = {s.labels["partition"] for s in _samples(m) if s.name == "engage_consumer_lag"}
+    assert series == {"0"}
+    m.lag("crm.events", 1, 4)  # back after a later rebalance
+    assert _value(m, "engage_consumer_lag", topic="crm.events", partition="1") == 4
+
+
 def test_ready_is_zero_until_the_worker_says_otherwise() -> None:
     assert _value(PipelineMetrics(), "engage_ready") == 0
 

@@ -61,14 +61,19 @@ class Partitions:
         for customer in customers:
             self.store.put_profile(customer, opted_in(customer_id=customer))
 
-    def feed(self, event: CrmEvent, logged_ms: int | None = None) -> Decided:
-        """`logged_ms`: when the event reached Kafka; by default a second after it happened."""
+    def feed(
+        self, event: CrmEvent, logged_ms: int | None = None, copy_of: int | None = None
+    ) -> Decided:
+        """`logged_ms`: when the event reached Kafka; by default a second after it happened.
+        `copy_of`: the input's offset in crm.events when this is a copy of one fed before
+        (a restarted scoring stage sends its input's scored record again)."""
         if logged_ms is None:
             logged_ms = int(event.occurred_at.timestamp() * 1000) + 1_000
         partition = partition_for(event.customer_id, PARTITIONS)
         offset = self.offsets[partition]
         self.offsets[partition] += 1
-        source = SourcePosition(topic="crm.events", partition=0, offset=len(self.log))
+        source_offset = len(self.log) if copy_of is None else copy_of
+        source = SourcePosition(topic="crm.events", partition=0, offset=source_offset)
         scored = ScoredEvent(
             event=event, source=source.model_copy(update={"timestamp_ms": logged_ms})
         )
@@ -153,6 +158,36 @@ def test_a_backfill_of_a_day_releases_nothing_before_the_exits_that_precede_it(
         for i, (e, d) in enumerate(stage.log)
         if "browser-cart" in sent(d)
     )
+
+
+@STORES
+def test_a_backfilled_input_read_again_after_later_records_keeps_its_first_due(
+    new_store: Callable[[], StateStore],
+) -> None:
+    """A scoring stage that restarted sends a copy of its input after records that moved
+    stream time on: the copy decides as the first read did, held until the same time."""
+    shopper, neighbour = customer_in(3), customer_in(3, 1)
+    stage = Partitions(new_store())
+    stage.profiles(shopper)
+    logged = int(kst(2026, 11, 27, 10, 0).timestamp() * 1000)  # a week late: a backfill
+    stage.feed(cart("t1", customer_id=neighbour, when=kst(2026, 11, 20, 10, 30)), logged)
+    trigger = cart("c1", customer_id=shopper, when=kst(2026, 11, 20, 10, 0))
+    first = stage.feed(trigger, logged)
+    stage.feed(cart("t2", customer_id=neighbour, when=kst(2026, 11, 20, 10, 50)), logged)
+    again = stage.feed(trigger, logged, copy_of=1)
+
+    def held(decided: Decided) -> list[str]:
+        assert decided.outcome is not None
+        assert decided.outcome.enriched is not None
+        return [d.detail for d in decided.outcome.enriched.decisions if d.kind.value == "held"]
+
+    stream_due = (kst(2026, 11, 20, 10, 30) - LATENESS + timedelta(hours=1)).isoformat()
+    (first_held,) = held(first)
+    assert first_held.startswith(f"held until {stream_due};")
+    assert held(again) == held(first)
+    state = stage.store.state(shopper)
+    assert state is not None
+    assert [p.due.isoformat() for p in state.held] == [stream_due]
 
 
 @STORES

@@ -1,13 +1,16 @@
-"""`engage_consumer_lag`: per input partition, records not yet through the stage reading it."""
+"""`engage_consumer_lag`: per input partition, records not yet through the stage reading it;
+and `consumer_state` (SIGUSR2), where each partition's reading and committing stand."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engage_stream.brokers import TansuBroker
+from engage_stream.harness.worker_process import WorkerProcess
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.samples.generator import SampleConfig, SampleStream
 from tests.worker.pipeline import Pipeline
@@ -46,5 +49,28 @@ def test_lag_rises_with_a_backlog_and_falls_to_zero_when_it_is_done(
         for topic in inputs:  # both stages' inputs, every partition
             assert sum(1 for t, _ in lag if t == topic) == partitions
             assert scrape.total("engage_consumer_lag", topic=topic) == 0
+        states = _committed_to_the_end(worker, inputs)
+        assert worker.ready(), "SIGUSR2 logs the state; it does not stop the worker"
     assert highest > 0
+    for topic in inputs:
+        for partition in range(partitions):
+            state = states[(topic, partition)]
+            assert state["handed_over"] == state["highwater"] - 1
+            assert state["first_unconfirmed"] is None
+            assert state["expected"] == state["highwater"]
     pipe.close()
+
+
+def _committed_to_the_end(
+    worker: WorkerProcess, topics: list[str]
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """Each partition's `consumer_state` (SIGUSR2) once every one of `topics` is committed
+    to its end (the commit follows the last record within a second or two)."""
+    deadline = time.monotonic() + 60
+    while True:
+        states = {(s["topic"], s["partition"]): s for s in worker.consumer_state()}
+        mine = [s for (topic, _), s in states.items() if topic in topics]
+        if mine and all(s["committed"] == s["highwater"] for s in mine):
+            return states
+        assert time.monotonic() < deadline, f"not committed to the end: {mine}"
+        time.sleep(0.5)
