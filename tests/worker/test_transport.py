@@ -12,7 +12,7 @@ import faust
 import pytest
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
-from faust.types import TP
+from faust.types import TP, Message
 
 from engage_stream.worker.transport import SCHEME, Consumer, DrainingProducerBuffer
 
@@ -182,3 +182,40 @@ async def test_a_refetch_that_fails_skips_the_record_instead_of_stopping_the_loo
             raise RuntimeError("partition is not assigned")
 
     assert await _drained(Consumer._drain_messages, RevokedMeanwhile()) == [128]
+
+
+# -- acknowledgements across rebalances -------------------------------------------------------
+
+
+def _record(offset: int, generation: int) -> Message:
+    return Message(
+        EVENTS.topic, EVENTS.partition, offset, 0.0, 0, None, None, b"{}", None,
+        tp=EVENTS, generation_id=generation,
+    )  # fmt: skip
+
+
+def test_a_record_fetched_under_an_earlier_generation_is_not_counted_as_acknowledged() -> None:
+    """After a rebalance every partition is read again from its commit, so the old copy's
+    ack must not count: of a partition not assigned here then, Faust kept it, and a later
+    assignment of that partition committed past records nobody processed, or never moved."""
+    consumer = _consumer_of(EVENTS.topic)
+    consumer.app.consumer_generation_id = 7
+    stale, fresh = _record(140, generation=6), _record(128, generation=7)
+    assert consumer.ack(stale) is False
+    assert stale.acked, "let go: a later ack of it does nothing either"
+    assert consumer.ack(fresh) is True
+    assert list(consumer._acked[EVENTS]) == [128]
+    assert 140 not in consumer._acked_index[EVENTS]
+
+
+def test_the_commit_stops_at_the_first_record_not_processed_in_this_generation() -> None:
+    """Records 155-156 were let go by a stream after the partition came back (their old
+    copies): counted, the commit would pass them before their new copies are processed."""
+    consumer = _consumer_of(EVENTS.topic)
+    consumer.app.consumer_generation_id = 7
+    consumer._committed_offset[EVENTS] = 150
+    for offset in (155, 156):
+        consumer.ack(_record(offset, generation=6))
+    for offset in range(150, 155):
+        consumer.ack(_record(offset, generation=7))
+    assert consumer._new_offset(EVENTS) == 155
