@@ -320,6 +320,11 @@ class Consumer(faust_aiokafka.Consumer):
                         if since_yield > self.YIELD_EVERY:
                             await asyncio.sleep(0)
                             since_yield = 0
+                        if message.generation_id != self.app.consumer_generation_id:
+                            # Fetched before a rebalance, which sought back to the commit:
+                            # it comes again. Handed over, Faust's stream would let it go
+                            # unprocessed, and the offset counted as read.
+                            continue
                         offset = message.offset
                         checked = self.is_contiguous(tp.topic)
                         if checked:

@@ -112,7 +112,7 @@ class LossyFetcher:
                 return
             self.position = batch[-1] + 1  # a seek while the batch is handed over resets it
             for offset in batch:
-                yield self.tp, SimpleNamespace(offset=offset, topic=self.tp.topic)
+                yield self.tp, SimpleNamespace(offset=offset, topic=self.tp.topic, generation_id=0)
 
         return fetch()
 
@@ -159,6 +159,44 @@ async def test_the_fetch_loop_fetches_a_hole_again_and_hands_over_every_offset()
     fetcher = LossyFetcher()
     assert await _drained(Consumer._drain_messages, fetcher) == [128, 129, 130, 131]
     assert fetcher.seeks == [129]
+
+
+class RebalancedFetcher(LossyFetcher):
+    """A partition read again from its commit after a rebalance: the first batch is the
+    copy fetched before it (stamped with the previous generation), then 128-131 again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = []
+        self.stale = [128, 129]
+
+    def getmany(self, timeout: float) -> Any:
+        if not self.stale:
+            return super().getmany(timeout)
+
+        async def fetch() -> Any:
+            stale, self.stale = self.stale, []
+            for offset in stale:
+                yield self.tp, SimpleNamespace(offset=offset, topic=self.tp.topic, generation_id=-1)
+
+        return fetch()
+
+
+async def test_a_record_fetched_before_the_rebalance_waits_for_its_new_copy() -> None:
+    """Faust's stream would let the old copy go unprocessed; here it is not handed over,
+    and the copy fetched after the seek to the commit is, each offset once."""
+    fetcher = RebalancedFetcher()
+    consumer = _consumer_of(fetcher.tp.topic)
+    handed: list[tuple[int, int]] = []
+
+    async def to_stream(message: Any) -> None:
+        handed.append((message.offset, message.generation_id))
+
+    consumer.callback = to_stream
+    consumer.getmany = fetcher.getmany  # type: ignore[method-assign]
+    consumer.seek_wait = fetcher.seek_wait  # type: ignore[method-assign]
+    await asyncio.wait_for(Consumer._drain_messages(consumer, fetcher), timeout=5)
+    assert handed == [(128, 0), (129, 0), (130, 0), (131, 0)]
 
 
 async def test_a_compacted_topic_keeps_its_holes() -> None:
