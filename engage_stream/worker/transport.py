@@ -266,8 +266,12 @@ class Consumer(faust_aiokafka.Consumer):
         list. Given the partition back later, Faust's commit reads the first run of
         consecutive acked offsets: a stale run below the commit held it there for good, one
         above it committed records nobody had processed (found by `bench chaos`: a stalled
-        partition, and inputs never enriched)."""
-        if message.generation_id == self.app.consumer_generation_id:
+        partition, and inputs never enriched). So are acks while the flow is suspended (a
+        rebalance under way): the stream lets records go unprocessed then."""
+        if (
+            message.generation_id == self.app.consumer_generation_id
+            and self.app.flow_control.is_active()
+        ):
             acked: bool = super().ack(message)
             return acked
         with ack_lock:
@@ -307,9 +311,16 @@ class Consumer(faust_aiokafka.Consumer):
         )
         read_offset = self._read_offset
         acks_enabled_for = self.app.topics.acks_enabled_for
+        flow = self.app.flow_control
         since_yield = 0
+        held_back = False
         try:
             while not (self._stopped.is_set() or fetcher._stopped.is_set()):
+                if held_back and flow.is_active():
+                    # Records held back while the flow was suspended come again from the
+                    # commit (nothing of theirs was acknowledged meanwhile).
+                    held_back = False
+                    await self.perform_seek()
                 self.diag.set_flag(CONSUMER_FETCHING)
                 records = self.getmany(timeout=1.0)
                 self._fetches += 1
@@ -324,6 +335,12 @@ class Consumer(faust_aiokafka.Consumer):
                             # Fetched before a rebalance, which sought back to the commit:
                             # it comes again. Handed over, Faust's stream would let it go
                             # unprocessed, and the offset counted as read.
+                            continue
+                        if not flow.is_active() and acks_enabled_for(tp.topic):
+                            # A stream's record while the flow is suspended (between the
+                            # recovery's seek and its resume): the stream would let it go,
+                            # and the resume clears the queues. Tables' changelogs go on.
+                            held_back = True
                             continue
                         offset = message.offset
                         checked = self.is_contiguous(tp.topic)

@@ -126,6 +126,7 @@ def _consumer_of(topic: str, compacted: bool = False) -> Consumer:
     app = faust.App("fetch-test", broker=f"{SCHEME}://localhost:9092", autodiscover=False)
     app.topics.add(app.topic(topic, compacting=compacted or None))
     app.topics.acking_topics.add(topic)
+    app.flow_control.resume()  # as after a recovery; a new app starts suspended
     consumer = app.consumer
     assert isinstance(consumer, Consumer)
     return consumer
@@ -257,3 +258,54 @@ def test_the_commit_stops_at_the_first_record_not_processed_in_this_generation()
     for offset in range(150, 155):
         consumer.ack(_record(offset, generation=7))
     assert consumer._new_offset(EVENTS) == 155
+
+
+def test_an_ack_while_the_flow_is_suspended_is_not_counted() -> None:
+    """A rebalance under way: the stream lets records go unprocessed; they come again."""
+    consumer = _consumer_of(EVENTS.topic)
+    consumer.app.flow_control.suspend()
+    assert consumer.ack(_record(128, generation=0)) is False
+    assert not consumer._acked[EVENTS]
+
+
+async def test_records_fetched_while_the_flow_is_suspended_are_read_again_once_it_resumes() -> None:
+    """Between a recovery's seek and its resume the stream would drop what it is handed
+    (and the resume clears its queues): the loop holds those records back and, resumed,
+    seeks back to the commit, so each offset reaches the stream once."""
+    fetcher = LossyFetcher()
+    fetcher.first = []
+    consumer = _consumer_of(fetcher.tp.topic)
+    consumer.app.flow_control.suspend()
+    handed: list[int] = []
+    sought: list[int] = []
+    fetches = 0
+
+    def getmany(timeout: float) -> Any:
+        nonlocal fetches
+        fetches += 1
+        batch = fetcher.getmany(timeout)
+        if fetches > 1:
+            return batch
+
+        async def then_resume() -> Any:
+            async for found in batch:
+                yield found
+            consumer.app.flow_control.resume()  # the recovery ends after this fetch
+
+        return then_resume()
+
+    async def perform_seek() -> None:
+        sought.append(128)
+        fetcher.position = 128
+        consumer._offsets.reset(fetcher.tp, 128)
+
+    async def to_stream(message: Any) -> None:
+        handed.append(message.offset)
+
+    consumer.callback = to_stream
+    consumer.getmany = getmany  # type: ignore[method-assign]
+    consumer.seek_wait = fetcher.seek_wait  # type: ignore[method-assign]
+    consumer.perform_seek = perform_seek  # type: ignore[method-assign]
+    await asyncio.wait_for(Consumer._drain_messages(consumer, fetcher), timeout=5)
+    assert handed == [128, 129, 130, 131]
+    assert sought == [128]
