@@ -213,7 +213,7 @@ class WorkerProcess:
         self._signal(signal.SIGUSR2)
         deadline = time.monotonic() + timeout_s
         while True:
-            found = _json_lines(self.log_file, start)
+            found = json_log_lines(self.log_file, start)
             asked = [
                 i for i, line in enumerate(found) if line.get("event") == "consumer_state_asked"
             ]
@@ -252,8 +252,9 @@ class WorkerProcess:
         self.stop()
 
 
-def _json_lines(path: Path, start: int) -> list[dict[str, Any]]:
-    """The JSON log lines written to `path` from byte `start` on (other lines skipped)."""
+def json_log_lines(path: Path, start: int = 0) -> list[dict[str, Any]]:
+    """A worker's JSON log lines written to `path` from byte `start` on (Faust's own plain
+    lines and stack dumps skipped)."""
     with path.open("rb") as handle:
         handle.seek(start)
         text = handle.read().decode("utf-8", errors="replace")

@@ -15,6 +15,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from engage_stream.brokers import ApacheKafkaBroker, BrokerProcess
 from engage_stream.config.settings import PROJECT_ROOT
+from engage_stream.harness.worker_process import json_log_lines
 from engage_stream.kafka.reader import read_to_end
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.policy.policy_file import load_policy
@@ -154,11 +155,9 @@ def _assigned_stream_times(log: Path, topic: str, partitions: int) -> dict[int, 
     deadline = time.monotonic() + 60
     found: dict[int, dict[str, Any]] = {}
     while time.monotonic() < deadline:
-        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-            if '"stream_time_assigned"' in line:
-                entry = json.loads(line)
-                if entry.get("topic") == topic:
-                    found[entry["partition"]] = entry
+        for entry in json_log_lines(log):
+            if entry.get("event") == "stream_time_assigned" and entry.get("topic") == topic:
+                found[entry["partition"]] = entry
         if len(found) >= partitions:
             return found
         time.sleep(0.5)
