@@ -194,6 +194,9 @@ class Consumer(faust_aiokafka.Consumer):
         self._offsets = ContiguousOffsets()
         self._contiguous: dict[str, bool] = {}
         self._fetches = 0
+        self.sought_generation: int | None = None
+        """The group generation whose seek to the committed offsets has finished: until
+        then no stream record is handed over (`_drain_messages`)."""
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -239,6 +242,7 @@ class Consumer(faust_aiokafka.Consumer):
         # The offsets and their stream times come from one OffsetFetch and are taken
         # together, nothing awaited in between: no record of the new assignment is decided
         # without them, and none starts from a stream time of another commit.
+        generation = self.app.consumer_generation_id
         await super().perform_seek()
         for tp in self.assignment():
             # Read again from its commit: anything acknowledged before is a past generation's.
@@ -256,6 +260,7 @@ class Consumer(faust_aiokafka.Consumer):
                     if tp.topic == hooks.topic
                 }
             )
+        self.sought_generation = generation
 
     def ack(self, message: Message) -> bool:
         """Faust's acknowledgement, less those of records fetched under an earlier group
@@ -316,9 +321,9 @@ class Consumer(faust_aiokafka.Consumer):
         held_back = False
         try:
             while not (self._stopped.is_set() or fetcher._stopped.is_set()):
-                if held_back and flow.is_active():
-                    # Records held back while the flow was suspended come again from the
-                    # commit (nothing of theirs was acknowledged meanwhile).
+                if held_back and self._may_hand_over(flow):
+                    # Records held back come again from the commit (nothing of theirs was
+                    # acknowledged meanwhile).
                     held_back = False
                     await self.perform_seek()
                 self.diag.set_flag(CONSUMER_FETCHING)
@@ -336,10 +341,10 @@ class Consumer(faust_aiokafka.Consumer):
                             # it comes again. Handed over, Faust's stream would let it go
                             # unprocessed, and the offset counted as read.
                             continue
-                        if not flow.is_active() and acks_enabled_for(tp.topic):
-                            # A stream's record while the flow is suspended (between the
-                            # recovery's seek and its resume): the stream would let it go,
-                            # and the resume clears the queues. Tables' changelogs go on.
+                        if acks_enabled_for(tp.topic) and not self._may_hand_over(flow):
+                            # A stream's record while the flow is suspended, or fetched
+                            # before this generation's seek to the commit has finished: held
+                            # back (`_may_hand_over`). Tables' changelogs go on.
                             held_back = True
                             continue
                         offset = message.offset
@@ -373,6 +378,17 @@ class Consumer(faust_aiokafka.Consumer):
             raise
         finally:
             self.diag.unset_flag(CONSUMER_FETCHING)
+
+    def _may_hand_over(self, flow: Any) -> bool:
+        """Whether a stream's record may go to its stream now. Not while the flow is
+        suspended (a rebalance under way): the stream would let it go unprocessed and the
+        resume clears its queues. Nor before this generation's seek to the committed
+        offsets has finished: Faust resumes the flow first and seeks after, and a record
+        decided in between took its partition's stream time from the changelog table, not
+        from the commit (`worker.commit_times`), so a redo after a crash released a held
+        offer at once, at a stream time from after the commit (the SIGKILL test: one action
+        id out twice with two `send_not_before`)."""
+        return flow.is_active() and self.sought_generation == self.app.consumer_generation_id
 
     def _new_offset(self, tp: TP) -> int | None:
         """Faust's next offset to commit, held before the oldest input whose outputs the

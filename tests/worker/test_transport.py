@@ -129,6 +129,7 @@ def _consumer_of(topic: str, compacted: bool = False) -> Consumer:
     app.flow_control.resume()  # as after a recovery; a new app starts suspended
     consumer = app.consumer
     assert isinstance(consumer, Consumer)
+    consumer.sought_generation = app.consumer_generation_id  # its seek to the commit done
     return consumer
 
 
@@ -309,3 +310,72 @@ async def test_records_fetched_while_the_flow_is_suspended_are_read_again_once_i
     await asyncio.wait_for(Consumer._drain_messages(consumer, fetcher), timeout=5)
     assert handed == [128, 129, 130, 131]
     assert sought == [128]
+
+
+async def test_records_fetched_before_the_seek_to_the_commit_wait_for_it() -> None:
+    """Faust resumes a recovered partition and only then seeks it to its commit: a record
+    fetched in between and decided would take its stream time from the changelog table,
+    which may come from records after the commit (a redo after a crash released a held
+    offer at once, under its id but at another time). Held back, each offset reaches the
+    stream once, after the seek."""
+    fetcher = LossyFetcher()
+    fetcher.first = []
+    consumer = _consumer_of(fetcher.tp.topic)
+    handed: list[tuple[int, int | None]] = []
+    sought: list[int] = []
+    fetches = 0
+
+    def getmany(timeout: float) -> Any:
+        nonlocal fetches
+        fetches += 1
+        batch = fetcher.getmany(timeout)
+        if fetches > 1:
+            return batch
+
+        async def then_sought() -> Any:
+            async for found in batch:
+                yield found
+            consumer.sought_generation = 0  # Faust's seek finishes after this fetch
+
+        return then_sought()
+
+    async def perform_seek() -> None:
+        sought.append(128)
+        fetcher.position = 128
+        consumer._offsets.reset(fetcher.tp, 128)
+
+    async def to_stream(message: Any) -> None:
+        handed.append((message.offset, consumer.sought_generation))
+
+    consumer.callback = to_stream
+    consumer.getmany = getmany  # type: ignore[method-assign]
+    consumer.seek_wait = fetcher.seek_wait  # type: ignore[method-assign]
+    consumer.perform_seek = perform_seek  # type: ignore[method-assign]
+    consumer.sought_generation = -1  # the seek of the generation before
+    await asyncio.wait_for(Consumer._drain_messages(consumer, fetcher), timeout=5)
+    assert handed == [(128, 0), (129, 0), (130, 0), (131, 0)]
+    assert sought == [128]
+
+
+async def test_the_seek_to_the_commit_opens_the_generation_it_began_under(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rebalance during the seek leaves the new generation closed until its own seek."""
+    consumer = _consumer_of(EVENTS.topic)
+    consumer.app.consumer_generation_id = 4
+    consumer.sought_generation = None
+
+    async def seek_meanwhile_rebalanced(self: Any) -> None:
+        if rebalance:
+            self.app.consumer_generation_id += 1
+
+    monkeypatch.setattr(faust_aiokafka.Consumer, "perform_seek", seek_meanwhile_rebalanced)
+    monkeypatch.setattr(consumer, "assignment", set)
+    rebalance = False
+    await consumer.perform_seek()
+    assert consumer.sought_generation == 4
+    assert consumer._may_hand_over(consumer.app.flow_control)
+    rebalance = True
+    await consumer.perform_seek()
+    assert consumer.sought_generation == 4
+    assert not consumer._may_hand_over(consumer.app.flow_control)
