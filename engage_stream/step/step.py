@@ -312,8 +312,12 @@ class Step:
                 continue
             if outcome.state is not None:
                 store.put_state(customer, outcome.state)
-            else:  # nothing due after all, or a release redone: the state holds it already
-                store.keep_due(customer, state)
+            else:
+                # Nothing due after all, or a release redone: the state holds it already.
+                # What waits is what is open as of this input: after a restart an offer
+                # released by a later input, not yet due here, is open again until that
+                # input is processed again (the stored state has it closed).
+                store.keep_due(customer, state.as_of(at))
             if outcome.messages or outcome.suppressions:
                 decided.outputs += outcome_outputs(customer, outcome)
                 decided.released.append(outcome)
