@@ -341,10 +341,15 @@ class Consumer(faust_aiokafka.Consumer):
                             # it comes again. Handed over, Faust's stream would let it go
                             # unprocessed, and the offset counted as read.
                             continue
-                        if acks_enabled_for(tp.topic) and not self._may_hand_over(flow):
+                        if acks_enabled_for(tp.topic) and (
+                            held_back or not self._may_hand_over(flow)
+                        ):
                             # A stream's record while the flow is suspended, or fetched
                             # before this generation's seek to the commit has finished: held
-                            # back (`_may_hand_over`). Tables' changelogs go on.
+                            # back (`_may_hand_over`), and with it the rest of the batch, so
+                            # that nothing reaches a stream before the seek that reads them
+                            # again (a record handed over before it would be read again
+                            # after records that followed it). Tables' changelogs go on.
                             held_back = True
                             continue
                         offset = message.offset

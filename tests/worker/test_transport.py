@@ -379,3 +379,54 @@ async def test_the_seek_to_the_commit_opens_the_generation_it_began_under(
     await consumer.perform_seek()
     assert consumer.sought_generation == 4
     assert not consumer._may_hand_over(consumer.app.flow_control)
+
+
+async def test_nothing_of_a_batch_with_a_record_held_back_reaches_a_stream_before_the_seek() -> (
+    None
+):
+    """The seek ends in the middle of a batch: the next partition's record in it waits too.
+    Handed over then, it would be read again after the seek, behind the records that
+    followed it, and its stateful stage would redo it with a later stream time."""
+    consumer = _consumer_of(EVENTS.topic)
+    consumer.sought_generation = -1
+    other = TP(EVENTS.topic, EVENTS.partition + 1)
+    handed: list[tuple[TP, int, int]] = []
+    sought: list[int] = []
+    fetches = 0
+
+    def record(tp: TP, offset: int) -> tuple[TP, Any]:
+        return tp, SimpleNamespace(offset=offset, topic=tp.topic, generation_id=0)
+
+    def getmany(timeout: float) -> Any:
+        nonlocal fetches
+        fetches += 1
+
+        async def fetch() -> Any:
+            if fetches == 1:
+                yield record(EVENTS, 128)
+                consumer.sought_generation = 0  # Faust's seek ends here
+                yield record(other, 5)
+            elif fetches == 2:
+                yield record(EVENTS, 128)
+                yield record(other, 5)
+            else:
+                consumer._stopped.set()
+
+        return fetch()
+
+    async def perform_seek() -> None:
+        sought.append(fetches)
+        for tp, offset in ((EVENTS, 128), (other, 5)):
+            consumer._offsets.reset(tp, offset)
+
+    async def to_stream(message: Any) -> None:
+        handed.append((TP(message.topic, 0), message.offset, len(sought)))
+
+    consumer.callback = to_stream
+    consumer.getmany = getmany  # type: ignore[method-assign]
+    consumer.perform_seek = perform_seek  # type: ignore[method-assign]
+    await asyncio.wait_for(
+        Consumer._drain_messages(consumer, SimpleNamespace(_stopped=asyncio.Event())), timeout=5
+    )
+    assert sought == [1]
+    assert [(offset, seeks) for _, offset, seeks in handed] == [(128, 1), (5, 1)]
