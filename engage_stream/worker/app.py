@@ -580,7 +580,9 @@ class WorkerApp:
                     "lag_not_measured", topic=tp.topic, partition=tp.partition, error=str(exc)
                 )
                 continue
-            if position is not None:
+            # A rebalance may have taken it while the position was asked: its series was
+            # removed then (`lag_gone`), and set now it would stay at this value for good.
+            if position is not None and tp in consumer.assignment():
                 self.metrics.lag(tp.topic, tp.partition, max(0, high - position))
 
 

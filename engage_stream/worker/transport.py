@@ -388,8 +388,9 @@ class Consumer(faust_aiokafka.Consumer):
         """Whether a stream's record may go to its stream now. Not while the flow is
         suspended (a rebalance under way): the stream would let it go unprocessed and the
         resume clears its queues. Nor before this generation's seek to the committed
-        offsets has finished: Faust resumes the flow first and seeks after, and a record
-        decided in between took its partition's stream time from the changelog table, not
+        offsets has finished: Faust's recovery resumes the flow to read the changelogs and
+        the stream partitions before that seek, and a record fetched from where the client
+        stood and decided in between took its partition's stream time from the table, not
         from the commit (`worker.commit_times`), so a redo after a crash released a held
         offer at once, at a stream time from after the commit (the SIGKILL test: one action
         id out twice with two `send_not_before`)."""

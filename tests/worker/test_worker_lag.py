@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from faust.types import TP
+from prometheus_client.parser import text_string_to_metric_families
 
 from engage_stream.brokers import TansuBroker
 from engage_stream.harness.worker_process import WorkerProcess
 from engage_stream.kafka.topics import TopicRole
+from engage_stream.observability.metrics import PipelineMetrics
 from engage_stream.samples.generator import SampleConfig, SampleStream
+from engage_stream.worker.app import WorkerApp
 from tests.worker.pipeline import Pipeline
 
 pytestmark = pytest.mark.broker
@@ -74,3 +79,40 @@ def _committed_to_the_end(
             return states
         assert time.monotonic() < deadline, f"not committed to the end: {mine}"
         time.sleep(0.5)
+
+
+async def test_a_partition_taken_while_its_position_was_asked_leaves_no_lag_behind() -> None:
+    """Found by `bench chaos`: a worker reported a partition's lag (123) long after a
+    rebalance had given the partition to another worker, which reported it too."""
+    events, scored = TP("crm.events", 3), TP("engage.scored", 3)
+    assigned = {events, scored}
+    metrics = PipelineMetrics()
+
+    class Consumer:
+        def assignment(self) -> set[TP]:
+            return set(assigned)
+
+        def highwater(self, tp: TP) -> int:
+            return 200
+
+        async def position(self, tp: TP) -> int:
+            if tp == events:
+                assigned.discard(events)  # revoked meanwhile: its series removed
+                metrics.lag_gone(tp.topic, tp.partition)
+            return 77
+
+    worker: Any = SimpleNamespace(
+        app=SimpleNamespace(consumer=Consumer()),
+        _inputs={events.topic, scored.topic},
+        _done={},
+        metrics=metrics,
+    )
+    await WorkerApp.measure_lag(worker)
+    body, _ = metrics.render()
+    lags = {
+        (s.labels["topic"], s.labels["partition"]): s.value
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+        if s.name == "engage_consumer_lag"
+    }
+    assert lags == {("engage.scored", "3"): 123.0}
