@@ -25,7 +25,6 @@ hands every offset of the events and scored topics to the stages (`transport`, `
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import tempfile
 import time
 from collections.abc import Sequence
@@ -186,11 +185,7 @@ class WorkerApp:
         self._alive = time.monotonic()
         """When the event loop last ran its tick: a longer gap means the process was frozen."""
         self._moves = 0
-        self._moved = asyncio.Event()
         self._frozen = False
-        self._owned_since_freeze: set[tuple[str, int]] | None = None
-        """After a freeze and the rebalance it caused, the partitions the group gave back:
-        records fetched before the freeze for any other partition are its new owner's."""
         self._register()
 
     # -- wiring ------------------------------------------------------------------------------
@@ -281,8 +276,6 @@ class WorkerApp:
             self.store.forget()
             self._done.clear()
             self._moves += 1
-            self._moved.set()
-            self._owned_since_freeze = None
 
         def revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
             # After Faust's last commit for them: their next owner redoes what is owed.
@@ -444,39 +437,45 @@ class WorkerApp:
         timeout (SIGSTOP, a stalled VM, a loop blocked that long) has been evicted from the
         group: another worker owns its partitions and has moved their state on. Acting on a
         record fetched before the freeze would write that customer's old state over the new
-        owner's (a zombie). So after such a gap the stage waits for the group to tell it
-        what it owns now (its tables recovered), and leaves a record of a partition that
-        moved away to its new owner."""
+        owner's (a zombie). So after such a gap the stage waits for the group to start moving
+        its partitions and leaves the record it holds to be read again from the commit, by
+        whichever worker owns it then (its ack, of an earlier generation or during the
+        rebalance, does not count). It does not wait for the rebalance to end: the
+        rebalance waits for this record to be let go (Faust's `wait_empty`), and both would
+        wait for good (found by `bench chaos`: a worker not ready, nothing committed).
+        Records fetched before the rebalance that are still queued are the stream's to drop
+        (an earlier generation's)."""
         if not self._started:  # the tick runs once the worker is up
             return True
-        where = (record.topic, record.partition)
         gap = time.monotonic() - self._alive
         timeout = self.runtime.settings.session_timeout_s
-        if self._frozen or gap > timeout:
-            self._frozen = False
-            log.warning(
-                "worker_was_frozen",
-                seconds=round(gap, 1),
-                record=f"{record.topic}/{record.partition}@{record.offset}",
-                action="holding state writes until the group says which partitions are ours",
-            )
-            seen = self._moves
-            self._moved.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._moved.wait(), timeout=2 * timeout)
-            while self.app.rebalancing or self.app.in_recovery:
-                await asyncio.sleep(0.05)
-            self._alive = time.monotonic()
-            if self._moves != seen:  # evicted and back: until the next move, only these
-                owned = self.app.consumer.assignment()
-                self._owned_since_freeze = {(tp.topic, tp.partition) for tp in owned}
-        if self._owned_since_freeze is None or where in self._owned_since_freeze:
+        if not (self._frozen or gap > timeout):
             return True
+        self._frozen = False
+        log.warning(
+            "worker_was_frozen",
+            seconds=round(gap, 1),
+            record=f"{record.topic}/{record.partition}@{record.offset}",
+            action="holding state writes until the group says which partitions are ours",
+        )
+        seen = self._moves
+        deadline = time.monotonic() + 2 * timeout
+        while not self._rebalanced_since(seen) and time.monotonic() < deadline:
+            await asyncio.sleep(ALIVE_TICK_S)
+        self._alive = time.monotonic()
+        if not self._rebalanced_since(seen):
+            return True  # not evicted after all: nothing moved
         log.warning(
             "record_left_to_new_owner",
             record=f"{record.topic}/{record.partition}@{record.offset}",
+            action="none: it is read again from the commit by the partition's owner",
         )
         return False
+
+    def _rebalanced_since(self, moves: int) -> bool:
+        """A rebalance began (Faust marks it before it waits for the streams) or ended."""
+        app = self.app
+        return app.rebalancing or not app.flow_control.is_active() or self._moves != moves
 
     # -- outputs -----------------------------------------------------------------------------
 
