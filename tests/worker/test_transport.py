@@ -430,3 +430,47 @@ async def test_nothing_of_a_batch_with_a_record_held_back_reaches_a_stream_befor
     )
     assert sought == [1]
     assert [(offset, seeks) for _, offset, seeks in handed] == [(128, 1), (5, 1)]
+
+
+async def test_records_wait_for_the_end_of_the_rebalance_not_only_for_its_first_seek() -> None:
+    """Faust seeks more than once in one rebalance and resumes the flow before its last
+    seek: a record handed over after the first was decided, then its partition was reset
+    under it. Until the rebalance is marked ended nothing goes; then it is read again from
+    the commit, once."""
+    fetcher = LossyFetcher()
+    fetcher.first = []
+    consumer = _consumer_of(fetcher.tp.topic)
+    consumer.app.rebalancing = True
+    handed: list[tuple[int, bool]] = []
+    sought: list[int] = []
+    fetches = 0
+
+    def getmany(timeout: float) -> Any:
+        nonlocal fetches
+        fetches += 1
+        batch = fetcher.getmany(timeout)
+        if fetches > 1:
+            return batch
+
+        async def then_ended() -> Any:
+            async for found in batch:
+                yield found
+            consumer.app.on_rebalance_end()
+
+        return then_ended()
+
+    async def perform_seek() -> None:
+        sought.append(128)
+        fetcher.position = 128
+        consumer._offsets.reset(fetcher.tp, 128)
+
+    async def to_stream(message: Any) -> None:
+        handed.append((message.offset, consumer.app.rebalancing))
+
+    consumer.callback = to_stream
+    consumer.getmany = getmany  # type: ignore[method-assign]
+    consumer.seek_wait = fetcher.seek_wait  # type: ignore[method-assign]
+    consumer.perform_seek = perform_seek  # type: ignore[method-assign]
+    await asyncio.wait_for(Consumer._drain_messages(consumer, fetcher), timeout=5)
+    assert handed == [(128, False), (129, False), (130, False), (131, False)]
+    assert sought == [128]
