@@ -32,6 +32,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from aiokafka.errors import IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import TRANSPORTS
@@ -112,7 +113,10 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
             # first assignment (aiokafka's and Faust's seek leave it where the fetch stood:
             # records held back there were never read again and the stage stood still).
             # Changelogs are the recovery's to place.
-            await consumer.seek_to_beginning(*never)
+            try:
+                await consumer.seek_to_beginning(*never)
+            except IllegalStateError as exc:  # a rebalance took one: its own seek places them
+                log.info("seek_to_beginning_skipped", error=str(exc)[:300])
         self.sought = sought
         return offsets
 
