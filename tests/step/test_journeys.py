@@ -242,18 +242,26 @@ def test_the_end_of_a_replay_ticks_every_partition(new_store: Callable[[], State
     assert sorted(sent(end)) == ["c0", "c1", "c2", "c3"]
 
 
-def test_a_restarted_live_store_releases_from_its_tables_and_again_for_an_input_redone() -> None:
-    """After a restart the tables are all there is: held offers come back from them, and an
-    input processed again (its offset was not committed) releases again what it released."""
+def _restartable(shopper: str) -> Callable[[], Partitions]:
+    """A live stateful stage that can be restarted: each call is a new process over the
+    same tables (all a restart keeps), the shopper's profile kept."""
     profiles: dict[bytes, bytes] = {}
     states: dict[bytes, bytes] = {}
     parts: dict[bytes, bytes] = {}
-    shopper, neighbour = customer_in(0), customer_in(0, 1)
 
     def restarted() -> Partitions:
         stage = Partitions(TableStore(profiles, states, parts, partitions=PARTITIONS))
         stage.profiles(shopper)
         return stage
+
+    return restarted
+
+
+def test_a_restarted_live_store_releases_from_its_tables_and_again_for_an_input_redone() -> None:
+    """After a restart the tables are all there is: held offers come back from them, and an
+    input processed again (its offset was not committed) releases again what it released."""
+    shopper, neighbour = customer_in(0), customer_in(0, 1)
+    restarted = _restartable(shopper)
 
     stage = restarted()
     stage.feed(cart("c1", customer_id=shopper, when=kst(2026, 11, 30, 10, 0)))
@@ -280,15 +288,8 @@ def test_a_redo_after_a_restart_releases_again_what_went_out_after_the_commit() 
     restarted stage first meets the shopper at an input where only the ended offer is
     due: the other, reopened as of that input, must stay waiting for the input that
     released it, which releases it again."""
-    profiles: dict[bytes, bytes] = {}
-    states: dict[bytes, bytes] = {}
-    parts: dict[bytes, bytes] = {}
     shopper, neighbour = customer_in(0), customer_in(0, 1)
-
-    def restarted() -> Partitions:
-        stage = Partitions(TableStore(profiles, states, parts, partitions=PARTITIONS))
-        stage.profiles(shopper)
-        return stage
+    restarted = _restartable(shopper)
 
     stage = restarted()
     stage.feed(cart("c1", customer_id=shopper, when=kst(2026, 11, 30, 10, 0)))

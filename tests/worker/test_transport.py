@@ -4,7 +4,7 @@ the fetch loop hands every offset to the stream."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
@@ -269,15 +269,14 @@ def test_an_ack_while_the_flow_is_suspended_is_not_counted() -> None:
     assert not consumer._acked[EVENTS]
 
 
-async def test_records_fetched_while_the_flow_is_suspended_are_read_again_once_it_resumes() -> None:
-    """Between a recovery's seek and its resume the stream would drop what it is handed
-    (and the resume clears its queues): the loop holds those records back and, resumed,
-    seeks back to the commit, so each offset reaches the stream once."""
+async def _drained_across(consumer: Consumer, after_first_fetch: Callable[[], None]) -> Any:
+    """The fetch loop over `LossyFetcher`'s 128-131 (no hole), where `after_first_fetch`
+    runs once the first batch is handed out (a recovery's resume, Faust's seek ending, the
+    rebalance marked ended); the seeks back to the commit it made, and the offsets the
+    stream got with `consumer.app` as it stood at each."""
     fetcher = LossyFetcher()
     fetcher.first = []
-    consumer = _consumer_of(fetcher.tp.topic)
-    consumer.app.flow_control.suspend()
-    handed: list[int] = []
+    handed: list[tuple[int, bool, int | None]] = []
     sought: list[int] = []
     fetches = 0
 
@@ -288,12 +287,12 @@ async def test_records_fetched_while_the_flow_is_suspended_are_read_again_once_i
         if fetches > 1:
             return batch
 
-        async def then_resume() -> Any:
+        async def then() -> Any:
             async for found in batch:
                 yield found
-            consumer.app.flow_control.resume()  # the recovery ends after this fetch
+            after_first_fetch()
 
-        return then_resume()
+        return then()
 
     async def perform_seek() -> None:
         sought.append(128)
@@ -301,15 +300,26 @@ async def test_records_fetched_while_the_flow_is_suspended_are_read_again_once_i
         consumer._offsets.reset(fetcher.tp, 128)
 
     async def to_stream(message: Any) -> None:
-        handed.append(message.offset)
+        app = consumer.app
+        handed.append((message.offset, app.rebalancing, consumer.sought_generation))
 
     consumer.callback = to_stream
     consumer.getmany = getmany  # type: ignore[method-assign]
     consumer.seek_wait = fetcher.seek_wait  # type: ignore[method-assign]
     consumer.perform_seek = perform_seek  # type: ignore[method-assign]
     await asyncio.wait_for(Consumer._drain_messages(consumer, fetcher), timeout=5)
-    assert handed == [128, 129, 130, 131]
-    assert sought == [128]
+    return SimpleNamespace(handed=handed, sought=sought)
+
+
+async def test_records_fetched_while_the_flow_is_suspended_are_read_again_once_it_resumes() -> None:
+    """Between a recovery's seek and its resume the stream would drop what it is handed
+    (and the resume clears its queues): the loop holds those records back and, resumed,
+    seeks back to the commit, so each offset reaches the stream once."""
+    consumer = _consumer_of(EVENTS.topic)
+    consumer.app.flow_control.suspend()
+    drained = await _drained_across(consumer, consumer.app.flow_control.resume)
+    assert [offset for offset, _, _ in drained.handed] == [128, 129, 130, 131]
+    assert drained.sought == [128]
 
 
 async def test_records_fetched_before_the_seek_to_the_commit_wait_for_it() -> None:
@@ -318,43 +328,15 @@ async def test_records_fetched_before_the_seek_to_the_commit_wait_for_it() -> No
     which may come from records after the commit (a redo after a crash released a held
     offer at once, under its id but at another time). Held back, each offset reaches the
     stream once, after the seek."""
-    fetcher = LossyFetcher()
-    fetcher.first = []
-    consumer = _consumer_of(fetcher.tp.topic)
-    handed: list[tuple[int, int | None]] = []
-    sought: list[int] = []
-    fetches = 0
-
-    def getmany(timeout: float) -> Any:
-        nonlocal fetches
-        fetches += 1
-        batch = fetcher.getmany(timeout)
-        if fetches > 1:
-            return batch
-
-        async def then_sought() -> Any:
-            async for found in batch:
-                yield found
-            consumer.sought_generation = 0  # Faust's seek finishes after this fetch
-
-        return then_sought()
-
-    async def perform_seek() -> None:
-        sought.append(128)
-        fetcher.position = 128
-        consumer._offsets.reset(fetcher.tp, 128)
-
-    async def to_stream(message: Any) -> None:
-        handed.append((message.offset, consumer.sought_generation))
-
-    consumer.callback = to_stream
-    consumer.getmany = getmany  # type: ignore[method-assign]
-    consumer.seek_wait = fetcher.seek_wait  # type: ignore[method-assign]
-    consumer.perform_seek = perform_seek  # type: ignore[method-assign]
+    consumer = _consumer_of(EVENTS.topic)
     consumer.sought_generation = -1  # the seek of the generation before
-    await asyncio.wait_for(Consumer._drain_messages(consumer, fetcher), timeout=5)
-    assert handed == [(128, 0), (129, 0), (130, 0), (131, 0)]
-    assert sought == [128]
+
+    def sought() -> None:
+        consumer.sought_generation = 0  # Faust's seek finishes after this fetch
+
+    drained = await _drained_across(consumer, sought)
+    assert drained.handed == [(128, False, 0), (129, False, 0), (130, False, 0), (131, False, 0)]
+    assert drained.sought == [128]
 
 
 async def test_the_seek_to_the_commit_opens_the_generation_it_began_under(
@@ -437,40 +419,8 @@ async def test_records_wait_for_the_end_of_the_rebalance_not_only_for_its_first_
     seek: a record handed over after the first was decided, then its partition was reset
     under it. Until the rebalance is marked ended nothing goes; then it is read again from
     the commit, once."""
-    fetcher = LossyFetcher()
-    fetcher.first = []
-    consumer = _consumer_of(fetcher.tp.topic)
+    consumer = _consumer_of(EVENTS.topic)
     consumer.app.rebalancing = True
-    handed: list[tuple[int, bool]] = []
-    sought: list[int] = []
-    fetches = 0
-
-    def getmany(timeout: float) -> Any:
-        nonlocal fetches
-        fetches += 1
-        batch = fetcher.getmany(timeout)
-        if fetches > 1:
-            return batch
-
-        async def then_ended() -> Any:
-            async for found in batch:
-                yield found
-            consumer.app.on_rebalance_end()
-
-        return then_ended()
-
-    async def perform_seek() -> None:
-        sought.append(128)
-        fetcher.position = 128
-        consumer._offsets.reset(fetcher.tp, 128)
-
-    async def to_stream(message: Any) -> None:
-        handed.append((message.offset, consumer.app.rebalancing))
-
-    consumer.callback = to_stream
-    consumer.getmany = getmany  # type: ignore[method-assign]
-    consumer.seek_wait = fetcher.seek_wait  # type: ignore[method-assign]
-    consumer.perform_seek = perform_seek  # type: ignore[method-assign]
-    await asyncio.wait_for(Consumer._drain_messages(consumer, fetcher), timeout=5)
-    assert handed == [(128, False), (129, False), (130, False), (131, False)]
-    assert sought == [128]
+    drained = await _drained_across(consumer, consumer.app.on_rebalance_end)
+    assert drained.handed == [(128, False, 0), (129, False, 0), (130, False, 0), (131, False, 0)]
+    assert drained.sought == [128]
