@@ -456,7 +456,8 @@ class WorkerApp:
             "worker_was_frozen",
             seconds=round(gap, 1),
             record=f"{record.topic}/{record.partition}@{record.offset}",
-            action="holding state writes until the group says which partitions are ours",
+            action="holding this record until a rebalance begins (then left to its owner) "
+            "or twice the session timeout passes without one",
         )
         seen = self._moves
         deadline = time.monotonic() + 2 * timeout
@@ -474,8 +475,8 @@ class WorkerApp:
 
     def _rebalanced_since(self, moves: int) -> bool:
         """A rebalance began (Faust marks it before it waits for the streams) or ended."""
-        app = self.app
-        return app.rebalancing or not app.flow_control.is_active() or self._moves != moves
+        consumer: Any = self.app.consumer  # `transport.Consumer`
+        return not consumer.streams_open() or self._moves != moves
 
     # -- outputs -----------------------------------------------------------------------------
 

@@ -209,7 +209,7 @@ class Consumer(faust_aiokafka.Consumer):
         self._contiguous: dict[str, bool] = {}
         self._fetches = 0
         self.sought_generation: int | None = None
-        """The group generation of the last seek to the committed offsets (`_may_hand_over`)."""
+        """The group generation of the last seek to the committed offsets (`streams_open`)."""
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -329,12 +329,11 @@ class Consumer(faust_aiokafka.Consumer):
         )
         read_offset = self._read_offset
         acks_enabled_for = self.app.topics.acks_enabled_for
-        flow = self.app.flow_control
         since_yield = 0
         held_back = False
         try:
             while not (self._stopped.is_set() or fetcher._stopped.is_set()):
-                if held_back and self._may_hand_over(flow):
+                if held_back and self.streams_open():
                     # Records held back come again from the commit (nothing of theirs was
                     # acknowledged meanwhile).
                     held_back = False
@@ -354,12 +353,10 @@ class Consumer(faust_aiokafka.Consumer):
                             # it comes again. Handed over, Faust's stream would let it go
                             # unprocessed, and the offset counted as read.
                             continue
-                        if acks_enabled_for(tp.topic) and (
-                            held_back or not self._may_hand_over(flow)
-                        ):
+                        if acks_enabled_for(tp.topic) and (held_back or not self.streams_open()):
                             # A stream's record while the flow is suspended, or fetched
                             # before this generation's seek to the commit has finished: held
-                            # back (`_may_hand_over`), and with it the rest of the batch, so
+                            # back (`streams_open`), and with it the rest of the batch, so
                             # that nothing reaches a stream before the seek that reads them
                             # again (a record handed over before it would be read again
                             # after records that followed it). Tables' changelogs go on.
@@ -397,8 +394,9 @@ class Consumer(faust_aiokafka.Consumer):
         finally:
             self.diag.unset_flag(CONSUMER_FETCHING)
 
-    def _may_hand_over(self, flow: Any) -> bool:
-        """Whether a stream's record may go to its stream now: only once the rebalance has
+    def streams_open(self) -> bool:
+        """Whether a stream's record may go to its stream now, which is also whether no
+        rebalance is under way (`WorkerApp._still_ours` reads it): only once the rebalance has
         ended (Faust marks its end after the last seek of it) with a seek to the committed
         offsets of this generation, and the flow running. During a rebalance Faust seeks
         more than once (its fetch while the flow is stopped, the recovery's resume) and
@@ -411,7 +409,7 @@ class Consumer(faust_aiokafka.Consumer):
         flow is suspended the stream would let a record go unprocessed."""
         app = self.app
         return (
-            flow.is_active()
+            app.flow_control.is_active()
             and not app.rebalancing
             and self.sought_generation == app.consumer_generation_id
         )

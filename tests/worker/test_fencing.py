@@ -11,6 +11,7 @@ from typing import Any
 
 from engage_stream.ingest.records import RawRecord
 from engage_stream.worker.app import WorkerApp
+from engage_stream.worker.transport import Consumer
 
 SESSION_TIMEOUT_S = 0.5
 RECORD = RawRecord(
@@ -28,8 +29,11 @@ def _frozen_worker() -> Any:
         _frozen=False,
         _moves=0,
         runtime=SimpleNamespace(settings=SimpleNamespace(session_timeout_s=SESSION_TIMEOUT_S)),
-        app=SimpleNamespace(rebalancing=False, flow_control=flow),
+        app=SimpleNamespace(rebalancing=False, flow_control=flow, consumer_generation_id=0),
     )
+    consumer: Any = SimpleNamespace(app=worker.app, sought_generation=0)
+    consumer.streams_open = lambda: Consumer.streams_open(consumer)
+    worker.app.consumer = consumer
     worker._rebalanced_since = lambda moves: WorkerApp._rebalanced_since(worker, moves)
     return worker
 

@@ -356,11 +356,11 @@ async def test_the_seek_to_the_commit_opens_the_generation_it_began_under(
     rebalance = False
     await consumer.perform_seek()
     assert consumer.sought_generation == 4
-    assert consumer._may_hand_over(consumer.app.flow_control)
+    assert consumer.streams_open()
     rebalance = True
     await consumer.perform_seek()
     assert consumer.sought_generation == 4
-    assert not consumer._may_hand_over(consumer.app.flow_control)
+    assert not consumer.streams_open()
 
 
 async def test_nothing_of_a_batch_with_a_record_held_back_reaches_a_stream_before_the_seek() -> (
