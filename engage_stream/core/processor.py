@@ -501,7 +501,8 @@ class EngagementCore:
         start = work.state
         rule, outbound = CONSENT_RECONFIRMATION, self.policy.outbound
         for due in notices:
-            if any(m.action_id == action_id_for(due.source_id, rule.name) for m in work.state.sent):
+            action_id = action_id_for(due.source_id, rule.name)
+            if any(m.action_id == action_id for m in work.state.sent):
                 continue
             notice = replace(work, source_id=due.source_id)
             channel = notice_channel(due.channel)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import time
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
@@ -19,8 +20,10 @@ from engage_stream.schemas.events import Sender
 _ACTION_NAMESPACE = uuid.UUID("7d0f3a52-3b8e-4c0e-9d1e-5e6b2a9c4f10")
 
 
+@lru_cache(maxsize=4096)
 def action_id_for(source_event_id: str, action_kind: str) -> str:
-    """Same event and kind give the same id on every run, live or replayed."""
+    """Same event and kind give the same id on every run, live or replayed. Kept for the
+    ids asked again and again (a notice owed checks the messages sent with every input)."""
     return str(uuid.uuid5(_ACTION_NAMESPACE, f"{action_kind}:{source_event_id}"))
 
 

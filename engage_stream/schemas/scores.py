@@ -8,7 +8,7 @@ not on the engine (`inference`) that makes them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engage_stream.schemas.actions import ModelStamp
 from engage_stream.schemas.enriched import Predictions, PredictionView
@@ -30,8 +30,13 @@ class Scores:
     intent: Prediction | None
     toxicity: Prediction | None
     topic: Prediction | None = None
+    decoded_from: Predictions | None = field(default=None, compare=False, repr=False)
+    """The view these scores were read from (`from_view`): given back by `view` as it is,
+    not built again for every enriched record."""
 
     def view(self) -> Predictions:
+        if self.decoded_from is not None:
+            return self.decoded_from
         return Predictions(
             intent=_view(self.intent), toxicity=_view(self.toxicity), topic=_view(self.topic)
         )
@@ -44,6 +49,7 @@ class Scores:
             intent=_prediction(view.intent),
             toxicity=_prediction(view.toxicity),
             topic=_prediction(view.topic),
+            decoded_from=view,
         )
 
     @property

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import BaseModel
-
 from engage_stream.core.processor import Outcome
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.schemas.dlq import DlqErrorClass, DlqRecord
+from engage_stream.schemas.encoding import encoded
 
 UNDELIVERABLE_COPY_BYTES = 64 * 1024
 """Bytes of an output its topic refused as too large that its DLQ record keeps."""
@@ -33,16 +32,16 @@ def outcome_outputs(customer_id: str, outcome: Outcome) -> list[Output]:
     key = customer_id.encode()
     outputs = []
     if outcome.enriched is not None:
-        outputs.append(Output(TopicRole.ENRICHED, key, _json(outcome.enriched)))
-    outputs += [Output(TopicRole.ACTIONS_HANDOFF, key, _json(h)) for h in outcome.handoffs]
-    outputs += [Output(TopicRole.ACTIONS_EMAIL, key, _json(m)) for m in outcome.messages]
-    outputs += [Output(TopicRole.SUPPRESSIONS, key, _json(s)) for s in outcome.suppressions]
+        outputs.append(Output(TopicRole.ENRICHED, key, encoded(outcome.enriched)))
+    outputs += [Output(TopicRole.ACTIONS_HANDOFF, key, encoded(h)) for h in outcome.handoffs]
+    outputs += [Output(TopicRole.ACTIONS_EMAIL, key, encoded(m)) for m in outcome.messages]
+    outputs += [Output(TopicRole.SUPPRESSIONS, key, encoded(s)) for s in outcome.suppressions]
     return outputs
 
 
 def dlq_output(record: DlqRecord) -> Output:
     """A dead letter, keyed like the record it replaces (unkeyed when that key was cut)."""
-    return Output(TopicRole.DLQ, record.kafka_key(), record.model_dump_json().encode(), dead=record)
+    return Output(TopicRole.DLQ, record.kafka_key(), encoded(record), dead=record)
 
 
 def undeliverable(
@@ -63,7 +62,3 @@ def undeliverable(
         failed_at=failed_at,
     )
     return dlq_output(record)
-
-
-def _json(document: BaseModel) -> bytes:
-    return document.model_dump_json().encode()

@@ -31,6 +31,7 @@ from engage_stream.kafka.partitioner import partition_for
 from engage_stream.kafka.topics import TopicRole
 from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.dlq import DlqErrorClass, DlqRecord
+from engage_stream.schemas.encoding import encoded
 from engage_stream.schemas.enriched import KeyedProfile, ScoredEvent, SourcePosition, StreamTick
 from engage_stream.schemas.events import CrmEvent
 from engage_stream.schemas.scores import Scores
@@ -211,13 +212,16 @@ class Step:
         partition = partition_for(customer, self.partitions)
         kept = store.stream_time(partition)
         behind = _behind(scored)
+        lateness = self.core.policy.journeys.lateness
         # Only a record that itself reached Kafka late (a backfill) has its held offers'
         # delays counted from the stream time it is behind: a live record a little out of
         # order across source partitions decides the same in any interleaving.
-        backfilled = kept is not None and behind > self.core.policy.journeys.lateness
+        backfilled = kept is not None and behind > lateness
         decided = self._decided(scored, store, kept.watermark if backfilled and kept else None)
         where = at if at is not None else _released_at(scored.source)
-        self._released(decided, self._advance(partition, kept, scored, behind, where, store))
+        self._released(
+            decided, self._advance(partition, kept, scored, behind, lateness, where, store)
+        )
         return decided
 
     def _decided(
@@ -278,10 +282,11 @@ class Step:
         kept: StreamTime | None,
         scored: ScoredEvent,
         behind: timedelta,
+        lateness: timedelta,
         at: Position,
         store: StateStore,
     ) -> Decided:
-        mark = scored.event.occurred_at - self.core.policy.journeys.lateness
+        mark = scored.event.occurred_at - lateness
         watermark = mark if kept is None or mark > kept.watermark else kept.watermark
         store.put_stream_time(partition, StreamTime(watermark, behind))
         return self._release(partition, watermark, at, store)
@@ -339,7 +344,7 @@ class Step:
     def forward(self, scored: ScoredEvent) -> Output:
         """The `engage.scored` record of a scored event."""
         customer = scored.event.customer_id
-        value = scored.model_dump_json().encode()
+        value = encoded(scored)
         return Output(
             TopicRole.SCORED, customer.encode(), value, partition_for(customer, self.partitions)
         )
@@ -357,7 +362,7 @@ class Step:
     def ticked(self, partition: int, caught_up_at: datetime) -> Output:
         """The `engage.scored` record of an idle partition's tick."""
         tick = StreamTick(partition=partition, caught_up_at=caught_up_at)
-        return Output(TopicRole.SCORED, None, tick.model_dump_json().encode(), partition)
+        return Output(TopicRole.SCORED, None, encoded(tick), partition)
 
     def route_profile(self, record: RawRecord) -> Output:
         """A `crm.customers` record as its `engage.profiles` record, or its dead letter."""
@@ -368,7 +373,7 @@ class Step:
         return Output(
             TopicRole.PROFILES,
             customer.encode(),
-            keyed.model_dump_json().encode(),
+            encoded(keyed),
             partition_for(customer, self.partitions),
         )
 
@@ -416,7 +421,7 @@ class Step:
             outcome = self.core.process_profile(profile, keyed.source, store.state(customer), now)
         except Exception as exc:
             log.exception("profile_rule_failed", customer_id=customer)
-            original = _record_at(keyed.source, customer, profile.model_dump_json().encode())
+            original = _record_at(keyed.source, customer, encoded(profile))
             reason = f"profile rule: {exc}"[:500]
             return Decided(
                 [
@@ -442,7 +447,7 @@ class Step:
         """A DLQ record for an event that failed after decoding: its source coordinates and
         the event as decoded (the raw bytes are in `crm.events` at that offset)."""
         customer = scored.event.customer_id
-        original = _record_at(scored.source, customer, scored.event.model_dump_json().encode())
+        original = _record_at(scored.source, customer, encoded(scored.event))
         dead = dead_letter(
             original, DlqErrorClass.PROCESSING_ERROR, reason[:500], None, self.clock()
         )

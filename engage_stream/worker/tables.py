@@ -28,6 +28,7 @@ from engage_stream.enrichment.state import (
 )
 from engage_stream.observability.logs import get_logger
 from engage_stream.schemas.customers import CustomerProfile
+from engage_stream.schemas.encoding import encoded
 from engage_stream.schemas.stored import read_stored
 from engage_stream.step.store import DueIndex, StreamTime
 from engage_stream.worker.commit_times import Committed
@@ -98,9 +99,7 @@ class TableStore:
         self._profiles = _Cached(
             cached,
             read=lambda key: _decoded(CustomerProfile, profiles.get(key.encode())),
-            write=lambda key, profile: profiles.__setitem__(
-                key.encode(), profile.model_dump_json().encode()
-            ),
+            write=lambda key, profile: profiles.__setitem__(key.encode(), encoded(profile)),
             drop=lambda key: profiles.pop(key.encode(), None),
         )
         self.codec = StateCodec(states, parts)
@@ -357,7 +356,7 @@ def _encoded(name: str, part: object) -> bytes:
     if adapter is not None:
         return adapter.dump_json(part)
     assert isinstance(part, BaseModel)
-    return part.model_dump_json().encode()
+    return encoded(part)
 
 
 def _chunk_name(chunks: list[SeenChunk], index: int) -> int:

@@ -26,6 +26,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
@@ -92,10 +93,12 @@ def awaits_reconfirmation(
     return spec.advertising_waits and age_periods(spec, consent, at) > 0
 
 
+@lru_cache(maxsize=4096)
 def notice_id(
     customer_id: str, channel: Channel, consented_at: datetime, period: int, zone: ZoneInfo
 ) -> str:
-    """An Identifier (at most 128 characters) whatever the length of the customer id."""
+    """An Identifier (at most 128 characters) whatever the length of the customer id. Kept
+    for the customers asked again: a notice owed is looked for with every input of theirs."""
     stamp = f"{consented_at.astimezone(zone):%Y%m%dT%H%M%S}"
     tail = f"{channel.value.replace('_', '-')}:{stamp}:p{period}"
     readable = f"reconfirm:{customer_id}:{tail}"
@@ -121,7 +124,7 @@ def due_consents(
     for channel, field in _CONSENT_FIELDS:
         consent: ChannelConsent = getattr(consents, field)
         given = consent.updated_at
-        if given is None or given > cutoff or not consent.advertising:
+        if not consent.advertising or given is None or given > cutoff:
             continue
         period = age_periods(spec, consent, at)
         source_id = notice_id(customer_id, channel, given, period, zone)
