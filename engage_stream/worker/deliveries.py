@@ -75,10 +75,14 @@ class Deliveries:
             del open_here[ticket.offset]
 
     def failed(self, ticket: Ticket, error: str) -> float:
-        """A try failed: the ticket stays open; the seconds to wait before the next try."""
+        """A try failed: the ticket stays open; the seconds to wait before the next try.
+        A ticket of a partition revoked since it was sent is its next owner's to redo: its
+        failure does not make this worker unhealthy (a state write refused after the
+        revocation would otherwise keep `/ready` at 503 for good)."""
         ticket.attempts += 1
         ticket.errors = [*ticket.errors[-4:], error]
-        self._failing.add(ticket)
+        if self._current(ticket):
+            self._failing.add(ticket)
         return backoff_s(ticket.attempts)
 
     def still_owed(self, ticket: Ticket) -> bool:

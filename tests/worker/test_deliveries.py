@@ -86,3 +86,17 @@ def test_a_revoked_partition_owes_nothing_here_and_late_answers_change_nothing()
     assert ledger.first_open(EVENTS) is None
     assert ledger.first_open(OTHER) == 9
     assert ledger.still_owed(kept)
+
+
+def test_a_failure_answered_after_the_revocation_leaves_the_worker_healthy() -> None:
+    """A state write is not retried from here: when the broker refuses it only after the
+    partition went to another worker, nothing here is owed any more."""
+    ledger = Deliveries()
+    write = ledger.sent(EVENTS, 5, None)
+    ledger.forget([EVENTS])
+
+    ledger.failed(write, "NotLeaderForPartitionError")
+
+    assert ledger.healthy
+    assert ledger.failing == []
+    assert not ledger.still_owed(write)
