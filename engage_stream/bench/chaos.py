@@ -5,7 +5,8 @@ Per seed, on topics and a consumer group of its own: three workers (`WorkerProce
 sample profiles, then thousands of sample events (keyed by customer id, a few undecodable
 records among them) produced at a steady rate while a seeded schedule injects faults: a
 worker SIGKILLed (and a replacement started), a worker SIGSTOPped past the session timeout
-and SIGCONTed (a zombie that wakes up after its partitions moved), the broker killed with
+and SIGCONTed (a zombie that wakes up after its partitions moved: it exits, and is started
+again here as its supervisor would), the broker killed with
 SIGKILL and restarted on the same port and data, a worker joining and one leaving (SIGTERM).
 Once the group has committed every input and the workers are stopped, the outputs are read
 back and checked by the pure functions below:
@@ -59,6 +60,7 @@ from engage_stream.kafka.topics import TopicRole, TopicsFile, load_topics
 from engage_stream.observability.logs import get_logger
 from engage_stream.policy.policy_file import FrequencyCap, load_policy
 from engage_stream.samples.generator import SampleConfig, SampleStream
+from engage_stream.worker.freezes import EVICTED_EXIT
 from engage_stream.worker.tables import SEP, customer_of
 
 log = get_logger("engage.bench.chaos")
@@ -76,6 +78,8 @@ STAMPS: Mapping[str, frozenset[str]] = {
 START_ATTEMPTS = 4
 START_BACKOFF_S = 5.0
 LEAVE_TIMEOUT_S = 30.0
+WOKEN_GRACE_S = 10.0
+"""Past twice the session timeout, for a woken worker to see its group move and exit."""
 """How long a worker asked to leave (SIGTERM) may take before it is SIGKILLed."""
 
 RUN_PREFIX = "run"
@@ -902,6 +906,22 @@ class _Faults:
             member.state = "busy"
             return member
 
+    def _woken(self, victim: _Member) -> str:
+        """A worker woken after its group evicted it exits (`worker.freezes`): started
+        again here as its supervisor would; one that was not evicted goes on."""
+        deadline = time.monotonic() + 2 * self.run.settings.session_timeout_s + WOKEN_GRACE_S
+        while victim.process.running() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if victim.process.running():
+            victim.state = "active"
+            return "went on (not evicted)"
+        code = victim.process.stop()
+        if code != EVICTED_EXIT:
+            victim.state = "active"  # an exit no fault asked for: `exited_by_themselves`
+            return f"exited {code}"
+        restarts = self.run.start(victim)
+        return _started(f"exited {code} (evicted while frozen); started again", victim, restarts)
+
     def _do(self, planned: PlannedFault) -> tuple[str, str]:
         run = self.run
         kind = planned.kind
@@ -930,8 +950,7 @@ class _Faults:
             stopped_s = run.settings.session_timeout_s + run.settings.pause_past_timeout_s
             time.sleep(stopped_s)
             victim.process.resume()
-            victim.state = "active"
-            return victim.name, f"SIGSTOP for {stopped_s:g} s, then SIGCONT"
+            return victim.name, f"SIGSTOP for {stopped_s:g} s, then SIGCONT; " + self._woken(victim)
         victim.process.kill()
         victim.state = "gone"
         replacement = run.worker()

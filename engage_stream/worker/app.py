@@ -25,6 +25,8 @@ hands every offset of the events and scored topics to the stages (`transport`, `
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -47,6 +49,7 @@ from engage_stream.step.step import Decided, FirstScoringTryError, Step
 from engage_stream.worker.assignor import GroupAssignor
 from engage_stream.worker.commit_times import CommitTimes
 from engage_stream.worker.deliveries import Source
+from engage_stream.worker.freezes import EVICTED_EXIT, Freezes, Wake
 from engage_stream.worker.runtime import PRODUCER_BATCH_BYTES, PRODUCER_LINGER_S, Runtime
 from engage_stream.worker.sending import Sender
 from engage_stream.worker.tables import Changelogged, TableStore
@@ -144,10 +147,18 @@ class WorkerApp:
         self.state_parts = self.app.Table(
             "customer-state-parts", key_type=bytes, value_type=bytes, partitions=partitions
         )
+        # Before the sender: it and the client's own sender hold while a wake is judged.
+        self.freezes = Freezes(
+            settings.session_timeout_s,
+            rebalancing=lambda: not self._streams_open(),
+            evicted=self._exit_evicted,
+        )
+        self.app.engage_freezes = self.freezes  # type: ignore[attr-defined]
         self.sender = Sender(
             {role: topic.get_topic_name() for role, topic in self.topic.items()},
             self._produce,
             self.metrics,
+            hold=self.freezes.hold,
         )
         # The consumer reads it to hold commits before outputs not yet confirmed.
         self.app.engage_deliveries = self.sender.deliveries  # type: ignore[attr-defined]
@@ -182,10 +193,6 @@ class WorkerApp:
         self._last_read: dict[int, float] = {}
         """Per engage.scored partition: when a record of it was last handled (monotonic)."""
         self._started = False
-        self._alive = time.monotonic()
-        """When the event loop last ran its tick: a longer gap means the process was frozen."""
-        self._moves = 0
-        self._frozen = False
         self._register()
 
     # -- wiring ------------------------------------------------------------------------------
@@ -245,6 +252,7 @@ class WorkerApp:
         async def started() -> None:
             await app.tables.recovery.completed.wait()  # type: ignore[attr-defined]
             self._started = True
+            self.freezes.watching = True
             log.info(
                 "worker_ready",
                 group=settings.group_id,
@@ -254,10 +262,7 @@ class WorkerApp:
 
         @app.timer(ALIVE_TICK_S)  # type: ignore[untyped-decorator]
         async def alive() -> None:
-            now = time.monotonic()
-            if now - self._alive > settings.session_timeout_s:
-                self._frozen = True  # this tick may run before the stage sees the gap
-            self._alive = now
+            self.freezes.tick()
 
         idle_s = settings.idle_release_s
         if idle_s > 0:
@@ -275,7 +280,7 @@ class WorkerApp:
         def moved(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
             self.store.forget()
             self._done.clear()
-            self._moves += 1
+            self.freezes.moved()
 
         def revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
             # After Faust's last commit for them: their next owner redoes what is owed.
@@ -353,8 +358,6 @@ class WorkerApp:
 
     async def decide(self, event: Event) -> None:
         record = raw_record(event)
-        if not await self._still_ours(record):
-            return
         self._owed = ((record.topic, record.partition), record.offset)
         self._last_read[record.partition] = time.monotonic()
         scored = self.step.received(record)
@@ -419,8 +422,6 @@ class WorkerApp:
 
     async def profile(self, event: Event) -> None:
         record = raw_record(event)
-        if not await self._still_ours(record):
-            return
         self._owed = ((record.topic, record.partition), record.offset)
         self.metrics.event_in(record.topic)
         keyed = self.step.received_profile(record)
@@ -432,51 +433,24 @@ class WorkerApp:
 
     # -- fencing -----------------------------------------------------------------------------
 
-    async def _still_ours(self, record: RawRecord) -> bool:
-        """Whether the stateful stage may act on `record`. A process frozen past its session
-        timeout (SIGSTOP, a stalled VM, a loop blocked that long) has been evicted from the
-        group: another worker owns its partitions and has moved their state on. Acting on a
-        record fetched before the freeze would write that customer's old state over the new
-        owner's (a zombie). So after such a gap the stage waits for the group to start moving
-        its partitions and leaves the record it holds to be read again from the commit, by
-        whichever worker owns it then (its ack, of an earlier generation or during the
-        rebalance, does not count). It does not wait for the rebalance to end: the
-        rebalance waits for this record to be let go (Faust's `wait_empty`), and both would
-        wait for good (found by `bench chaos`: a worker not ready, nothing committed).
-        Records fetched before the rebalance that are still queued are the stream's to drop
-        (an earlier generation's)."""
-        if not self._started:  # the tick runs once the worker is up
-            return True
-        gap = time.monotonic() - self._alive
-        timeout = self.runtime.settings.session_timeout_s
-        if not (self._frozen or gap > timeout):
-            return True
-        self._frozen = False
-        log.warning(
-            "worker_was_frozen",
-            seconds=round(gap, 1),
-            record=f"{record.topic}/{record.partition}@{record.offset}",
-            action="holding this record until a rebalance begins (then left to its owner) "
-            "or twice the session timeout passes without one",
-        )
-        seen = self._moves
-        deadline = time.monotonic() + 2 * timeout
-        while not self._rebalanced_since(seen) and time.monotonic() < deadline:
-            await asyncio.sleep(ALIVE_TICK_S)
-        self._alive = time.monotonic()
-        if not self._rebalanced_since(seen):
-            return True  # not evicted after all: nothing moved
-        log.warning(
-            "record_left_to_new_owner",
-            record=f"{record.topic}/{record.partition}@{record.offset}",
-            action="none: it is read again from the commit by the partition's owner",
-        )
-        return False
-
-    def _rebalanced_since(self, moves: int) -> bool:
-        """A rebalance began (Faust marks it before it waits for the streams) or ended."""
+    def _streams_open(self) -> bool:
+        """No rebalance under way (`transport.Consumer.streams_open`)."""
         consumer: Any = self.app.consumer  # `transport.Consumer`
-        return not consumer.streams_open() or self._moves != moves
+        return bool(consumer.streams_open())
+
+    def _exit_evicted(self, wake: Wake) -> None:
+        """A zombie's writes must not leave (`worker.freezes`), and Faust's own stop would
+        flush them: the process ends here, at once."""
+        log.error(
+            "worker_evicted_while_frozen",
+            seconds=round(wake.frozen_s, 1),
+            unsent_outputs=self.sender.deliveries.open_count(),
+            action=f"exiting ({EVICTED_EXIT}) without sending what it made before the freeze; "
+            "its supervisor starts it again and it reads its state back from the changelog",
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EVICTED_EXIT)
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -587,6 +561,6 @@ class WorkerApp:
 
 
 ALIVE_TICK_S = 0.25
-"""How often the event loop marks itself alive (`WorkerApp._still_ours`)."""
+"""How often the event loop marks itself alive (`worker.freezes`)."""
 
 _ACTIONS = {TopicRole.ACTIONS_HANDOFF: "handoff", TopicRole.ACTIONS_EMAIL: "next_best_action"}

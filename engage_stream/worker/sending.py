@@ -66,12 +66,16 @@ class Sender:
         produce: Produce,
         metrics: PipelineMetrics,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        hold: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        """`topics`: each role's topic name."""
+        """`topics`: each role's topic name; `hold`: awaited before each hand-over (after a
+        freeze, until it is known whether this worker still owns what it queued:
+        `worker.freezes`)."""
         self.topics = topics
         self.produce = produce
         self.metrics = metrics
         self.clock = clock
+        self.hold = hold
         self.deliveries = Deliveries()
         self._queue: deque[_Queued] = deque()
         self._handing_over = asyncio.Lock()
@@ -101,6 +105,8 @@ class Sender:
         time, so that a later write of a key never overtakes an earlier one)."""
         if not self._queue:
             return
+        if self.hold is not None:
+            await self.hold()
         async with self._handing_over:
             queue = self._queue
             while queue:

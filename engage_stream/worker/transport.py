@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiokafka.errors import IllegalStateError
@@ -396,7 +396,7 @@ class Consumer(faust_aiokafka.Consumer):
 
     def streams_open(self) -> bool:
         """Whether a stream's record may go to its stream now, which is also whether no
-        rebalance is under way (`WorkerApp._still_ours` reads it): only once the rebalance has
+        rebalance is under way (`worker.freezes` reads it): only once the rebalance has
         ended (Faust marks its end after the last seek of it) with a seek to the committed
         offsets of this generation, and the flow running. During a rebalance Faust seeks
         more than once (its fetch while the flow is stopped, the recovery's resume) and
@@ -527,7 +527,37 @@ class DrainingProducerBuffer(ProducerBuffer):
                 )
 
 
+def hold_sends(producer: Any, hold: Callable[[], Awaitable[None]]) -> None:
+    """Every round of the client's produce requests waits for `hold` first, and so does each
+    request already drained when it starts (`worker.freezes`: after a freeze, batches the
+    client held from before it must not go out before the verdict). The client's sender asks
+    for its producer id at the top of each round, which is where it waits."""
+    sender = producer._sender  # `aiokafka.producer.sender.Sender`
+    ask_for_pid = sender._maybe_wait_for_pid
+    send_request = sender._send_produce_req
+
+    async def held_round() -> None:
+        await hold()
+        await ask_for_pid()
+
+    async def held_request(node_id: int, batches: Any) -> Any:
+        await hold()
+        return await send_request(node_id, batches)
+
+    sender._maybe_wait_for_pid = held_round
+    sender._send_produce_req = held_request
+
+
 class Producer(faust_aiokafka.Producer):
+    def _new_producer(self, transactional_id: str | None = None) -> Any:
+        """The client, its sends held after a freeze where the worker judges them
+        (`engage_freezes`; the passthrough benchmark has none)."""
+        producer = super()._new_producer(transactional_id)
+        freezes = getattr(self.app, "engage_freezes", None)
+        if freezes is not None:
+            hold_sends(producer, freezes.hold)
+        return producer
+
     def direct(self) -> Any:
         """The Kafka client itself (`AIOKafkaProducer`), for the worker's own sends
         (`worker.sending`); Faust's `flush` before a commit waits for them too."""
