@@ -252,7 +252,7 @@ class WorkerApp:
         async def started() -> None:
             await app.tables.recovery.completed.wait()  # type: ignore[attr-defined]
             self._started = True
-            self.freezes.watching = True
+            self.freezes.start_watching()
             log.info(
                 "worker_ready",
                 group=settings.group_id,

@@ -59,11 +59,19 @@ class Freezes:
         self.evicted = evicted
         self.clock = clock
         self.watching = False
-        """Only once the worker is up: before that nothing was made that could be stale."""
+        """Only once the worker is up (`start_watching`): before that nothing was made that
+        could be stale."""
         self.woke: Wake | None = None
         """A wake whose verdict is still open."""
         self._seen = clock()
         self._moves = 0
+
+    def start_watching(self) -> None:
+        """From now on, a gap is a freeze. Faust starts the worker's timers only once the
+        tables are recovered: the time until then (models loading, the first recovery) is
+        no gap between two ticks."""
+        self._seen = self.clock()
+        self.watching = True
 
     def tick(self) -> None:
         """The event loop ran: a gap since the last tick longer than the session timeout
