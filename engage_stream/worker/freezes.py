@@ -10,8 +10,12 @@ leaves: the client's sender, the stages' hand-overs and the stages themselves wa
 `hold` until the group shows what happened. A rebalance beginning means this worker was
 evicted: it exits (`EVICTED_EXIT`) without sending anything, to be started again by its
 supervisor and read its state back from the changelog (dropping the writes and staying up
-would leave its tables ahead of the changelog). Nothing moving for twice the session
-timeout means it was not (the broker stalled with it): it goes on as if nothing happened.
+would leave its tables ahead of the changelog). A heartbeat sent after the wake and
+accepted by the group coordinator means it was not (the broker stalled with it): it goes on
+as if nothing happened. Time alone proves nothing: while the broker is unreachable (killed
+and restarting) a worker hears neither, and it waits (found by `bench chaos`: a worker that
+woke while the broker was down went on after twice the session timeout, and its held
+writes came after the new owner's).
 
 Plain Python over a clock; the worker ticks it from its event loop.
 """
@@ -65,6 +69,7 @@ class Freezes:
         """A wake whose verdict is still open."""
         self._seen = clock()
         self._moves = 0
+        self._heard = float("-inf")
 
     def start_watching(self) -> None:
         """From now on, a gap is a freeze. Faust starts the worker's timers only once the
@@ -85,29 +90,36 @@ class Freezes:
                 "worker_was_frozen",
                 seconds=round(gap, 1),
                 action="nothing more is sent until the group shows whether it moved this "
-                "worker's partitions: exits if it did, goes on if nothing moves for twice "
-                "the session timeout",
+                "worker's partitions: exits if it did, goes on once a heartbeat is accepted",
             )
 
     def moved(self) -> None:
         """Partitions were revoked or assigned here."""
         self._moves += 1
 
+    def heard(self, sent_at: float) -> None:
+        """The group coordinator accepted a heartbeat sent at `sent_at` (this clock): the
+        group still counts this worker in, in the generation it holds. Called from the
+        consumer's thread."""
+        self._heard = max(self._heard, sent_at)
+
     async def hold(self) -> None:
-        """Returns at once, unless the process has just woken from a freeze: then once
-        nothing moved for twice the session timeout, or never (`evicted`) when the group
-        moves partitions first."""
+        """Returns at once, unless the process has just woken from a freeze: then once a
+        heartbeat sent after the wake is accepted, or never (`evicted`) when the group
+        moves partitions first. A heartbeat sent before the freeze and answered after it
+        proves nothing (the eviction may have come in between)."""
         self.tick()
         while (wake := self.woke) is not None:
             if self.rebalancing() or self._moves != wake.moves:
                 self.evicted(wake)
                 return  # only where `evicted` returns (tests)
-            if self.clock() - wake.at >= 2 * self.session_timeout_s:
+            if self._heard > wake.at:
                 self.woke = None
                 log.info(
                     "worker_not_evicted",
                     seconds=round(wake.frozen_s, 1),
-                    action="none: nothing moved, it goes on with what it holds",
+                    waited_s=round(self.clock() - wake.at, 1),
+                    action="none: the group still counts it in; it goes on with what it holds",
                 )
                 return
             await asyncio.sleep(POLL_S)

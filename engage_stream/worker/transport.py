@@ -55,7 +55,29 @@ DRAIN_WARN_EVERY_S = 5.0
 log = get_logger("engage.worker")
 
 
+def hear_heartbeats(coordinator: Any, heard: Callable[[float], None]) -> None:
+    """Each heartbeat the group coordinator accepts, by when it was sent (`worker.freezes`:
+    after a freeze, the proof that the group still counts this worker in)."""
+    beat = coordinator._do_heartbeat  # `aiokafka.consumer.group_coordinator.GroupCoordinator`
+
+    async def heard_beat() -> bool:
+        sent = time.monotonic()
+        accepted = bool(await beat())
+        if accepted:
+            heard(sent)
+        return accepted
+
+    coordinator._do_heartbeat = heard_beat
+
+
 class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    async def on_start(self) -> None:
+        await super().on_start()
+        freezes = getattr(self.app, "engage_freezes", None)
+        coordinator = getattr(self._consumer, "_coordinator", None)
+        if freezes is not None and coordinator is not None:
+            hear_heartbeats(coordinator, freezes.heard)
+
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
         """Where each partition ends, from fetch responses as well as ListOffsets. Faust's
         table recovery reads each changelog partition up to this: the embedded Tansu broker

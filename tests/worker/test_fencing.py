@@ -6,6 +6,8 @@ waits for the worker."""
 from __future__ import annotations
 
 import asyncio
+import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -16,7 +18,7 @@ from engage_stream.observability.metrics import PipelineMetrics
 from engage_stream.step.outputs import Output
 from engage_stream.worker.freezes import Freezes, Wake
 from engage_stream.worker.sending import Sender
-from engage_stream.worker.transport import hold_sends
+from engage_stream.worker.transport import hear_heartbeats, hold_sends
 
 TIMEOUT_S = 10.0
 
@@ -117,16 +119,46 @@ async def test_a_rebalance_that_began_and_ended_between_two_looks_still_counts()
         await asyncio.wait_for(held, timeout=2)
 
 
-async def test_a_worker_frozen_but_not_evicted_goes_on_after_twice_the_session_timeout() -> None:
+async def test_a_worker_frozen_but_not_evicted_goes_on_once_a_heartbeat_is_accepted() -> None:
+    """The broker stalled with it: the group still counts it in, and nothing is lost."""
     group = Group()
     freezes, held = await woken_and_held(group)
 
-    group.now += 2 * TIMEOUT_S
+    group.now += 0.5
+    freezes.heard(group.now)  # a heartbeat sent after the wake, accepted
     await asyncio.wait_for(held, timeout=2)
 
     assert group.evicted == []
     assert freezes.woke is None
     await asyncio.wait_for(freezes.hold(), timeout=1)  # the next caller passes at once
+
+
+async def test_time_alone_releases_nothing_while_the_broker_cannot_be_reached() -> None:
+    """Found by `bench chaos`: woken while the broker was down, a worker heard neither a
+    rebalance nor a heartbeat, went on after twice the session timeout, and its held
+    writes landed after the new owner's."""
+    group = Group()
+    _, held = await woken_and_held(group)
+
+    group.now += 10 * TIMEOUT_S
+    await asyncio.sleep(0.6)
+    assert not held.done()
+
+    group.rebalancing = True  # the broker back: the group had moved on without it
+    with pytest.raises(EvictedError):
+        await asyncio.wait_for(held, timeout=2)
+
+
+async def test_a_heartbeat_sent_before_the_freeze_and_answered_after_it_proves_nothing() -> None:
+    group = Group()
+    sent_before = group.now
+    freezes, held = await woken_and_held(group)
+
+    freezes.heard(sent_before)
+    await asyncio.sleep(0.6)
+
+    assert not held.done()
+    held.cancel()
 
 
 async def test_the_first_caller_after_the_freeze_notices_it_before_the_loops_tick() -> None:
@@ -189,3 +221,21 @@ async def test_the_kafka_clients_own_sender_waits_before_each_round_and_each_req
         await sender._send_produce_req(1, {})
 
     assert waited == ["hold", "hold"]
+
+
+async def test_the_consumers_accepted_heartbeats_are_heard_by_when_they_were_sent() -> None:
+    heard: list[float] = []
+    answers = iter([False, True])
+
+    async def beat() -> bool:
+        return next(answers)
+
+    coordinator: Any = SimpleNamespace(_do_heartbeat=beat)
+    hear_heartbeats(coordinator, heard.append)
+
+    assert await coordinator._do_heartbeat() is False
+    assert heard == []
+    before = time.monotonic()
+    assert await coordinator._do_heartbeat() is True
+    assert len(heard) == 1
+    assert before <= heard[0] <= time.monotonic()
