@@ -6,8 +6,8 @@ had made before the freeze and not yet sent is then a zombie's: a state write it
 sends once it wakes lands in the changelog after the new owner's, and whoever recovers the
 partition next reads the older state back (found by `bench chaos`). Kafka fences such a
 producer only with transactions, which this worker does not use. So on waking nothing more
-leaves: the client's sender, the stages' hand-overs and the stages themselves wait in
-`hold` until the group shows what happened. A rebalance beginning means this worker was
+leaves: the client's sender (each round and each request) and the stages' hand-overs
+wait in `hold` until the group shows what happened. A rebalance beginning means this worker was
 evicted: it exits (`EVICTED_EXIT`) without sending anything, to be started again by its
 supervisor and read its state back from the changelog (dropping the writes and staying up
 would leave its tables ahead of the changelog). A heartbeat sent after the wake and
